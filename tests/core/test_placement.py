@@ -1,0 +1,352 @@
+"""Tests of the vectorized placement kernel: worked examples per policy, and decision-for-decision
+agreement with a plain-Python reference (loops over hosts, Python floats, same formulas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vsim.core.placement import POLICIES, HostPool
+
+# --------------------------------------------------------------------------- reference
+
+
+class RefPool:
+    """Plain-Python placement: lists of floats, one loop over hosts per decision."""
+
+    def __init__(self, capacity: dict[str, list[float]], overcommit: dict[str, float] | None):
+        overcommit = overcommit or {}
+        self.resources = list(capacity)
+        self.cap = {r: [float(c) * float(overcommit.get(r, 1.0)) for c in capacity[r]]
+                    for r in self.resources}  # fmt: skip
+        self.n = len(next(iter(capacity.values())))
+        self.used = {r: [0.0] * self.n for r in self.resources}
+        self.enabled = [True] * self.n
+        self.cursor = 0
+
+    @staticmethod
+    def _norm(x: float, c: float) -> float:
+        return x / c if c != 0.0 else 0.0
+
+    def fits(self, h: int, req: list[float]) -> bool:
+        for r, q in zip(self.resources, req, strict=True):
+            c = self.cap[r][h]
+            if not self.used[r][h] + q <= c + 1e-9 * c:
+                return False
+        return True
+
+    def score(self, h: int, req: list[float], policy: str) -> float:
+        terms = []
+        for r, q in zip(self.resources, req, strict=True):
+            c, u = self.cap[r][h], self.used[r][h]
+            f = c - u
+            if policy in ("best_fit", "worst_fit"):
+                terms.append(self._norm(f - q, c))
+            elif policy == "dot_product":
+                terms.append(self._norm(q, c) * self._norm(f, c))
+            else:  # balanced: post-placement utilization
+                terms.append(self._norm(u + q, c))
+        if policy == "balanced":
+            mean = terms[0]
+            for t in terms[1:]:
+                mean = mean + t
+            mean = mean / len(terms)
+            var = None
+            for t in terms:
+                d = t - mean
+                var = d * d if var is None else var + d * d
+            return var / len(terms)
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return total
+
+    def choose(self, req: list[float], policy: str, rng, excluded: set[int]) -> int:
+        feas = [
+            h for h in range(self.n) if self.enabled[h] and h not in excluded and self.fits(h, req)
+        ]
+        if not feas:
+            return -1
+        if policy == "first_fit":
+            return feas[0]
+        if policy == "random":
+            return feas[int(rng.integers(len(feas)))]
+        if policy == "round_robin":
+            after = [h for h in feas if h >= self.cursor]
+            chosen = after[0] if after else feas[0]
+            self.cursor = (chosen + 1) % self.n
+            return chosen
+        best, best_score = -1, None
+        maximize = policy in ("worst_fit", "dot_product")
+        for h in feas:
+            s = self.score(h, req, policy)
+            # strict comparison: the lowest index wins ties
+            if best_score is None or (s > best_score if maximize else s < best_score):
+                best, best_score = h, s
+        return best
+
+    def place_batch(self, requests, policy, order="given", groups=None, rng=None) -> list[int]:
+        m = len(next(iter(requests.values())))
+        reqs = [[float(requests[r][i]) if r in requests else 0.0 for r in self.resources]
+                for i in range(m)]  # fmt: skip
+        if order == "largest_first":
+            key = []
+            for q in reqs:
+                k = 0.0
+                for r, x in zip(self.resources, q, strict=True):
+                    cmax = max(self.cap[r])
+                    if cmax != 0.0:
+                        k = k + x / cmax
+                key.append(k)
+            seq = sorted(range(m), key=lambda i: -key[i])
+        else:
+            seq = list(range(m))
+        out = [-1] * m
+        members: dict[int, set[int]] = {}
+        for i in seq:
+            g = -1 if groups is None else int(groups[i])
+            excluded = members.get(g, set()) if g >= 0 else set()
+            h = self.choose(reqs[i], policy, rng, excluded)
+            if h < 0:
+                continue
+            for r, q in zip(self.resources, reqs[i], strict=True):
+                self.used[r][h] += q
+            out[i] = h
+            if g >= 0:
+                members.setdefault(g, set()).add(h)
+        return out
+
+
+# --------------------------------------------------------------------------- worked examples
+
+
+def two_host_pool() -> HostPool:
+    # host 0: small and half full of memory; host 1: big and empty; host 2: disabled later
+    pool = HostPool({"cpu": np.array([10.0, 20.0, 40.0]), "memory": np.array([8.0, 16.0, 64.0])})
+    pool.allocate(0, {"memory": 4.0})
+    pool.enabled[2] = False
+    return pool
+
+
+def test_first_fit_takes_lowest_feasible_host():
+    pool = two_host_pool()
+    assert pool.choose({"cpu": 5.0, "memory": 2.0}, "first_fit") == 0
+    # memory 5 does not fit host 0 (4 free) -> host 1; disabled host 2 is never used
+    assert pool.choose({"cpu": 5.0, "memory": 5.0}, "first_fit") == 1
+
+
+def test_best_and_worst_fit():
+    pool = two_host_pool()
+    req = {"cpu": 5.0, "memory": 2.0}
+    # host 0 leftover: (10-5)/10 + (4-2)/8 = 0.75; host 1: (20-5)/20 + (16-2)/16 = 1.625
+    assert pool.choose(req, "best_fit") == 0
+    assert pool.choose(req, "worst_fit") == 1
+
+
+def test_dot_product():
+    pool = HostPool({"cpu": np.array([10.0, 10.0]), "memory": np.array([10.0, 10.0])})
+    pool.allocate(0, {"cpu": 4.0})  # host 0 free (6, 10)
+    pool.allocate(1, {"memory": 8.0})  # host 1 free (10, 2)
+    # cpu-heavy request: host 0: 0.6*0.6 + 0.1*1.0 = 0.46; host 1: 0.6*1.0 + 0.1*0.2 = 0.62
+    assert pool.choose({"cpu": 6.0, "memory": 1.0}, "dot_product") == 1
+    # memory-heavy: host 0: 0.1*0.6 + 0.2*1.0 = 0.26; host 1: 0.1*1.0 + 0.2*0.2 = 0.14
+    assert pool.choose({"cpu": 1.0, "memory": 2.0}, "dot_product") == 0
+
+
+def test_balanced():
+    pool = HostPool({"cpu": np.array([10.0, 10.0]), "memory": np.array([10.0, 10.0])})
+    pool.allocate(0, {"cpu": 5.0})  # after the request: u = (0.7, 0.2), variance 0.0625
+    pool.allocate(1, {"memory": 5.0})  # after the request: u = (0.2, 0.7), variance 0.0625
+    # a tie -> lowest index
+    assert pool.choose({"cpu": 2.0, "memory": 2.0}, "balanced") == 0
+    # memory-heavy: host 0 -> (0.5, 0.4) var 0.0025; host 1 -> (0.0, 0.9) var 0.2025
+    assert pool.choose({"memory": 4.0}, "balanced") == 0
+    # cpu-heavy: host 1 -> (0.4, 0.5) wins over host 0 -> (0.9, 0.0)
+    assert pool.choose({"cpu": 4.0}, "balanced") == 1
+
+
+def test_random_is_uniform_over_feasible_and_seeded():
+    pool = two_host_pool()
+    req = {"cpu": 5.0, "memory": 5.0}  # only host 1 fits
+    assert pool.choose(req, "random", rng=np.random.default_rng(0)) == 1
+    small = {"cpu": 1.0}
+    picks = [pool.choose(small, "random", rng=np.random.default_rng(s)) for s in range(40)]
+    assert set(picks) == {0, 1}
+    again = [pool.choose(small, "random", rng=np.random.default_rng(s)) for s in range(40)]
+    assert picks == again
+    with pytest.raises(ValueError, match="rng"):
+        pool.choose(small, "random")
+
+
+def test_round_robin_cursor_wraps():
+    pool = HostPool({"cpu": np.array([4.0, 4.0, 4.0, 4.0])})
+    pool.enabled[2] = False
+    out = pool.place_batch({"cpu": np.ones(5)}, "round_robin")
+    # 0, 1, skip disabled 2, 3, wrap to 0, 1
+    assert out.tolist() == [0, 1, 3, 0, 1]
+    assert pool.rr_cursor == 2
+    # the cursor skips hosts that do not fit and wraps past the end
+    pool.allocate(3, {"cpu": 3.5})
+    pool.rr_cursor = 3
+    assert pool.choose({"cpu": 1.0}, "round_robin") == 0
+    assert pool.rr_cursor == 1
+
+
+def test_rejection_returns_minus_one_and_records_nothing():
+    pool = HostPool({"cpu": np.array([4.0, 8.0]), "memory": np.array([4.0, 4.0])}, {"cpu": 2.0})
+    before = {r: pool.used[r].copy() for r in pool.resources}
+    for policy in POLICIES:
+        pool.rr_cursor = 1
+        out = pool.place_batch(
+            {"cpu": np.array([17.0, 1.0]), "memory": np.array([1.0, 5.0])},
+            policy,
+            rng=np.random.default_rng(1),
+        )
+        assert out.tolist() == [-1, -1]
+        assert pool.rr_cursor == 1
+        for r in pool.resources:
+            np.testing.assert_array_equal(pool.used[r], before[r])
+    assert pool.choose({"cpu": 100.0}, "best_fit") == -1
+
+
+def test_overcommit_scales_capacity_and_exact_fit_is_accepted():
+    pool = HostPool({"cpu": np.array([1.0]), "memory": np.array([1.0])}, {"cpu": 1.5})
+    np.testing.assert_array_equal(pool.capacity["cpu"], [1.5])
+    out = pool.place_batch({"cpu": np.full(15, 0.1)}, "first_fit")
+    # 15 * 0.1 accumulates to 1.5000000000000002: the relative epsilon lets the last one in
+    assert out.tolist() == [0] * 15
+    assert pool.choose({"cpu": 0.01}, "first_fit") == -1
+
+
+def test_anti_affinity_groups():
+    pool = HostPool({"cpu": np.array([10.0, 10.0, 10.0])})
+    out = pool.place_batch(
+        {"cpu": np.ones(5)}, "first_fit", groups=np.array([7, 7, -1, 7, 7], dtype=np.int64)
+    )
+    # three members of group 7 spread over the three hosts; the fourth has nowhere to go
+    assert out.tolist() == [0, 1, 0, 2, -1]
+
+
+def test_largest_first_order_and_results_in_request_order():
+    pool = HostPool({"cpu": np.array([10.0, 6.0]), "memory": np.array([10.0, 10.0])})
+    reqs = {"cpu": np.array([2.0, 8.0, 5.0]), "memory": np.array([1.0, 1.0, 5.0])}
+    # keys: 2/10 + 1/10 = 0.3, 8/10 + 0.1 = 0.9, 5/10 + 5/10 = 1.0 -> order 2, 1, 0
+    out = pool.place_batch(reqs, "first_fit", order="largest_first")
+    # request 2 -> host 0 (cpu 5 left); request 1 (cpu 8) fits nowhere; request 0 -> host 0
+    assert out.tolist() == [0, -1, 0]
+    np.testing.assert_allclose(pool.used["cpu"], [7.0, 0.0])
+    given_pool = HostPool({"cpu": np.array([10.0, 6.0]), "memory": np.array([10.0, 10.0])})
+    assert given_pool.place_batch(reqs, "first_fit").tolist() == [0, 0, 1]
+
+
+def test_zero_capacity_resource_counts_as_zero_term():
+    # host 0 has no disk at all; a request without disk can still go there
+    pool = HostPool({"cpu": np.array([10.0, 10.0]), "disk": np.array([0.0, 100.0])})
+    for policy in ("best_fit", "worst_fit", "dot_product", "balanced"):
+        assert pool.choose({"cpu": 1.0}, policy) in (0, 1)
+    # best fit: host 0 leftover 0.9 + 0, host 1 leftover 0.9 + 1.0
+    assert pool.choose({"cpu": 1.0}, "best_fit") == 0
+    assert pool.choose({"cpu": 1.0, "disk": 1.0}, "best_fit") == 1
+
+
+def test_release_and_exclude():
+    pool = HostPool({"cpu": np.array([2.0, 2.0])})
+    pool.allocate(0, {"cpu": 2.0})
+    assert pool.choose({"cpu": 1.0}, "first_fit") == 1
+    assert pool.choose({"cpu": 1.0}, "first_fit", exclude=np.array([False, True])) == -1
+    assert pool.choose({"cpu": 1.0}, "first_fit", exclude=np.array([1])) == -1
+    pool.release(0, {"cpu": 2.0})
+    assert pool.used["cpu"][0] == 0.0
+    assert pool.feasible({"cpu": 1.5}).tolist() == [True, True]
+
+
+def test_bad_inputs():
+    pool = HostPool({"cpu": np.array([1.0])})
+    with pytest.raises(ValueError, match="first_fit"):
+        pool.choose({"cpu": 1.0}, "tightest")
+    with pytest.raises(ValueError, match="round_robin"):
+        pool.place_batch({"cpu": np.ones(0)}, "nope")
+    with pytest.raises(ValueError, match="order"):
+        pool.place_batch({"cpu": np.ones(1)}, "first_fit", order="smallest_first")
+    with pytest.raises(ValueError, match="gpu"):
+        pool.choose({"gpu": 1.0}, "first_fit")
+    with pytest.raises(ValueError):
+        HostPool({"cpu": np.ones(2), "memory": np.ones(3)})
+    with pytest.raises(ValueError):
+        HostPool({"cpu": np.ones(2)}, {"mem": 2.0})
+
+
+# --------------------------------------------------------------------------- agreement
+
+RESOURCE_NAMES = ("cpu", "memory", "disk", "net")
+# Few distinct values, so that ties and exact fits happen often.
+CAP_VALUES = st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 10.0, 0.7])
+REQ_VALUES = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 0.3])
+
+
+@st.composite
+def placement_cases(draw):
+    n_res = draw(st.integers(1, 4))
+    resources = RESOURCE_NAMES[:n_res]
+    n_hosts = draw(st.integers(1, 6))
+    m = draw(st.integers(0, 12))
+    capacity = {
+        r: draw(st.lists(CAP_VALUES, min_size=n_hosts, max_size=n_hosts)) for r in resources
+    }
+    overcommit = {
+        r: draw(st.sampled_from([1.0, 1.5, 2.0])) for r in resources if draw(st.booleans())
+    }
+    # a request may leave out resources (they count as 0)
+    req_res = [r for r in resources if draw(st.booleans())] or [resources[0]]
+    requests = {r: draw(st.lists(REQ_VALUES, min_size=m, max_size=m)) for r in req_res}
+    groups = draw(st.none() | st.lists(st.integers(-1, 2), min_size=m, max_size=m))
+    disabled = draw(st.lists(st.integers(0, n_hosts - 1), max_size=2))
+    return capacity, overcommit, requests, groups, disabled
+
+
+def run_both(case, policy, order, seed):
+    capacity, overcommit, requests, groups, disabled = case
+    pool = HostPool({r: np.array(v, dtype=np.float64) for r, v in capacity.items()}, overcommit)
+    ref = RefPool(capacity, overcommit)
+    for h in disabled:
+        pool.enabled[h] = False
+        ref.enabled[h] = False
+    grp = None if groups is None else np.array(groups, dtype=np.int64)
+    got = pool.place_batch(
+        {r: np.array(v, dtype=np.float64) for r, v in requests.items()},
+        policy,
+        order=order,
+        groups=grp,
+        rng=np.random.default_rng(seed),
+    )
+    want = ref.place_batch(requests, policy, order, groups, np.random.default_rng(seed))
+    return pool, ref, got, want
+
+
+@settings(max_examples=150, deadline=None)
+@given(placement_cases(), st.sampled_from(["given", "largest_first"]), st.integers(0, 2**32))
+def test_place_batch_agrees_with_reference(case, order, seed):
+    for policy in POLICIES:
+        pool, ref, got, want = run_both(case, policy, order, seed)
+        assert got.dtype == np.int64
+        assert got.tolist() == want, policy
+        for r in pool.resources:
+            assert pool.used[r].tolist() == ref.used[r], policy
+        assert pool.rr_cursor == ref.cursor
+
+
+def test_seeded_larger_instances_agree_with_reference():
+    # Wider than the hypothesis cases: continuous values, all four resources, many hosts.
+    rng = np.random.default_rng(2024)
+    for _ in range(6):
+        n_hosts, m = int(rng.integers(20, 60)), int(rng.integers(30, 80))
+        capacity = {r: rng.choice([8.0, 16.0, 32.0], n_hosts).tolist() for r in RESOURCE_NAMES}
+        requests = {r: rng.uniform(0.0, 8.0, m).round(2).tolist() for r in RESOURCE_NAMES}
+        groups = rng.integers(-1, 4, m).tolist()
+        case = (capacity, {"cpu": 1.5}, requests, groups, [0, 5])
+        for order in ("given", "largest_first"):
+            for policy in POLICIES:
+                _, _, got, want = run_both(case, policy, order, 99)
+                assert got.tolist() == want, (policy, order)

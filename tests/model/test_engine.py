@@ -1,0 +1,187 @@
+"""End-to-end checks of the fluid engine against allocations and schedules computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import vsim
+from tests.helpers import host, scenario, vm
+
+FULL = {"full": {"kind": "constant", "cpu": 1.0}}
+
+
+def guest_mean(res: vsim.Result, column: str) -> pd.Series:
+    return res.guests.groupby("guest", observed=True)[column].mean()
+
+
+def test_three_full_vms_on_two_cores_get_two_thirds_each():
+    # 3 single-vCPU VMs each wanting a whole 1000-MIPS core on one 2-core host: equal weights,
+    # so each gets 2000/3 MIPS and a third of the demand goes unmet.
+    sc = scenario(
+        [host(cores=2)], [vm("v", "full", count=3)], FULL, scheduler={"overcommit": {"cpu": 2}}
+    )
+    res = vsim.run(sc)
+    np.testing.assert_allclose(guest_mean(res, "cpu_alloc_mips"), 2000 / 3, rtol=1e-12)
+    np.testing.assert_allclose(guest_mean(res, "cpu_demand_mips"), 1000, rtol=1e-12)
+    assert res.summary["unmet_cpu_frac"] == pytest.approx(1 / 3, rel=1e-12)
+    assert res.summary["cpu_util_mean"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_shares_and_a_cap_split_the_cpu_by_weighted_max_min():
+    # Weights 1:1:2 on 2 cores, each could use 2 cores: 0.5, 0.5, 1.0 cores.
+    guests = [
+        vm("a", "full", vcpus=2, cpu_shares=1024),
+        vm("b", "full", vcpus=2, cpu_shares=1024),
+        vm("c", "full", vcpus=2, cpu_shares=2048),
+    ]
+    res = vsim.run(scenario([host(cores=2)], guests, FULL, scheduler={"overcommit": {"cpu": 3}}))
+    alloc = guest_mean(res, "cpu_alloc_mips")
+    np.testing.assert_allclose(alloc[["a", "b", "c"]], [500, 500, 1000], rtol=1e-12)
+    # Cap c at 0.4 cores (CFS quota): the others split the rest, 0.8 cores each.
+    guests[2]["cpu_limit"] = 0.4
+    res = vsim.run(scenario([host(cores=2)], guests, FULL, scheduler={"overcommit": {"cpu": 3}}))
+    alloc = guest_mean(res, "cpu_alloc_mips")
+    np.testing.assert_allclose(alloc[["a", "b", "c"]], [800, 800, 400], rtol=1e-12)
+
+
+def test_batch_jobs_follow_processor_sharing():
+    # Two jobs of 1000 and 3000 MI on one 1000-MIPS core: both run at 500 MIPS until the small one
+    # ends at t=2 s, then the big one has 2000 MI left at 1000 MIPS and ends at t=4 s.
+    wl = {"small": {"kind": "batch", "cpu_work": 1000}, "big": {"kind": "batch", "cpu_work": 3000}}
+    sc = scenario(
+        [host(cores=1)],
+        [vm("s", "small"), vm("b", "big")],
+        wl,
+        duration=10,
+        sample_interval=10,
+        scheduler={"overcommit": {"cpu": 2}},
+    )
+    ev = vsim.run(sc).events
+    done = ev[ev.kind == "job_done"].set_index("subject").time_s
+    assert done["s"] == pytest.approx(2.0, abs=1e-12)
+    assert done["b"] == pytest.approx(4.0, abs=1e-12)
+
+
+def test_batch_io_phase_shares_the_disk():
+    # After 1 s of CPU (1000 MI at 1000 MIPS) each job writes 1 GB; two jobs on one 100 MB/s disk
+    # share it equally: 1 + 2e9/1e8 = 21 s for both.
+    wl = {"job": {"kind": "batch", "cpu_work": 1000, "io_bytes": "1GB"}}
+    sc = scenario(
+        [host(cores=2, disk_bandwidth="100MB/s")],
+        [vm("j", "job", count=2)],
+        wl,
+        duration=60,
+        sample_interval=60,
+    )
+    ev = vsim.run(sc).events
+    np.testing.assert_allclose(ev[ev.kind == "job_done"].time_s, [21.0, 21.0], rtol=1e-12)
+
+
+def test_containers_inside_a_vm_share_what_the_vm_gets():
+    # A 2-vCPU VM holds two containers that each want 2 cores, shares 1:3: the VM's 2000 MIPS
+    # split 500 / 1500.
+    guests = [
+        vm("box", None, vcpus=2),
+        {
+            "name": "c1",
+            "kind": "container",
+            "vcpus": 2,
+            "memory": "256MiB",
+            "cpu_shares": 1024,
+            "workload": "full",
+            "in_vm": "box",
+            "boot_time": 0,
+        },
+        {
+            "name": "c3",
+            "kind": "container",
+            "vcpus": 2,
+            "memory": "256MiB",
+            "cpu_shares": 3072,
+            "workload": "full",
+            "in_vm": "box",
+            "boot_time": 0,
+        },
+    ]
+    res = vsim.run(scenario([host(cores=4)], guests, FULL))
+    alloc = guest_mean(res, "cpu_alloc_mips")
+    np.testing.assert_allclose(alloc[["c1", "c3"]], [500, 1500], rtol=1e-12)
+    assert res.hosts.cpu_util.mean() == pytest.approx(0.5, rel=1e-12)
+
+
+def test_memory_overcommit_costs_swap_io_and_slowdown():
+    # Two VMs using all of their 8 GiB on an 8 GiB host: half of each is swapped out. With the
+    # default penalty 10 a guest progresses at 1/(1 + 10 * 0.5) = 1/6 of its grant, and each
+    # reads 0.01/s of its 4 GiB swapped memory back: 42.9 MB/s, i.e. 10486 page-ins/s, more than
+    # the disk's 10,000 IOPS, so the disk is saturated on IOPS.
+    sc = scenario(
+        [host(cores=2, memory="8GiB", disk_iops=10000)],
+        [vm("v", "full", count=2, memory="8GiB")],
+        FULL,
+        scheduler={"overcommit": {"memory": 2}},
+    )
+    res = vsim.run(sc)
+    assert res.summary["unmet_cpu_frac"] == pytest.approx(1 - 1 / 6, rel=1e-12)
+    assert res.summary["mem_util_mean"] == pytest.approx(2.0, rel=1e-12)
+    assert res.summary["disk_util_mean"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_boot_pause_and_stop_are_integrated_exactly_within_a_sample():
+    # One full-core VM: boots for 30 s, runs, paused 100..160 s, stopped at 250 s.
+    # It runs for (100-30) + (250-160) = 160 s of the 300 s sample: mean 1000*160/300 MIPS.
+    g = vm("v", "full", boot_time=30, stop=250)
+    events = [
+        {"at": 100, "action": "pause", "guest": "v"},
+        {"at": 160, "action": "resume", "guest": "v"},
+    ]
+    res = vsim.run(scenario([host(cores=1)], [g], FULL, events=events))
+    assert res.guests.cpu_alloc_mips.iloc[0] == pytest.approx(1000 * 160 / 300, rel=1e-12)
+    kinds = res.events.set_index("kind").time_s
+    assert kinds["running"] == 30 and kinds["paused"] == 100 and kinds["stopped"] == 250
+
+
+def test_default_boot_times_vm_slower_than_container():
+    guests = [
+        {"name": "v", "kind": "vm", "memory": "1GiB"},
+        {"name": "c", "kind": "container", "memory": "1GiB"},
+    ]
+    ev = vsim.run(scenario([host(cores=2)], guests)).events
+    up = ev[ev.kind == "running"].set_index("subject").time_s
+    assert up["c"] < 1.0 < 10.0 < up["v"]
+
+
+def test_trace_demand_is_stepped_at_sample_boundaries(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("time,guest,cpu\n0,a,0.1\n0,b,0.4\n100,a,0.7\n200,b,0.9\n")
+    wl = {"tr": {"kind": "csv", "path": str(csv)}}
+    sc = scenario(
+        [host(cores=2)], [vm("a", "tr"), vm("b", "tr")], wl, duration=300, sample_interval=100
+    )
+    g = vsim.run(sc).guests.pivot(index="time_s", columns="guest", values="cpu_demand_mips")
+    np.testing.assert_allclose(g["a"], [100, 700, 700], rtol=1e-12)
+    np.testing.assert_allclose(g["b"], [400, 400, 900], rtol=1e-12)
+
+
+def test_guests_that_fit_nowhere_are_rejected_and_counted():
+    sc = scenario([host(cores=2, memory="4GiB")], [vm("v", None, count=3, memory="2GiB")])
+    res = vsim.run(sc)
+    assert res.summary["guests_rejected"] == 1
+    assert (res.events.kind == "rejected").sum() == 1
+
+
+def test_anti_affinity_spreads_replicas():
+    sc = scenario([host(count=3, cores=8)], [vm("r", None, count=3, anti_affinity="svc")])
+    placed = vsim.run(sc).events.query("kind == 'placed'").detail
+    assert sorted(placed) == ["h-0", "h-1", "h-2"]
+
+
+def test_same_seed_same_results_bit_for_bit():
+    res = [vsim.run("scenarios/quickstart.yaml") for _ in range(2)]
+    for name in ("hosts", "guests", "events"):
+        pd.testing.assert_frame_equal(
+            getattr(res[0], name), getattr(res[1], name), check_exact=True
+        )
+    a, b = (r.summary.drop("wall_time_s") for r in res)
+    pd.testing.assert_series_equal(a, b, check_exact=True)

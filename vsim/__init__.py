@@ -1,0 +1,11 @@
+"""vsim: a discrete-event simulator of a virtualized datacenter.
+
+>>> import vsim
+>>> res = vsim.run("scenarios/quickstart.yaml")      # doctest: +SKIP
+>>> res.summary, res.hosts, res.guests, res.events   # doctest: +SKIP
+"""
+
+from vsim.experiment import Result, read_result, run
+from vsim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "read_result", "run"]

@@ -1,0 +1,91 @@
+"""Recorders: append to preallocated arrays during a run, become tidy DataFrames at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HOST_COLUMNS = ("cpu_util", "mem_util", "disk_util", "net_util")
+GUEST_COLUMNS = ("cpu_demand_mips", "cpu_alloc_mips", "mem_bytes", "disk_bps", "net_bps")
+
+
+class SampleRecorder:
+    """Per-interval means for every host and guest, one preallocated (samples x entities) array
+    per column, filled in place so recording costs no allocation during the run."""
+
+    def __init__(self, sample_times: np.ndarray, n_hosts: int, n_guests: int, guests: bool = True):
+        self.times = np.asarray(sample_times, dtype=np.float64)
+        n = len(self.times)
+        self.host = {c: np.zeros((n, n_hosts)) for c in HOST_COLUMNS}
+        self.host_state = np.zeros((n, n_hosts), dtype=np.int8)
+        self.with_guests = guests
+        g = n_guests if guests else 0
+        self.guest = {c: np.zeros((n, g)) for c in GUEST_COLUMNS}
+        self.guest_host = np.full((n, g), -1, dtype=np.int32)
+        self.guest_state = np.zeros((n, g), dtype=np.int8)
+
+    def record_hosts(self, k: int, state: np.ndarray, **columns: np.ndarray) -> None:
+        for name, values in columns.items():
+            self.host[name][k] = values
+        self.host_state[k] = state
+
+    def record_guests(
+        self, k: int, host: np.ndarray, state: np.ndarray, **columns: np.ndarray
+    ) -> None:
+        if not self.with_guests:
+            return
+        for name, values in columns.items():
+            self.guest[name][k] = values
+        self.guest_host[k] = host
+        self.guest_state[k] = state
+
+    def hosts_frame(
+        self, names: np.ndarray, types: np.ndarray, state_names: np.ndarray
+    ) -> pd.DataFrame:
+        n, h = self.host_state.shape
+        frame = {
+            "time_s": np.repeat(self.times, h),
+            "host": pd.Categorical.from_codes(np.tile(np.arange(h), n), categories=list(names)),
+            "host_type": np.tile(types.astype(str), n),
+        }
+        frame.update({c: self.host[c].ravel() for c in HOST_COLUMNS})
+        frame["state"] = state_names[self.host_state.ravel()]
+        return pd.DataFrame(frame)
+
+    def guests_frame(
+        self,
+        names: np.ndarray,
+        kinds: np.ndarray,
+        host_names: np.ndarray,
+        state_names: np.ndarray,
+    ) -> pd.DataFrame:
+        n, g = self.guest_state.shape
+        placed = self.guest_host.ravel()
+        host_col = np.where(placed >= 0, np.append(host_names, "")[placed], "")
+        frame = {
+            "time_s": np.repeat(self.times, g),
+            "guest": pd.Categorical.from_codes(np.tile(np.arange(g), n), categories=list(names)),
+            "kind": np.tile(kinds.astype(str), n),
+            "host": host_col.astype(str),
+            "state": state_names[self.guest_state.ravel()],
+        }
+        frame.update({c: self.guest[c].ravel() for c in GUEST_COLUMNS})
+        return pd.DataFrame(frame)
+
+
+class EventLog:
+    """Discrete happenings (placements, boots, stops, job ends...) in the order they occurred."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[float, str, str, str]] = []
+
+    def add(self, time: float, kind: str, subject: str, detail: str = "") -> None:
+        self._rows.append((float(time), kind, subject, detail))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self._rows, columns=["time_s", "kind", "subject", "detail"]).astype(
+            {"time_s": "float64", "kind": "str", "subject": "str", "detail": "str"}
+        )

@@ -1,0 +1,420 @@
+"""The simulated datacenter: SimPy owns time, resources are shared as a fluid.
+
+Between two events every rate is constant. When something changes (a guest starts, stops,
+pauses, a trace steps to its next sample, a batch phase ends) the engine first integrates the
+elapsed interval at the old rates, then re-solves weighted max-min sharing for CPU, disk
+bandwidth, disk IOPS and NIC bandwidth of every host at once (``vsim.core.sharing``), then
+reschedules the completions whose rate changed. A completion remembers the version of its
+guest's rate; a stale one is ignored when it fires (SimPy cannot cancel a timeout).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from vsim.core.placement import HostPool
+from vsim.core.sharing import maxmin_share
+from vsim.metrics import EventLog, SampleRecorder
+from vsim.model import guests as gs
+from vsim.model.hosts import HOST_ON, HostTable
+from vsim.model.workloads import build_demands
+from vsim.scenario.schema import Scenario
+
+PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
+CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
+
+
+class Simulation:
+    """One run of a scenario. Build it, call :meth:`run`, then read the recorder and event log."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        placement_seq, workload_seq = np.random.SeedSequence(scenario.seed).spawn(2)
+        self.placement_rng = np.random.default_rng(placement_seq)
+        self.hosts = HostTable.from_scenario(scenario)
+        self.guests = GuestTable_from(scenario)
+        oc = scenario.scheduler.overcommit
+        self.pool = HostPool(
+            self.hosts.placement_capacity(),
+            overcommit={"cpu": oc.cpu, "memory": oc.memory, "disk": oc.disk, "net": oc.net},
+        )
+        self.trace_demands, self.batch_demands = build_demands(
+            scenario, self.guests.group, self.guests.names, np.random.default_rng(workload_seq)
+        )
+        n = self.guests.n
+        # What each guest wants while running: CPU as a fraction of its vCPUs, memory as a
+        # fraction of its size, disk and network in bytes/s, IOPS in operations/s.
+        self.want = {r: np.zeros(n) for r in ("cpu", "memory", "disk", "iops", "net")}
+        # Batch jobs.
+        self.job_of = np.full(n, -1, dtype=np.int64)
+        for j, b in enumerate(self.batch_demands):
+            self.job_of[b.guests] = j
+            self.want["memory"][b.guests] = b.memory
+        self.phase = np.full(n, CPU, dtype=np.int8)
+        self.remaining = np.zeros(n)
+        self.job_rate = np.zeros(n)
+        self.version = np.zeros(n, dtype=np.int64)
+        self.job_started = np.full(n, np.nan)
+        self.job_finished = np.full(n, np.nan)
+        # Current rates (constant until the next change).
+        self.cpu_demand = np.zeros(n)  # MIPS the workload asks for
+        self.cpu_alloc = np.zeros(n)  # MIPS granted to the guest's own work
+        self.cpu_useful = np.zeros(n)  # granted MIPS net of swap stalls
+        self.mem_used = np.zeros(n)
+        self.disk = np.zeros(n)
+        self.net = np.zeros(n)
+        self.host_rate = {c: np.zeros(self.hosts.n) for c in ("cpu", "mem", "disk", "net")}
+        # Integrals since the last sample, and totals over the run.
+        self.last_t = 0.0
+        self._acc_guest = {
+            c: np.zeros(n) for c in ("cpu_demand", "cpu_alloc", "mem", "disk", "net")
+        }
+        self._acc_host = {c: np.zeros(self.hosts.n) for c in self.host_rate}
+        self.total_cpu_demand = 0.0
+        self.total_cpu_useful = 0.0
+        self.events = EventLog()
+        self.n_events = 0
+        times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
+        self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
+        self.recorder = SampleRecorder(self.sample_times, self.hosts.n, n)
+        self._schedule_lifecycle()
+        self._step_traces_to(0)
+        self.env.process(self._trace_stepper())
+
+    # ------------------------------------------------------------------ running
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Simulate the whole duration, recording one sample per interval."""
+        for k, t in enumerate(self.sample_times):
+            self.env.run(until=t)
+            self._advance(t)
+            self._record(k, t - (self.sample_times[k - 1] if k else 0.0))
+            if progress is not None:
+                progress(t)
+
+    def _record(self, k: int, span: float) -> None:
+        h, g = self.hosts, self.guests
+        acc = self._acc_host
+        self.recorder.record_hosts(
+            k,
+            h.state,
+            cpu_util=acc["cpu"] / span / h.cpu_mips,
+            mem_util=acc["mem"] / span / h.memory,
+            disk_util=acc["disk"] / span,
+            net_util=acc["net"] / span / h.net_bw,
+        )
+        ag = self._acc_guest
+        self.recorder.record_guests(
+            k,
+            g.host,
+            g.state,
+            cpu_demand_mips=ag["cpu_demand"] / span,
+            cpu_alloc_mips=ag["cpu_alloc"] / span,
+            mem_bytes=ag["mem"] / span,
+            disk_bps=ag["disk"] / span,
+            net_bps=ag["net"] / span,
+        )
+        for arr in (*acc.values(), *ag.values()):
+            arr.fill(0.0)
+
+    def _advance(self, now: float) -> None:
+        """Integrate every rate over [last change, now] and progress running batch jobs."""
+        dt = now - self.last_t
+        if dt <= 0:
+            return
+        ag = self._acc_guest
+        ag["cpu_demand"] += self.cpu_demand * dt
+        ag["cpu_alloc"] += self.cpu_alloc * dt
+        ag["mem"] += self.mem_used * dt
+        ag["disk"] += self.disk * dt
+        ag["net"] += self.net * dt
+        for c, rate in self.host_rate.items():
+            self._acc_host[c] += rate * dt
+        self.total_cpu_demand += float(self.cpu_demand.sum()) * dt
+        self.total_cpu_useful += float(self.cpu_useful.sum()) * dt
+        self.remaining -= self.job_rate * dt
+        self.last_t = now
+
+    # ------------------------------------------------------------------ sharing
+    def _reshare(self) -> None:
+        """Re-solve the fluid allocation of every resource of every host for the current state."""
+        g, h = self.guests, self.hosts
+        placed = g.host >= 0
+        host = np.where(placed, g.host, 0)
+        host_on = placed & (h.state[host] == HOST_ON)
+        holds = gs.HOLDS_HOST[g.state] & host_on
+        running = (g.state == gs.RUNNING) & host_on
+        top = g.parent < 0
+        is_job = self.job_of >= 0
+
+        # Memory: allocated, not shared. A VM's footprint includes the containers inside it.
+        own_mem = np.where(holds, self.want["memory"] * g.memory, 0.0)
+        inner = ~top & holds
+        child_mem = np.bincount(g.parent[inner], own_mem[inner], minlength=g.n)
+        footprint = np.where(top, np.minimum(g.memory, own_mem + child_mem), 0.0)
+        host_mem = np.bincount(host[top], footprint[top], minlength=h.n)
+        excess = np.maximum(host_mem - h.memory, 0.0)
+        swapped = np.divide(excess, host_mem, out=np.zeros(h.n), where=host_mem > 0)
+        swap_frac = np.where(holds, swapped[host], 0.0)
+        swap_bps = swap_frac * own_mem * self.scenario.memory.swap_touch_rate
+
+        # CPU: weighted max-min with caps; containers in a VM share what their VM gets.
+        cap = g.cap_cores * np.minimum(g.vcpu_mips, h.core_mips[host])
+        job_cpu = is_job & (self.phase == CPU)
+        wanted = np.where(job_cpu, cap, self.want["cpu"] * g.vcpus * g.vcpu_mips)
+        wanted = np.where(is_job & ~job_cpu, 0.0, wanted)
+        demand = np.where(running, wanted, 0.0)
+        request = np.minimum(demand, cap)
+        running_child = ~top & running & (g.state[np.maximum(g.parent, 0)] == gs.RUNNING)
+        request = np.where(top | running_child, request, 0.0)
+        child_req = np.bincount(g.parent[~top], request[~top], minlength=g.n)
+        vm_request = np.where(top, np.minimum(cap, request + child_req), 0.0)
+        grant = np.zeros(g.n)
+        t_idx = np.flatnonzero(top & running)
+        grant[t_idx] = maxmin_share(h.cpu_mips, host[t_idx], g.shares[t_idx], vm_request[t_idx])
+        own = grant.copy()
+        parents = np.unique(g.parent[running_child])
+        if len(parents):
+            # Inside each VM with containers: the VM's own work and its containers share the
+            # VM's grant by their shares, each capped at its own request.
+            kids = np.flatnonzero(running_child)
+            who = np.concatenate([parents, kids])
+            grp = np.searchsorted(parents, np.concatenate([parents, g.parent[kids]]))
+            split = maxmin_share(
+                grant[parents],
+                grp,
+                g.shares[who],
+                np.concatenate([request[parents], request[kids]]),
+            )
+            own[who] = split
+        own = np.where(top | running_child, own, 0.0)
+        useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
+
+        # Disk bandwidth and IOPS, NIC bandwidth: flat sharing among everything on the host.
+        greedy = np.inf
+        disk_req = np.where(is_job & (self.phase == IO), greedy, self.want["disk"])
+        disk_req = np.where(running, disk_req, 0.0) + swap_bps
+        iops_req = np.where(running, self.want["iops"], 0.0) + swap_bps / PAGE_BYTES
+        net_req = np.where(is_job & (self.phase == NET), greedy, self.want["net"])
+        net_req = np.where(running, net_req, 0.0)
+        on = np.flatnonzero(host_on)
+        disk = np.zeros(g.n)
+        iops = np.zeros(g.n)
+        net = np.zeros(g.n)
+        weights = np.ones(len(on))
+        disk[on] = maxmin_share(h.disk_bw, host[on], weights, disk_req[on])
+        iops[on] = maxmin_share(h.disk_iops, host[on], weights, iops_req[on])
+        net[on] = maxmin_share(h.net_bw, host[on], weights, net_req[on])
+
+        self.cpu_demand = demand
+        self.cpu_alloc = own
+        self.cpu_useful = useful
+        self.mem_used = own_mem
+        self.disk = disk
+        self.net = net
+        hr = self.host_rate
+        hr["cpu"] = np.bincount(host[top], grant[top], minlength=h.n)
+        hr["mem"] = host_mem
+        # A disk is as busy as the tighter of its two limits.
+        hr["disk"] = np.maximum(
+            np.bincount(host[on], disk[on], minlength=h.n) / h.disk_bw,
+            np.bincount(host[on], iops[on], minlength=h.n) / h.disk_iops,
+        )
+        hr["net"] = np.bincount(host[on], net[on], minlength=h.n)
+        self._reschedule_jobs(np.select([self.phase == CPU, self.phase == IO], [useful, disk], net))
+
+    def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:
+        job_running = (self.job_of >= 0) & (self.guests.state == gs.RUNNING) & (self.phase < DONE)
+        rate = np.where(job_running, phase_rate, 0.0)
+        changed = np.flatnonzero(rate != self.job_rate)
+        self.job_rate = rate
+        self.version[changed] += 1
+        for i in changed:
+            if rate[i] > 0:
+                done = self.env.timeout(max(self.remaining[i], 0.0) / rate[i])
+                done.callbacks.append(self._job_phase_done(int(i), int(self.version[i])))
+
+    # ------------------------------------------------------------------ events
+    def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:
+        def fire(_: simpy.Event) -> None:
+            if self.version[i] != version:
+                return  # rates changed since this completion was computed
+            self._advance(self.env.now)
+            self.n_events += 1
+            self._enter_phase(i, self.phase[i] + 1)
+            self._reshare()
+
+        return fire
+
+    def _enter_phase(self, i: int, phase: int) -> None:
+        """Move job ``i`` to ``phase``, skipping phases with no work."""
+        b = self.batch_demands[self.job_of[i]]
+        work = (b.cpu_work, b.io_bytes, b.net_bytes)
+        while phase < DONE and work[phase] <= 0:
+            phase += 1
+        self.phase[i] = phase
+        self.remaining[i] = work[phase] if phase < DONE else 0.0
+        if phase == DONE:
+            now = self.env.now
+            self.job_finished[i] = now
+            self.events.add(
+                now, "job_done", self.guests.names[i], f"{now - self.job_started[i]:.6g} s"
+            )
+            if b.stop_when_done:
+                self._stop(np.array([i]))
+
+    def _step_traces_to(self, now: float) -> None:
+        for d in self.trace_demands:
+            k = d.trace.sample_index(now)
+            for r, values in d.at(k).items():
+                self.want[r][d.guests] = values
+
+    def _trace_stepper(self):
+        """Step every trace-driven guest at each sample boundary of any trace, all at once."""
+        bounds = [d.trace.times for d in self.trace_demands]
+        if not bounds:
+            return
+        times = np.unique(np.concatenate(bounds))
+        for t in times[(times > 0) & (times < self.scenario.duration)]:
+            yield self.env.timeout(t - self.env.now)
+            self._advance(t)
+            self.n_events += 1
+            self._step_traces_to(t)
+            self._reshare()
+
+    def _schedule_lifecycle(self) -> None:
+        """Group the scenario's starts, stops and events by time; one SimPy event per instant."""
+        actions: dict[float, list[tuple[str, np.ndarray]]] = defaultdict(list)
+        g = self.guests
+        start = np.array([self.scenario.guests[k].start for k in g.group])
+        stop = np.array([self.scenario.guests[k].stop or np.inf for k in g.group])
+        for t in np.unique(start):
+            actions[float(t)].append(("start", np.flatnonzero(start == t)))
+        for t in np.unique(stop[np.isfinite(stop)]):
+            actions[float(t)].append(("stop", np.flatnonzero(stop == t)))
+        index = {n: i for i, n in enumerate(g.names)}
+        for e in self.scenario.events:
+            actions[e.at].append((e.action, np.array([index[e.guest]])))
+        for t in sorted(actions):
+            if t < self.scenario.duration:
+                ev = self.env.timeout(t)
+                ev.callbacks.append(self._apply(actions[t]))
+
+    def _apply(self, batch: list[tuple[str, np.ndarray]]) -> Callable[[simpy.Event], None]:
+        handlers = {
+            "start": self._start,
+            "stop": self._stop,
+            "pause": self._pause,
+            "resume": self._resume,
+            "delete": self._delete,
+        }
+
+        def fire(_: simpy.Event) -> None:
+            self._advance(self.env.now)
+            self.n_events += 1
+            for action, idx in batch:
+                handlers[action](idx)
+            self._reshare()
+
+        return fire
+
+    def _start(self, idx: np.ndarray) -> None:
+        """Create (or restart) guests: place them, then boot them."""
+        g, now = self.guests, self.env.now
+        idx = idx[(g.state[idx] == gs.PENDING) | (g.state[idx] == gs.STOPPED)]
+        top = idx[g.parent[idx] < 0]
+        hosts = np.full(len(top), -1, dtype=np.int64)
+        pinned = g.pinned[top] >= 0
+        for j in np.flatnonzero(pinned):
+            want = {r: float(v[j]) for r, v in g.placement_request(top).items()}
+            if self.pool.feasible(want)[g.pinned[top[j]]]:
+                hosts[j] = g.pinned[top[j]]
+                self.pool.allocate(int(hosts[j]), want)
+        free = top[~pinned]
+        if len(free):
+            hosts[~pinned] = self.pool.place_batch(
+                g.placement_request(free),
+                self.scenario.scheduler.policy,
+                order=self.scenario.scheduler.order,
+                groups=g.affinity[free],
+                rng=self.placement_rng,
+            )
+        g.host[top] = hosts
+        # Containers inside a VM go wherever their VM is, if it holds a host.
+        kids = idx[g.parent[idx] >= 0]
+        vm = g.parent[kids]
+        g.host[kids] = np.where(
+            gs.HOLDS_HOST[g.state[vm]] | np.isin(vm, top[hosts >= 0]), g.host[vm], -1
+        )
+        ok = idx[g.host[idx] >= 0]
+        for i in idx[g.host[idx] < 0]:
+            g.state[i] = gs.REJECTED
+            self.events.add(now, "rejected", g.names[i], "no host has room")
+        g.state[ok] = gs.BOOTING
+        for i in ok:
+            self.events.add(now, "placed", g.names[i], self.hosts.names[g.host[i]])
+        for boot in np.unique(g.boot_s[ok]):
+            ev = self.env.timeout(boot)
+            ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+
+    def _booted(self, idx: np.ndarray) -> Callable[[simpy.Event], None]:
+        def fire(_: simpy.Event) -> None:
+            g = self.guests
+            self._advance(self.env.now)
+            self.n_events += 1
+            ready = idx[g.state[idx] == gs.BOOTING]
+            g.state[ready] = gs.RUNNING
+            for i in ready:
+                self.events.add(self.env.now, "running", g.names[i])
+                if self.job_of[i] >= 0 and np.isnan(self.job_started[i]):
+                    self.job_started[i] = self.env.now
+                    self._enter_phase(int(i), CPU)
+            self._reshare()
+
+        return fire
+
+    def _stop(self, idx: np.ndarray) -> None:
+        g = self.guests
+        # Stopping a VM stops the containers inside it.
+        idx = np.union1d(idx, np.flatnonzero(np.isin(g.parent, idx)))
+        idx = idx[gs.HOLDS_HOST[g.state[idx]]]
+        for i in idx:
+            if g.parent[i] < 0:
+                self.pool.release(
+                    int(g.host[i]),
+                    {r: float(v[0]) for r, v in g.placement_request(np.array([i])).items()},
+                )
+            self.events.add(self.env.now, "stopped", g.names[i])
+        g.state[idx] = gs.STOPPED
+        g.host[idx] = -1
+
+    def _pause(self, idx: np.ndarray) -> None:
+        self._transition(idx, gs.RUNNING, gs.PAUSED, "paused")
+
+    def _resume(self, idx: np.ndarray) -> None:
+        self._transition(idx, gs.PAUSED, gs.RUNNING, "resumed")
+
+    def _transition(self, idx: np.ndarray, source: int, target: int, kind: str) -> None:
+        g = self.guests
+        for i in idx:
+            if g.state[i] == source:
+                g.state[i] = target
+                self.events.add(self.env.now, kind, g.names[i])
+            else:
+                self.events.add(
+                    self.env.now, f"{kind}_ignored", g.names[i], gs.STATE_NAMES[g.state[i]]
+                )
+
+    def _delete(self, idx: np.ndarray) -> None:
+        self._stop(idx)
+        for i in idx:
+            self.guests.state[i] = gs.DELETED
+            self.events.add(self.env.now, "deleted", self.guests.names[i])
+
+
+def GuestTable_from(scenario: Scenario) -> gs.GuestTable:  # noqa: N802
+    return gs.GuestTable.from_scenario(scenario)

@@ -1,0 +1,96 @@
+"""Guests (VMs and containers) as arrays, one entry per guest instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vsim.scenario.schema import Scenario
+
+# Lifecycle: created (waiting for its start time) -> booting -> running <-> paused -> stopped
+# -> deleted. A guest no host could take is rejected and never runs.
+PENDING, BOOTING, RUNNING, PAUSED, STOPPED, DELETED, REJECTED = range(7)
+STATE_NAMES = np.array(
+    ["pending", "booting", "running", "paused", "stopped", "deleted", "rejected"]
+)
+# States in which a guest holds its host's memory and placement reservation.
+HOLDS_HOST = np.array([False, True, True, True, False, False, False])
+
+VM, CONTAINER = 0, 1
+KIND_NAMES = np.array(["vm", "container"])
+
+
+@dataclass
+class GuestTable:
+    """Static sizes and dynamic state of every guest."""
+
+    names: np.ndarray  # object[G]
+    group: np.ndarray  # int[G], index into scenario.guests
+    kind: np.ndarray  # int8[G], VM or CONTAINER
+    vcpus: np.ndarray  # cores the guest may use (VM vCPUs, container CPU limit)
+    vcpu_mips: np.ndarray  # nominal speed of one vCPU
+    cap_cores: np.ndarray  # min(vcpus, cpu_limit): the most cores it may run on at once
+    memory: np.ndarray  # bytes (VM memory or container memory limit)
+    shares: np.ndarray  # weight under contention
+    disk_reserve: np.ndarray  # bytes/s reserved at placement
+    net_reserve: np.ndarray
+    boot_s: np.ndarray
+    parent: np.ndarray  # int[G]: VM index for a container inside a VM, else -1
+    pinned: np.ndarray  # int[G]: host index the guest is pinned to, else -1
+    affinity: np.ndarray  # int[G]: anti-affinity group id, else -1
+    # dynamic
+    host: np.ndarray  # int[G], -1 when not on a host
+    state: np.ndarray  # int8[G]
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> GuestTable:
+        groups = scenario.guests
+        counts = [g.count for g in groups]
+        host_index = {name: i for i, name in enumerate(scenario.host_names())}
+        labels = sorted({g.anti_affinity for g in groups if g.anti_affinity is not None})
+        label_id = {label: i for i, label in enumerate(labels)}
+
+        def rep(values: list[float], dtype: type = np.float64) -> np.ndarray:
+            return np.repeat(np.array(values, dtype=dtype), counts)
+
+        names = np.array([n for g in groups for n in g.instance_names()], dtype=object)
+        index = {n: i for i, n in enumerate(names)}
+        parent = np.array(
+            [index[g.in_vm] if g.in_vm else -1 for g in groups for _ in range(g.count)],
+            dtype=np.int64,
+        )
+        n = len(names)
+        return cls(
+            names=names,
+            group=rep(list(range(len(groups))), np.int64),
+            kind=rep([VM if g.kind == "vm" else CONTAINER for g in groups], np.int8),
+            vcpus=rep([g.vcpus for g in groups]),
+            vcpu_mips=rep([g.vcpu_mips for g in groups]),
+            cap_cores=rep([min(g.vcpus, g.cpu_limit or np.inf) for g in groups]),
+            memory=rep([g.memory for g in groups]),
+            shares=rep([g.cpu_shares for g in groups]),
+            disk_reserve=rep([g.disk_bandwidth for g in groups]),
+            net_reserve=rep([g.net_bandwidth for g in groups]),
+            boot_s=rep([g.boot_s for g in groups]),
+            parent=parent,
+            pinned=rep([host_index[g.host] if g.host else -1 for g in groups], np.int64),
+            affinity=rep(
+                [label_id[g.anti_affinity] if g.anti_affinity else -1 for g in groups], np.int64
+            ),
+            host=np.full(n, -1, dtype=np.int64),
+            state=np.full(n, PENDING, dtype=np.int8),
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def placement_request(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """What each guest asks of a host's packable capacity, one array per resource."""
+        return {
+            "cpu": self.vcpus[idx] * self.vcpu_mips[idx],
+            "memory": self.memory[idx],
+            "disk": self.disk_reserve[idx],
+            "net": self.net_reserve[idx],
+        }

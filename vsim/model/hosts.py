@@ -1,0 +1,66 @@
+"""Physical hosts as arrays: one entry per host, one array per attribute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vsim.scenario.schema import Scenario
+
+HOST_ON, HOST_OFF, HOST_FAILED = 0, 1, 2
+HOST_STATE_NAMES = np.array(["on", "off", "failed"])
+
+
+@dataclass
+class HostTable:
+    """Capacities of every host in the datacenter, in index order of ``Scenario.host_names``."""
+
+    names: np.ndarray  # str[H]
+    type_name: np.ndarray  # str[H]
+    cores: np.ndarray  # float64[H]
+    core_mips: np.ndarray  # float64[H]
+    memory: np.ndarray  # bytes
+    disk_bw: np.ndarray  # bytes/s
+    disk_iops: np.ndarray  # operations/s
+    net_bw: np.ndarray  # bytes/s
+    state: np.ndarray  # int8[H], HOST_ON...
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> HostTable:
+        types = scenario.datacenter.host_types
+        counts = [t.count for t in types]
+
+        def per_host(attr: str) -> np.ndarray:
+            return np.repeat(np.array([float(getattr(t, attr)) for t in types]), counts)
+
+        n = sum(counts)
+        return cls(
+            names=np.array(scenario.host_names(), dtype=object),
+            type_name=np.repeat(np.array([t.name for t in types], dtype=object), counts),
+            cores=per_host("cores"),
+            core_mips=per_host("core_mips"),
+            memory=per_host("memory"),
+            disk_bw=per_host("disk_bandwidth"),
+            disk_iops=per_host("disk_iops"),
+            net_bw=per_host("nic_bandwidth"),
+            state=np.zeros(n, dtype=np.int8),
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    @property
+    def cpu_mips(self) -> np.ndarray:
+        """CPU capacity of each host: cores x per-core speed."""
+        return self.cores * self.core_mips
+
+    def placement_capacity(self) -> dict[str, np.ndarray]:
+        """What the scheduler packs against, one array per resource (before overcommit)."""
+        return {
+            "cpu": self.cpu_mips,
+            "memory": self.memory,
+            "disk": self.disk_bw,
+            "net": self.net_bw,
+        }

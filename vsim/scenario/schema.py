@@ -1,0 +1,318 @@
+"""The scenario file, as a pydantic schema.
+
+A scenario describes a datacenter (host types and counts), the guests to run on it (VMs and
+containers, each driven by a named workload), the placement policy, lifecycle events, the
+simulated duration, the sampling interval and the seed. Fields accept readable units
+(``5m``, ``4GiB``, ``1Gbps``) and are stored in seconds, bytes and bytes per second.
+Unknown fields are errors: a typo must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Bytes = Annotated[float, BeforeValidator(parse_bytes)]
+BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
+
+PLACEMENT_POLICIES = (
+    "first_fit",
+    "best_fit",
+    "worst_fit",
+    "dot_product",
+    "balanced",
+    "random",
+    "round_robin",
+)
+
+# Default boot times. A VM boots a whole guest OS: tens of seconds (a stock Ubuntu cloud image
+# under KVM takes on the order of 10-40 s to reach user space); a container only starts a
+# process tree in existing namespaces: well under a second (Felter et al., "An Updated
+# Performance Comparison of Virtual Machines and Linux Containers", IBM Research RC25482, 2014).
+DEFAULT_BOOT_S = {"vm": 30.0, "container": 0.5}
+
+
+class Strict(BaseModel):
+    """Base for every scenario section: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostType(Strict):
+    """A kind of physical host, and how many of them the datacenter has."""
+
+    name: str
+    count: int = Field(ge=0)
+    cores: int = Field(gt=0)
+    core_mips: float = Field(1000.0, gt=0, description="speed of one core, MIPS")
+    memory: Bytes = Field(gt=0)
+    disk_bandwidth: BytesPerSecond = Field(parse_rate("500MB/s"), gt=0)
+    disk_iops: float = Field(10000.0, gt=0)
+    nic_bandwidth: BytesPerSecond = Field(parse_rate("10Gbps"), gt=0)
+
+
+class Datacenter(Strict):
+    host_types: list[HostType] = Field(min_length=1)
+
+    @field_validator("host_types")
+    @classmethod
+    def _unique_names(cls, v: list[HostType]) -> list[HostType]:
+        _check_unique([h.name for h in v], "host type")
+        return v
+
+
+class _Demand(Strict):
+    """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
+
+    memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
+    disk: BytesPerSecond = Field(0.0, ge=0)
+    disk_iops: float = Field(0.0, ge=0)
+    net: BytesPerSecond = Field(0.0, ge=0)
+    step: Seconds | None = Field(
+        None, gt=0, description="how often demand changes; default: the sample interval"
+    )
+
+
+class ConstantWorkload(_Demand):
+    kind: Literal["constant"]
+    cpu: float = Field(ge=0, le=1, description="fraction of the guest's vCPUs")
+
+
+class DiurnalWorkload(_Demand):
+    kind: Literal["diurnal"]
+    mean: float = Field(ge=0, le=1)
+    amplitude: float = Field(ge=0, le=1)
+    period: Seconds = Field(86400.0, gt=0)
+    phase: Seconds = 0.0
+    phase_spread: Seconds = Field(
+        0.0, ge=0, description="guests get phases drawn uniformly in [phase, phase+spread)"
+    )
+
+
+class RandomWalkWorkload(_Demand):
+    kind: Literal["random_walk"]
+    start: float = Field(ge=0, le=1)
+    sigma: float = Field(ge=0)
+    low: float = Field(0.0, ge=0, le=1)
+    high: float = Field(1.0, ge=0, le=1)
+
+
+def _existing_path(value: str, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    path = Path(value)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if not path.exists():
+        raise ValueError(
+            f"trace not found: {value!r} (relative paths start at the scenario's folder)"
+        )
+    return path
+
+
+class PlanetLabWorkload(_Demand):
+    kind: Literal["planetlab"]
+    path: str = Field(description="folder with one CPU-percent file per VM")
+    interval: Seconds = Field(300.0, gt=0)
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, v: str, info: ValidationInfo) -> str:
+        return str(_existing_path(v, info))
+
+
+class CsvWorkload(_Demand):
+    kind: Literal["csv"]
+    path: str = Field(description="CSV with columns time, guest, cpu[, memory, disk, net]")
+    cpu_unit: Literal["fraction", "percent"] = "fraction"
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, v: str, info: ValidationInfo) -> str:
+        return str(_existing_path(v, info))
+
+
+class BatchWorkload(Strict):
+    """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
+
+    kind: Literal["batch"]
+    cpu_work: float = Field(ge=0, description="million instructions (MI)")
+    io_bytes: Bytes = Field(0.0, ge=0)
+    net_bytes: Bytes = Field(0.0, ge=0)
+    memory: float = Field(1.0, ge=0, le=1)
+    on_finish: Literal["idle", "stop"] = "stop"
+
+
+Workload = Annotated[
+    ConstantWorkload
+    | DiurnalWorkload
+    | RandomWalkWorkload
+    | PlanetLabWorkload
+    | CsvWorkload
+    | BatchWorkload,
+    Field(discriminator="kind"),
+]
+
+
+class Guest(Strict):
+    """A group of identical guests: ``count`` VMs or containers named ``name-0``, ``name-1``...
+
+    (or just ``name`` when ``count`` is 1).
+    """
+
+    name: str
+    kind: Literal["vm", "container"] = "vm"
+    count: int = Field(1, ge=0)
+    vcpus: float = Field(1.0, gt=0, description="vCPUs of a VM; a container's CPU limit in cores")
+    vcpu_mips: float = Field(1000.0, gt=0)
+    memory: Bytes = Field(gt=0, description="VM memory, or a container's memory limit")
+    cpu_shares: float = Field(1024.0, gt=0, description="weight under contention (CFS shares)")
+    cpu_limit: float | None = Field(None, gt=0, description="cap in cores (CFS quota, Xen cap)")
+    disk_bandwidth: BytesPerSecond = Field(0.0, ge=0, description="reserved at placement")
+    net_bandwidth: BytesPerSecond = Field(0.0, ge=0, description="reserved at placement")
+    workload: str | None = None
+    host: str | None = Field(None, description="pin to this host (name like 'std-3')")
+    in_vm: str | None = Field(None, description="containers only: run inside this VM guest")
+    boot_time: Seconds | None = Field(None, ge=0)
+    start: Seconds = Field(0.0, ge=0)
+    stop: Seconds | None = Field(None, ge=0)
+    anti_affinity: str | None = Field(
+        None, description="guests sharing this label get distinct hosts"
+    )
+
+    @model_validator(mode="after")
+    def _container_fields(self) -> Guest:
+        if self.in_vm is not None and self.kind != "container":
+            raise ValueError("only a container can run in_vm")
+        if self.in_vm is not None and self.host is not None:
+            raise ValueError("give either host or in_vm, not both")
+        if self.stop is not None and self.stop < self.start:
+            raise ValueError(f"stop ({self.stop} s) is before start ({self.start} s)")
+        return self
+
+    @property
+    def boot_s(self) -> float:
+        return DEFAULT_BOOT_S[self.kind] if self.boot_time is None else self.boot_time
+
+    def instance_names(self) -> list[str]:
+        return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(self.count)]
+
+
+class Overcommit(Strict):
+    """How far the scheduler may promise more than a host has, per resource (1 = no overcommit)."""
+
+    cpu: float = Field(1.0, gt=0)
+    memory: float = Field(1.0, gt=0)
+    disk: float = Field(1.0, gt=0)
+    net: float = Field(1.0, gt=0)
+
+
+class Scheduler(Strict):
+    policy: Literal[PLACEMENT_POLICIES] = "first_fit"  # type: ignore[valid-type]
+    order: Literal["given", "largest_first"] = "given"
+    overcommit: Overcommit = Overcommit()
+
+
+class MemoryModel(Strict):
+    """What memory overcommit costs once guests use more than a host's physical memory.
+
+    The host swaps the excess out; a guest touches a fraction of its swapped-out pages per
+    second (``swap_touch_rate``), each touch reading the page back from the host's disk, and
+    its CPU progress is divided by ``1 + swap_penalty * swapped_fraction`` while it stalls.
+    """
+
+    swap_touch_rate: float = Field(0.01, ge=0, description="fraction of swapped memory read per s")
+    swap_penalty: float = Field(10.0, ge=0)
+
+
+class LifecycleEvent(Strict):
+    at: Seconds = Field(ge=0)
+    action: Literal["pause", "resume", "stop", "start", "delete"]
+    guest: str
+
+
+class Scenario(Strict):
+    """A whole simulation: what runs where, for how long, sampled how often, with which seed."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    duration: Seconds = Field(gt=0)
+    sample_interval: Seconds = Field(300.0, gt=0)
+    datacenter: Datacenter
+    scheduler: Scheduler = Scheduler()
+    memory: MemoryModel = MemoryModel()
+    workloads: dict[str, Workload] = {}
+    guests: list[Guest] = []
+    events: list[LifecycleEvent] = []
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        _check_unique([g.name for g in self.guests], "guest group")
+        names = [n for g in self.guests for n in g.instance_names()]
+        _check_unique(names, "guest")
+        hosts = set(self.host_names())
+        known = set(names)
+        vms = {n for g in self.guests if g.kind == "vm" for n in g.instance_names()}
+        biggest_cpu = max(h.cores * h.core_mips for h in self.datacenter.host_types)
+        biggest_mem = max(h.memory for h in self.datacenter.host_types)
+        oc = self.scheduler.overcommit
+        for i, g in enumerate(self.guests):
+            where = f"guests[{i}] ({g.name})"
+            if g.workload is not None and g.workload not in self.workloads:
+                raise ValueError(
+                    f"{where}: workload {g.workload!r} is not defined; "
+                    f"defined: {sorted(self.workloads) or 'none'}"
+                )
+            if g.host is not None and g.host not in hosts:
+                raise ValueError(
+                    f"{where}: host {g.host!r} does not exist; hosts are {_few(hosts)}"
+                )
+            if g.in_vm is not None and g.in_vm not in vms:
+                raise ValueError(f"{where}: in_vm {g.in_vm!r} is not a VM; VMs are {_few(vms)}")
+            if g.in_vm is None:
+                if g.vcpus * g.vcpu_mips > biggest_cpu * oc.cpu:
+                    raise ValueError(
+                        f"{where}: needs {g.vcpus:g} vCPUs x {g.vcpu_mips:g} MIPS, more than any host "
+                        f"offers (largest: {biggest_cpu:g} MIPS x overcommit {oc.cpu:g})"
+                    )
+                if g.memory > biggest_mem * oc.memory:
+                    raise ValueError(
+                        f"{where}: needs {g.memory:g} bytes of memory, more than any host offers "
+                        f"(largest: {biggest_mem:g} bytes x overcommit {oc.memory:g})"
+                    )
+        for i, e in enumerate(self.events):
+            if e.guest not in known:
+                raise ValueError(
+                    f"events[{i}]: guest {e.guest!r} does not exist; guests are {_few(known)}"
+                )
+        return self
+
+    def host_names(self) -> list[str]:
+        """Host names in index order: ``<type>-<i>`` numbered within each type."""
+        return [f"{h.name}-{i}" for h in self.datacenter.host_types for i in range(h.count)]
+
+
+def _check_unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"{what} name {n!r} is used twice; names must be unique")
+        seen.add(n)
+
+
+def _few(names: set[str], n: int = 6) -> str:
+    s = sorted(names)
+    return ", ".join(s[:n]) + (f" ... ({len(s)} in all)" if len(s) > n else "") if s else "none"
