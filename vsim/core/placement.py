@@ -62,7 +62,6 @@ def _check_policy(policy: str) -> None:
 
 def _ratio(num: np.ndarray | float, den: np.ndarray) -> np.ndarray:
     """``num / den`` elementwise, 0 where ``den == 0`` (a resource the host does not have)."""
-    num = np.broadcast_to(np.asarray(num, dtype=np.float64), den.shape)
     return np.divide(num, den, out=np.zeros(den.shape, dtype=np.float64), where=den != 0.0)
 
 
@@ -200,15 +199,24 @@ class HostPool:
             self.rr_cursor = (chosen + 1) % self.n_hosts
             return chosen
 
-        # Score only the feasible hosts; argmin/argmax over idx (ascending) break ties toward the
-        # lowest host index.
-        caps = [self.capacity[r][idx] for r in self.resources]
-        useds = [self.used[r][idx] for r in self.resources]
+        # Only feasible hosts compete; argmin/argmax over idx (ascending) break ties toward the
+        # lowest host index. When few hosts are feasible, gather them first; when many are,
+        # scoring every host and gathering the one score array is cheaper than gathering
+        # 2 x resources arrays. Elementwise floats are the same either way.
+        if 2 * idx.size < self.n_hosts:
+            caps = [self.capacity[r][idx] for r in self.resources]
+            useds = [self.used[r][idx] for r in self.resources]
+            sub = None
+        else:
+            caps = [self.capacity[r] for r in self.resources]
+            useds = [self.used[r] for r in self.resources]
+            sub = idx
         if policy in ("best_fit", "worst_fit"):
             score = None
             for cap, used, q in zip(caps, useds, req, strict=True):
                 term = _ratio((cap - used) - q, cap)
                 score = term if score is None else score + term
+            score = score if sub is None else score[sub]
             k = np.argmin(score) if policy == "best_fit" else np.argmax(score)
             return int(idx[k])
         if policy == "dot_product":
@@ -216,6 +224,7 @@ class HostPool:
             for cap, used, q in zip(caps, useds, req, strict=True):
                 term = _ratio(q, cap) * _ratio(cap - used, cap)
                 score = term if score is None else score + term
+            score = score if sub is None else score[sub]
             return int(idx[np.argmax(score)])
         if policy == "balanced":
             utils = [_ratio(used + q, cap) for cap, used, q in zip(caps, useds, req, strict=True)]
@@ -230,6 +239,7 @@ class HostPool:
                 sq = d * d
                 var = sq if var is None else var + sq
             var = var / n_res
+            var = var if sub is None else var[sub]
             return int(idx[np.argmin(var)])
         raise AssertionError(f"policy {policy!r} not handled")  # pragma: no cover
 

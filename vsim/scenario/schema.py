@@ -285,13 +285,13 @@ class Scenario(Strict):
             if g.in_vm is None:
                 if g.vcpus * g.vcpu_mips > biggest_cpu * oc.cpu:
                     raise ValueError(
-                        f"{where}: needs {g.vcpus:g} vCPUs x {g.vcpu_mips:g} MIPS, more than any host "
-                        f"offers (largest: {biggest_cpu:g} MIPS x overcommit {oc.cpu:g})"
+                        f"{where}: needs {g.vcpus:g} vCPUs x {g.vcpu_mips:g} MIPS, more than any "
+                        f"host offers (largest: {biggest_cpu:g} MIPS x overcommit {oc.cpu:g})"
                     )
                 if g.memory > biggest_mem * oc.memory:
                     raise ValueError(
-                        f"{where}: needs {g.memory:g} bytes of memory, more than any host offers "
-                        f"(largest: {biggest_mem:g} bytes x overcommit {oc.memory:g})"
+                        f"{where}: needs {g.memory / 2**30:g} GiB of memory, more than any host "
+                        f"offers (largest: {biggest_mem / 2**30:g} GiB x overcommit {oc.memory:g})"
                     )
         for i, e in enumerate(self.events):
             if e.guest not in known:
