@@ -166,7 +166,7 @@ def instances(draw):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(instances())
 def test_invariants(inst):
     capacity, group, weight, demand = inst
@@ -194,7 +194,7 @@ def test_invariants(inst):
                 assert np.all(a[~unsat] / w[~unsat] <= level * (1 + RTOL) + 1e-12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(instances())
 def test_matches_plain_python_reference(inst):
     capacity, group, weight, demand = inst

@@ -185,3 +185,16 @@ def test_same_seed_same_results_bit_for_bit():
         )
     a, b = (r.summary.drop("wall_time_s") for r in res)
     pd.testing.assert_series_equal(a, b, check_exact=True)
+
+
+def test_anti_affinity_holds_across_guests_started_later():
+    # The third replica starts an hour later; it must still avoid the two hosts holding the others.
+    guests = [
+        vm("r", None, count=2, anti_affinity="svc"),
+        vm("late", None, start=3600, anti_affinity="svc"),
+    ]
+    sc = scenario(
+        [host(count=3, cores=8)], guests, duration=7200, scheduler={"policy": "first_fit"}
+    )
+    placed = vsim.run(sc).events.query("kind == 'placed'").set_index("subject").detail
+    assert placed["late"] == "h-2"

@@ -33,7 +33,7 @@ identical decisions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -262,6 +262,7 @@ class HostPool:
         order: str = "given",
         groups: np.ndarray | None = None,
         rng: np.random.Generator | None = None,
+        occupied: Mapping[int, Sequence[int]] | None = None,
     ) -> np.ndarray:
         """Place a batch of requests one by one, allocating as it goes.
 
@@ -276,9 +277,11 @@ class HostPool:
             descending ``sum_r req_r / max(cap_r)`` (stable, so equal sizes keep index order).
         groups:
             int64[m] anti-affinity group per request, -1 for none; two requests of one group
-            ``>= 0`` are never put on the same host. Only members placed in this batch count.
+            ``>= 0`` are never put on the same host.
         rng:
             generator for ``policy="random"``.
+        occupied:
+            hosts already holding members of each group before this batch (placed earlier).
 
         Returns
         -------
@@ -317,7 +320,8 @@ class HostPool:
             seq = np.arange(m)
 
         hosts = np.full(m, -1, dtype=np.int64)
-        members: dict[int, list[int]] = {}  # anti-affinity group -> hosts already holding one
+        # anti-affinity group -> hosts already holding one
+        members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}
         for i in seq.tolist():
             req = [float(q[i]) for q in reqs]
             g = int(grp[i])

@@ -342,6 +342,7 @@ class Simulation:
                 order=self.scenario.scheduler.order,
                 groups=g.affinity[free],
                 rng=self.placement_rng,
+                occupied=self._affinity_hosts(),
             )
         g.host[top] = hosts
         # Containers inside a VM go wherever their VM is, if it holds a host.
@@ -360,6 +361,15 @@ class Simulation:
         for boot in np.unique(g.boot_s[ok]):
             ev = self.env.timeout(boot)
             ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+
+    def _affinity_hosts(self) -> dict[int, list[int]]:
+        """Hosts already holding a member of each anti-affinity group."""
+        g = self.guests
+        holding = (g.affinity >= 0) & gs.HOLDS_HOST[g.state] & (g.host >= 0)
+        out: dict[int, list[int]] = defaultdict(list)
+        for label, h in zip(g.affinity[holding], g.host[holding], strict=True):
+            out[int(label)].append(int(h))
+        return out
 
     def _booted(self, idx: np.ndarray) -> Callable[[simpy.Event], None]:
         def fire(_: simpy.Event) -> None:

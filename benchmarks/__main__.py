@@ -1,0 +1,29 @@
+"""Run the benchmark suite: ``python -m benchmarks`` (or ``make bench``).
+
+Prints each figure with the machine's core count and writes benchmarks/out/results.csv.
+Benchmarks are measurements, never pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmarks import planetlab_static
+from benchmarks.common import REPO
+
+SUITE = [planetlab_static]
+
+
+def main() -> None:
+    rows = []
+    for bench in SUITE:
+        rows.extend(bench.main())
+    out = REPO / "benchmarks" / "out"
+    out.mkdir(exist_ok=True)
+    if rows:
+        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        print(f"written {out / 'results.csv'}")
+
+
+if __name__ == "__main__":
+    main()
