@@ -198,3 +198,20 @@ def test_anti_affinity_holds_across_guests_started_later():
     )
     placed = vsim.run(sc).events.query("kind == 'placed'").set_index("subject").detail
     assert placed["late"] == "h-2"
+
+
+def test_energy_integrates_the_power_table_exactly():
+    # ML110 G4 table: 0.5 cores busy of 2 = 25 % -> 92.6 + 0.5 * (96.0 - 92.6) = 94.3 W for the
+    # first hour; the VM stops at 1 h and the host idles at 86 W for the second hour.
+    # Energy = (94.3 + 86) W x 3600 s = 0.18030 kWh.
+    power = {"model": "specpower", "table": "hp_ml110_g4"}
+    sc = scenario(
+        [host(cores=2, power=power)],
+        [vm("v", "half", stop=3600)],
+        {"half": {"kind": "constant", "cpu": 0.5}},
+        duration=7200,
+        sample_interval=3600,
+    )
+    res = vsim.run(sc)
+    assert res.summary["energy_kwh"] == pytest.approx((94.3 + 86.0) * 3600 / 3.6e6, rel=1e-12)
+    np.testing.assert_allclose(res.hosts.power_w, [94.3, 86.0], rtol=1e-12)

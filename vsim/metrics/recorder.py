@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HOST_COLUMNS = ("cpu_util", "mem_util", "disk_util", "net_util")
+HOST_COLUMNS = ("cpu_util", "mem_util", "disk_util", "net_util", "power_w")
 GUEST_COLUMNS = ("cpu_demand_mips", "cpu_alloc_mips", "mem_bytes", "disk_bps", "net_bps")
 
 

@@ -21,6 +21,7 @@ from vsim.core.sharing import maxmin_share
 from vsim.metrics import EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_ON, HostTable
+from vsim.model.power import PowerTables
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
 
@@ -68,7 +69,8 @@ class Simulation:
         self.mem_used = np.zeros(n)
         self.disk = np.zeros(n)
         self.net = np.zeros(n)
-        self.host_rate = {c: np.zeros(self.hosts.n) for c in ("cpu", "mem", "disk", "net")}
+        self.power = PowerTables.from_scenario(scenario)
+        self.host_rate = {c: np.zeros(self.hosts.n) for c in ("cpu", "mem", "disk", "net", "power")}
         # Integrals since the last sample, and totals over the run.
         self.last_t = 0.0
         self._acc_guest = {
@@ -77,6 +79,7 @@ class Simulation:
         self._acc_host = {c: np.zeros(self.hosts.n) for c in self.host_rate}
         self.total_cpu_demand = 0.0
         self.total_cpu_useful = 0.0
+        self.total_energy_j = 0.0
         self.events = EventLog()
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
@@ -84,6 +87,7 @@ class Simulation:
         self.recorder = SampleRecorder(self.sample_times, self.hosts.n, n)
         self._schedule_lifecycle()
         self._step_traces_to(0)
+        self._reshare()
         self.env.process(self._trace_stepper())
 
     # ------------------------------------------------------------------ running
@@ -106,6 +110,7 @@ class Simulation:
             mem_util=acc["mem"] / span / h.memory,
             disk_util=acc["disk"] / span,
             net_util=acc["net"] / span / h.net_bw,
+            power_w=acc["power"] / span,
         )
         ag = self._acc_guest
         self.recorder.record_guests(
@@ -136,6 +141,7 @@ class Simulation:
             self._acc_host[c] += rate * dt
         self.total_cpu_demand += float(self.cpu_demand.sum()) * dt
         self.total_cpu_useful += float(self.cpu_useful.sum()) * dt
+        self.total_energy_j += float(self.host_rate["power"].sum()) * dt
         self.remaining -= self.job_rate * dt
         self.last_t = now
 
@@ -225,6 +231,7 @@ class Simulation:
             np.bincount(host[on], iops[on], minlength=h.n) / h.disk_iops,
         )
         hr["net"] = np.bincount(host[on], net[on], minlength=h.n)
+        hr["power"] = self.power.watts(hr["cpu"] / h.cpu_mips, h.state == HOST_ON)
         self._reschedule_jobs(np.select([self.phase == CPU, self.phase == IO], [useful, disk], net))
 
     def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:

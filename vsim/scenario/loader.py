@@ -85,13 +85,26 @@ def format_errors(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+# Tags of discriminated unions, which pydantic inserts into error paths; not part of the user's path.
+_UNION_TAGS = {
+    "constant",
+    "diurnal",
+    "random_walk",
+    "planetlab",
+    "csv",
+    "batch",
+    "linear",
+    "specpower",
+}
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"constant", "diurnal", "random_walk", "planetlab", "csv", "batch"}:
-            continue  # discriminated-union tag that pydantic inserts; not part of the user's path
+        elif part in _UNION_TAGS:
+            continue
         else:
             out += ("." if out else "") + str(part)
     return out

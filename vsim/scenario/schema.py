@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
@@ -51,6 +52,54 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LinearPower(Strict):
+    """Power rising linearly with CPU utilization from idle to peak.
+
+    Default idle is 60 % of peak: servers of the warehouse-scale study by Fan, Weber & Barroso,
+    "Power Provisioning for a Warehouse-sized Computer" (ISCA 2007), idle at about 60 % of peak.
+    """
+
+    model: Literal["linear"]
+    idle_w: float = Field(150.0, ge=0)
+    peak_w: float = Field(250.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LinearPower:
+        if self.peak_w < self.idle_w:
+            raise ValueError(f"peak_w ({self.peak_w}) is below idle_w ({self.idle_w})")
+        return self
+
+    def table(self) -> tuple[float, ...]:
+        return tuple(self.idle_w + (self.peak_w - self.idle_w) * k / 10 for k in range(11))
+
+
+class SpecPower(Strict):
+    """SPECpower_ssj2008-style table: watts at 0 %, 10 %, ..., 100 % CPU, interpolated linearly.
+
+    ``table`` is either the name of a built-in table (``hp_ml110_g4``, ``hp_ml110_g5``) or 11
+    numbers.
+    """
+
+    model: Literal["specpower"]
+    table_: str | list[float] = Field(alias="table")
+
+    @field_validator("table_")
+    @classmethod
+    def _known(cls, v: str | list[float]) -> str | list[float]:
+        if isinstance(v, str) and v not in SPECPOWER_TABLES:
+            raise ValueError(f"unknown power table {v!r}; built in: {', '.join(SPECPOWER_TABLES)}")
+        if isinstance(v, list) and (len(v) != 11 or min(v) < 0):
+            raise ValueError("a power table needs 11 non-negative watts, for 0 %, 10 % ... 100 %")
+        return v
+
+    def table(self) -> tuple[float, ...]:
+        v = self.table_
+        return SPECPOWER_TABLES[v] if isinstance(v, str) else tuple(v)
+
+
+PowerModel = Annotated[LinearPower | SpecPower, Field(discriminator="model")]
+
+
 class HostType(Strict):
     """A kind of physical host, and how many of them the datacenter has."""
 
@@ -62,10 +111,13 @@ class HostType(Strict):
     disk_bandwidth: BytesPerSecond = Field(parse_rate("500MB/s"), gt=0)
     disk_iops: float = Field(10000.0, gt=0)
     nic_bandwidth: BytesPerSecond = Field(parse_rate("10Gbps"), gt=0)
+    power: PowerModel = LinearPower(model="linear")
+    price: float = Field(0.0, ge=0, description="purchase price of one host, for cost figures")
 
 
 class Datacenter(Strict):
     host_types: list[HostType] = Field(min_length=1)
+    pue: float = Field(1.0, ge=1.0, description="power usage effectiveness: facility / IT power")
 
     @field_validator("host_types")
     @classmethod
@@ -237,6 +289,13 @@ class MemoryModel(Strict):
     swap_penalty: float = Field(10.0, ge=0)
 
 
+class Cost(Strict):
+    """Money: hosts bought and written off over ``amortization``, energy bought per kWh."""
+
+    amortization: Seconds = Field(3 * 365 * 86400.0, gt=0, description="host write-off period")
+    energy_price_kwh: float = Field(0.0, ge=0, description="price of one kWh at the facility")
+
+
 class LifecycleEvent(Strict):
     at: Seconds = Field(ge=0)
     action: Literal["pause", "resume", "stop", "start", "delete"]
@@ -254,6 +313,7 @@ class Scenario(Strict):
     datacenter: Datacenter
     scheduler: Scheduler = Scheduler()
     memory: MemoryModel = MemoryModel()
+    cost: Cost | None = None
     workloads: dict[str, Workload] = {}
     guests: list[Guest] = []
     events: list[LifecycleEvent] = []

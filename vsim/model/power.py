@@ -1,0 +1,34 @@
+"""Host power as a function of CPU utilization, evaluated for every host at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vsim.scenario.schema import Scenario
+
+
+class PowerTables:
+    """One 11-point table (0 %, 10 %, ..., 100 % CPU) per host, linearly interpolated.
+
+    A linear idle-to-peak model is the 11-point table of a straight line, so every host is
+    evaluated by the same vectorized interpolation.
+    """
+
+    def __init__(self, tables: np.ndarray):
+        self.tables = np.asarray(tables, dtype=np.float64)  # float64[H, 11]
+        self._rows = np.arange(len(self.tables))
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> PowerTables:
+        types = scenario.datacenter.host_types
+        per_type = np.array([t.power.table() for t in types], dtype=np.float64).reshape(-1, 11)
+        return cls(np.repeat(per_type, [t.count for t in types], axis=0))
+
+    def watts(self, utilization: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """Power of each host at ``utilization`` (clipped to [0, 1]); 0 W where not ``on``."""
+        u = np.clip(utilization, 0.0, 1.0) * 10.0
+        lo = np.minimum(u.astype(np.int64), 9)
+        frac = u - lo
+        p_lo = self.tables[self._rows, lo]
+        p_hi = self.tables[self._rows, lo + 1]
+        return np.where(on, p_lo + (p_hi - p_lo) * frac, 0.0)
