@@ -64,7 +64,8 @@ class Simulation:
         self.job_finished = np.full(n, np.nan)
         # Current rates (constant until the next change).
         self.cpu_demand = np.zeros(n)  # MIPS the workload asks for
-        self.cpu_alloc = np.zeros(n)  # MIPS granted to the guest's own work
+        self.cpu_alloc = np.zeros(n)  # MIPS its vCPUs run, virtualization overhead included
+        self.cpu_hypervisor = np.zeros(n)  # MIPS the host spends outside the vCPUs for it
         self.cpu_useful = np.zeros(n)  # granted MIPS net of swap stalls
         self.mem_used = np.zeros(n)
         self.disk = np.zeros(n)
@@ -161,7 +162,8 @@ class Simulation:
         own_mem = np.where(holds, self.want["memory"] * g.memory, 0.0)
         inner = ~top & holds
         child_mem = np.bincount(g.parent[inner], own_mem[inner], minlength=g.n)
-        footprint = np.where(top, np.minimum(g.memory, own_mem + child_mem), 0.0)
+        footprint = np.where(top & holds, np.minimum(g.memory, own_mem + child_mem), 0.0)
+        footprint += np.where(top & holds, g.mem_overhead, 0.0)
         host_mem = np.bincount(host[top], footprint[top], minlength=h.n)
         excess = np.maximum(host_mem - h.memory, 0.0)
         swapped = np.divide(excess, host_mem, out=np.zeros(h.n), where=host_mem > 0)
@@ -169,7 +171,11 @@ class Simulation:
         swap_bps = swap_frac * own_mem * self.scenario.memory.swap_touch_rate
 
         # CPU: weighted max-min with caps; containers in a VM share what their VM gets.
+        # Virtualization inflates a top-level guest's work: each unit of useful work costs
+        # k_in units inside its vCPUs (capped by them) and k_tot units of host CPU in all.
         cap = g.cap_cores * np.minimum(g.vcpu_mips, h.core_mips[host])
+        k_in = 1.0 + g.cpu_in_guest
+        k_tot = k_in + g.cpu_on_host
         job_cpu = is_job & (self.phase == CPU)
         wanted = np.where(job_cpu, cap, self.want["cpu"] * g.vcpus * g.vcpu_mips)
         wanted = np.where(is_job & ~job_cpu, 0.0, wanted)
@@ -178,11 +184,11 @@ class Simulation:
         running_child = ~top & running & (g.state[np.maximum(g.parent, 0)] == gs.RUNNING)
         request = np.where(top | running_child, request, 0.0)
         child_req = np.bincount(g.parent[~top], request[~top], minlength=g.n)
-        vm_request = np.where(top, np.minimum(cap, request + child_req), 0.0)
+        vm_request = np.where(top, np.minimum(cap / k_in, request + child_req) * k_tot, 0.0)
         grant = np.zeros(g.n)
         t_idx = np.flatnonzero(top & running)
         grant[t_idx] = maxmin_share(h.cpu_mips, host[t_idx], g.shares[t_idx], vm_request[t_idx])
-        own = grant.copy()
+        own = grant / k_tot  # useful work of the guest and the containers inside it
         parents = np.unique(g.parent[running_child])
         if len(parents):
             # Inside each VM with containers: the VM's own work and its containers share the
@@ -191,7 +197,7 @@ class Simulation:
             who = np.concatenate([parents, kids])
             grp = np.searchsorted(parents, np.concatenate([parents, g.parent[kids]]))
             split = maxmin_share(
-                grant[parents],
+                own[parents],
                 grp,
                 g.shares[who],
                 np.concatenate([request[parents], request[kids]]),
@@ -199,6 +205,9 @@ class Simulation:
             own[who] = split
         own = np.where(top | running_child, own, 0.0)
         useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
+        vm_of = np.where(top, np.arange(g.n), np.maximum(g.parent, 0))
+        in_guest = own * k_in[vm_of]  # CPU time the guest's vCPUs spend, overhead included
+        hypervisor = own * g.cpu_on_host[vm_of]
 
         # Disk bandwidth and IOPS, NIC bandwidth: flat sharing among everything on the host.
         greedy = np.inf
@@ -217,7 +226,8 @@ class Simulation:
         net[on] = maxmin_share(h.net_bw, host[on], weights, net_req[on])
 
         self.cpu_demand = demand
-        self.cpu_alloc = own
+        self.cpu_alloc = in_guest
+        self.cpu_hypervisor = hypervisor
         self.cpu_useful = useful
         self.mem_used = own_mem
         self.disk = disk

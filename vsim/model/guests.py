@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vsim.model.overhead import guest_overheads
 from vsim.scenario.schema import Scenario
 
 # Lifecycle: created (waiting for its start time) -> booting -> running <-> paused -> stopped
@@ -36,6 +37,9 @@ class GuestTable:
     disk_reserve: np.ndarray  # bytes/s reserved at placement
     net_reserve: np.ndarray
     boot_s: np.ndarray
+    cpu_in_guest: np.ndarray  # virtualization: extra in-vCPU work per unit of useful work
+    cpu_on_host: np.ndarray  # virtualization: hypervisor CPU per unit of useful work
+    mem_overhead: np.ndarray  # virtualization: host memory beyond the guest's own
     parent: np.ndarray  # int[G]: VM index for a container inside a VM, else -1
     pinned: np.ndarray  # int[G]: host index the guest is pinned to, else -1
     affinity: np.ndarray  # int[G]: anti-affinity group id, else -1
@@ -61,6 +65,8 @@ class GuestTable:
             dtype=np.int64,
         )
         n = len(names)
+        cost = guest_overheads(scenario)
+        boot = rep([np.nan if g.boot_time is None else g.boot_time for g in groups])
         return cls(
             names=names,
             group=rep(list(range(len(groups))), np.int64),
@@ -72,7 +78,10 @@ class GuestTable:
             shares=rep([g.cpu_shares for g in groups]),
             disk_reserve=rep([g.disk_bandwidth for g in groups]),
             net_reserve=rep([g.net_bandwidth for g in groups]),
-            boot_s=rep([g.boot_s for g in groups]),
+            boot_s=np.where(np.isnan(boot), cost.boot_s, boot),
+            cpu_in_guest=cost.cpu_in_guest,
+            cpu_on_host=cost.cpu_on_host,
+            mem_overhead=cost.memory,
             parent=parent,
             pinned=rep([host_index[g.host] if g.host else -1 for g in groups], np.int64),
             affinity=rep(
@@ -90,7 +99,7 @@ class GuestTable:
         """What each guest asks of a host's packable capacity, one array per resource."""
         return {
             "cpu": self.vcpus[idx] * self.vcpu_mips[idx],
-            "memory": self.memory[idx],
+            "memory": self.memory[idx] + self.mem_overhead[idx],
             "disk": self.disk_reserve[idx],
             "net": self.net_reserve[idx],
         }

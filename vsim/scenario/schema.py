@@ -24,6 +24,7 @@ from pydantic import (
 
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
+from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Bytes = Annotated[float, BeforeValidator(parse_bytes)]
@@ -129,6 +130,9 @@ class Datacenter(Strict):
 class _Demand(Strict):
     """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
 
+    profile: str | dict[str, float] | None = Field(
+        None, description="operation profile: a preset name or rates per unit of CPU work"
+    )
     memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
     disk: BytesPerSecond = Field(0.0, ge=0)
     disk_iops: float = Field(0.0, ge=0)
@@ -200,6 +204,7 @@ class BatchWorkload(Strict):
     """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
 
     kind: Literal["batch"]
+    profile: str | dict[str, float] | None = None
     cpu_work: float = Field(ge=0, description="million instructions (MI)")
     io_bytes: Bytes = Field(0.0, ge=0)
     net_bytes: Bytes = Field(0.0, ge=0)
@@ -243,6 +248,13 @@ class Guest(Strict):
     anti_affinity: str | None = Field(
         None, description="guests sharing this label get distinct hosts"
     )
+    virtualization: Literal[MODES] | None = Field(  # type: ignore[valid-type]
+        None, description="default: hardware_assisted_nested_paging for VMs, container for containers"
+    )
+    io_path: Literal[IO_PATHS] = "paravirtual"  # type: ignore[valid-type]
+    network: Literal[CONTAINER_NETWORKS] = Field(  # type: ignore[valid-type]
+        "bridge", description="container networking: host namespace or bridge with NAT"
+    )
 
     @model_validator(mode="after")
     def _container_fields(self) -> Guest:
@@ -253,6 +265,13 @@ class Guest(Strict):
         if self.stop is not None and self.stop < self.start:
             raise ValueError(f"stop ({self.stop} s) is before start ({self.start} s)")
         return self
+
+    @property
+    def mode(self) -> str:
+        """Virtualization technique, with the default for the guest's kind."""
+        if self.virtualization is not None:
+            return self.virtualization
+        return "container" if self.kind == "container" else "hardware_assisted_nested_paging"
 
     @property
     def boot_s(self) -> float:
