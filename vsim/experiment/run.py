@@ -73,7 +73,8 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
 
     jobs = np.flatnonzero(sim.job_of >= 0)
     job_time = sim.job_finished[jobs] - sim.job_started[jobs]
-    demand = sim.total_cpu_demand
+    tot = sim.total
+    demand = tot["cpu_demand_mips"]
     summary = pd.Series(
         {
             "scenario": sc.name,
@@ -85,10 +86,13 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
             "mem_util_mean": host_mean("mem_util"),
             "disk_util_mean": host_mean("disk_util"),
             "net_util_mean": host_mean("net_util"),
-            "power_w_mean": sim.total_energy_j / sc.duration,
-            "energy_kwh": sim.total_energy_j / 3.6e6,
-            "facility_energy_kwh": sim.total_energy_j / 3.6e6 * sc.datacenter.pue,
-            "unmet_cpu_frac": (demand - sim.total_cpu_useful) / demand if demand > 0 else 0.0,
+            "power_w_mean": tot["power"] / sc.duration,
+            "energy_kwh": tot["power"] / 3.6e6,
+            "facility_energy_kwh": tot["power"] / 3.6e6 * sc.datacenter.pue,
+            "unmet_cpu_frac": (demand - tot["cpu_useful_mips"]) / demand if demand > 0 else 0.0,
+            # Shares of all host CPU work: overhead of virtualization, of which the hypervisor's.
+            "virt_overhead_cpu_frac": tot["cpu_overhead_mips"] / tot["cpu"] if tot["cpu"] else 0.0,
+            "hypervisor_cpu_frac": tot["hypervisor"] / tot["cpu"] if tot["cpu"] else 0.0,
             "jobs": len(jobs),
             "jobs_done": int(np.sum(np.isfinite(job_time))),
             "job_time_s_mean": float(np.nanmean(job_time))

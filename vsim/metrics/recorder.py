@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HOST_COLUMNS = ("cpu_util", "mem_util", "disk_util", "net_util", "power_w")
-GUEST_COLUMNS = ("cpu_demand_mips", "cpu_alloc_mips", "mem_bytes", "disk_bps", "net_bps")
+HOST_COLUMNS = ("cpu_util", "hypervisor_util", "mem_util", "disk_util", "net_util", "power_w")
+GUEST_COLUMNS = (
+    "cpu_demand_mips",
+    "cpu_useful_mips",
+    "cpu_alloc_mips",
+    "cpu_overhead_mips",
+    "mem_bytes",
+    "disk_bps",
+    "net_bps",
+)
 
 
 class SampleRecorder:

@@ -18,7 +18,7 @@ import simpy
 
 from vsim.core.placement import HostPool
 from vsim.core.sharing import maxmin_share
-from vsim.metrics import EventLog, SampleRecorder
+from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_ON, HostTable
 from vsim.model.power import PowerTables
@@ -27,6 +27,8 @@ from vsim.scenario.schema import Scenario
 
 PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
 CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
+GUEST_RATES = GUEST_COLUMNS
+HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power")
 
 
 class Simulation:
@@ -62,25 +64,20 @@ class Simulation:
         self.version = np.zeros(n, dtype=np.int64)
         self.job_started = np.full(n, np.nan)
         self.job_finished = np.full(n, np.nan)
-        # Current rates (constant until the next change).
-        self.cpu_demand = np.zeros(n)  # MIPS the workload asks for
-        self.cpu_alloc = np.zeros(n)  # MIPS its vCPUs run, virtualization overhead included
-        self.cpu_hypervisor = np.zeros(n)  # MIPS the host spends outside the vCPUs for it
-        self.cpu_useful = np.zeros(n)  # granted MIPS net of swap stalls
-        self.mem_used = np.zeros(n)
-        self.disk = np.zeros(n)
-        self.net = np.zeros(n)
+        # Current rates of every guest and host, constant until the next change; named like the
+        # recorded columns. Guests: MIPS the workload asks for, MIPS of useful work it gets (net
+        # of virtualization overhead and swap stalls), MIPS its vCPUs run (overhead included),
+        # MIPS of overhead (in its vCPUs plus the hypervisor's on its behalf), memory in use,
+        # disk and network bytes/s. Hosts: CPU MIPS in use, of which the hypervisor's, memory
+        # in use, disk busy fraction, NIC bytes/s, watts.
+        self.rate = {c: np.zeros(n) for c in GUEST_RATES}
+        self.host_rate = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.power = PowerTables.from_scenario(scenario)
-        self.host_rate = {c: np.zeros(self.hosts.n) for c in ("cpu", "mem", "disk", "net", "power")}
-        # Integrals since the last sample, and totals over the run.
+        # Integrals since the last sample, and totals (summed over guests or hosts) over the run.
         self.last_t = 0.0
-        self._acc_guest = {
-            c: np.zeros(n) for c in ("cpu_demand", "cpu_alloc", "mem", "disk", "net")
-        }
-        self._acc_host = {c: np.zeros(self.hosts.n) for c in self.host_rate}
-        self.total_cpu_demand = 0.0
-        self.total_cpu_useful = 0.0
-        self.total_energy_j = 0.0
+        self._acc_guest = {c: np.zeros(n) for c in GUEST_RATES}
+        self._acc_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
+        self.total = dict.fromkeys((*GUEST_RATES, *HOST_RATES), 0.0)
         self.events = EventLog()
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
@@ -108,22 +105,14 @@ class Simulation:
             k,
             h.state,
             cpu_util=acc["cpu"] / span / h.cpu_mips,
+            hypervisor_util=acc["hypervisor"] / span / h.cpu_mips,
             mem_util=acc["mem"] / span / h.memory,
             disk_util=acc["disk"] / span,
             net_util=acc["net"] / span / h.net_bw,
             power_w=acc["power"] / span,
         )
         ag = self._acc_guest
-        self.recorder.record_guests(
-            k,
-            g.host,
-            g.state,
-            cpu_demand_mips=ag["cpu_demand"] / span,
-            cpu_alloc_mips=ag["cpu_alloc"] / span,
-            mem_bytes=ag["mem"] / span,
-            disk_bps=ag["disk"] / span,
-            net_bps=ag["net"] / span,
-        )
+        self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_RATES})
         for arr in (*acc.values(), *ag.values()):
             arr.fill(0.0)
 
@@ -132,17 +121,10 @@ class Simulation:
         dt = now - self.last_t
         if dt <= 0:
             return
-        ag = self._acc_guest
-        ag["cpu_demand"] += self.cpu_demand * dt
-        ag["cpu_alloc"] += self.cpu_alloc * dt
-        ag["mem"] += self.mem_used * dt
-        ag["disk"] += self.disk * dt
-        ag["net"] += self.net * dt
-        for c, rate in self.host_rate.items():
-            self._acc_host[c] += rate * dt
-        self.total_cpu_demand += float(self.cpu_demand.sum()) * dt
-        self.total_cpu_useful += float(self.cpu_useful.sum()) * dt
-        self.total_energy_j += float(self.host_rate["power"].sum()) * dt
+        for rates, acc in ((self.rate, self._acc_guest), (self.host_rate, self._acc_host)):
+            for c, rate in rates.items():
+                acc[c] += rate * dt
+                self.total[c] += float(rate.sum()) * dt
         self.remaining -= self.job_rate * dt
         self.last_t = now
 
@@ -225,15 +207,17 @@ class Simulation:
         iops[on] = maxmin_share(h.disk_iops, host[on], weights, iops_req[on])
         net[on] = maxmin_share(h.net_bw, host[on], weights, net_req[on])
 
-        self.cpu_demand = demand
-        self.cpu_alloc = in_guest
-        self.cpu_hypervisor = hypervisor
-        self.cpu_useful = useful
-        self.mem_used = own_mem
-        self.disk = disk
-        self.net = net
+        r = self.rate
+        r["cpu_demand_mips"] = demand
+        r["cpu_useful_mips"] = useful
+        r["cpu_alloc_mips"] = in_guest
+        r["cpu_overhead_mips"] = in_guest - own + hypervisor
+        r["mem_bytes"] = own_mem
+        r["disk_bps"] = disk
+        r["net_bps"] = net
         hr = self.host_rate
         hr["cpu"] = np.bincount(host[top], grant[top], minlength=h.n)
+        hr["hypervisor"] = np.bincount(host, hypervisor, minlength=h.n)
         hr["mem"] = host_mem
         # A disk is as busy as the tighter of its two limits.
         hr["disk"] = np.maximum(

@@ -85,7 +85,7 @@ def format_errors(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-# Tags of discriminated unions, which pydantic inserts into error paths; not part of the user's path.
+# Discriminated-union tags pydantic inserts into error paths; not part of the user's path.
 _UNION_TAGS = {
     "constant",
     "diurnal",

@@ -249,7 +249,8 @@ class Guest(Strict):
         None, description="guests sharing this label get distinct hosts"
     )
     virtualization: Literal[MODES] | None = Field(  # type: ignore[valid-type]
-        None, description="default: hardware_assisted_nested_paging for VMs, container for containers"
+        None,
+        description="default: hardware_assisted_nested_paging for VMs, container for containers",
     )
     io_path: Literal[IO_PATHS] = "paravirtual"  # type: ignore[valid-type]
     network: Literal[CONTAINER_NETWORKS] = Field(  # type: ignore[valid-type]
