@@ -23,9 +23,30 @@ def main(argv: list[str] | None = None) -> int:
     p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
     p_plot.add_argument("results", type=Path)
     p_plot.add_argument("--svg", action="store_true", help="also write SVG")
+    p_sweep = sub.add_parser(
+        "sweep", help="run a scenario over a grid of --set values, with replications"
+    )
+    p_sweep.add_argument("scenario", type=Path)
+    p_sweep.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=V1,V2,...",
+        help="values of one scenario field, e.g. scheduler.overcommit.cpu=1,1.5,2 (repeatable)",
+    )
+    p_sweep.add_argument("--zip", action="store_true", help="pair the lists instead of crossing")
+    p_sweep.add_argument("--replications", "-r", type=int, default=1, help="runs per setting")
+    p_sweep.add_argument("--jobs", "-j", type=int, help="parallel runs (default: all cores)")
+    dask = p_sweep.add_mutually_exclusive_group()
+    dask.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler")
+    dask.add_argument("--dask-local", action="store_true", help="run on a local Dask cluster")
+    p_sweep.add_argument("--out", type=Path, help="output folder (default results/<name>-sweep)")
+    p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate, "plot": _plot}[args.command](args)
+        handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
+        return handlers[args.command](args)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -56,12 +77,85 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from vsim.experiment.sweep import is_sweep_dir
+
+    if is_sweep_dir(args.results):
+        return _plot_sweep(args)
     from vsim.experiment import read_result
     from vsim.plot import save_figures
 
     res = read_result(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
     for path in save_figures(res, args.results / "figures", formats=formats):
+        print(path)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from vsim.experiment.sweep import parse_sets, sweep
+
+    try:
+        grid = parse_sets(args.sets)
+        name = load_scenario(args.scenario).name
+        out = args.out or Path("results") / f"{name}-sweep"
+        result = sweep(
+            args.scenario,
+            grid,
+            zip=args.zip,
+            replications=args.replications,
+            jobs=args.jobs,
+            executor="dask" if (args.dask or args.dask_local) else "auto",
+            dask_address=args.dask,
+            out=out,
+            progress=not args.quiet,
+            command=_sweep_command(args),
+        )
+    except ValueError as exc:  # includes ScenarioError: bad --set path or value
+        print(exc, file=sys.stderr)
+        return 1
+    shown = [
+        c
+        for c in ("unmet_cpu_frac", "cpu_util_mean", "facility_energy_kwh", "cost_total")
+        if f"{c}_mean" in result.aggregate.columns
+    ]
+    table = result.aggregate[
+        [*result.params, "runs", "failed", *(f"{c}_{s}" for c in shown for s in ("mean", "ci95"))]
+    ]
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
+        print(table.to_string(index=False))
+    print(f"results written to {out}/ (runs.csv, aggregate.csv)")
+    failed = result.failed
+    if len(failed):
+        print(
+            f"{len(failed)} of {len(result.runs)} runs failed; first error: "
+            f"{failed['error'].iloc[0]}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _sweep_command(args: argparse.Namespace) -> list[str]:
+    """The sweep's command line, rebuilt from its parsed arguments, for the manifest."""
+    cmd = ["vsim", "sweep", str(args.scenario)]
+    for item in args.sets:
+        cmd += ["--set", item]
+    cmd += ["--zip"] if args.zip else []
+    cmd += ["--replications", str(args.replications)]
+    cmd += ["--jobs", str(args.jobs)] if args.jobs else []
+    cmd += ["--dask", args.dask] if args.dask else []
+    cmd += ["--dask-local"] if args.dask_local else []
+    cmd += ["--out", str(args.out)] if args.out else []
+    return cmd
+
+
+def _plot_sweep(args: argparse.Namespace) -> int:
+    from vsim.experiment.sweep import read_sweep
+    from vsim.plot.sweep import save_sweep_figures
+
+    result = read_sweep(args.results)
+    formats = ("png", "svg") if args.svg else ("png",)
+    for path in save_sweep_figures(result.aggregate, args.results / "figures", formats=formats):
         print(path)
     return 0
 

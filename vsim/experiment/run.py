@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from vsim.experiment.cost import cost_summary
 from vsim.experiment.results import Result
 from vsim.model import guests as gs
 from vsim.model.datacenter import Simulation
@@ -103,10 +104,54 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
             "events": sim.n_events,
         }
     )
+    for key, value in cost_summary(sc, summary, guests).items():
+        summary[key] = value
+    summary = pd.concat([summary.iloc[:-3], request_summary(sim), summary.iloc[-3:]])
     manifest = {
         "vsim_version": vsim_version(),
         "scenario_file": source,
         "seed": sc.seed,
         "scenario": sc.model_dump(mode="json"),
     }
-    return Result(summary, hosts, guests, sim.events.frame(), pd.DataFrame(), manifest)
+    return Result(summary, hosts, guests, sim.events.frame(), sim.requests.frame(), manifest)
+
+
+def request_summary(sim: Simulation) -> pd.Series:
+    """Headline request metrics: counts, throughput, latency percentiles, SLO violations."""
+    log = sim.requests
+    lat = np.frombuffer(log.latency, dtype=np.float64) if len(log.latency) else np.zeros(0)
+    slos = [st.slo for st in sim.stations.values() if st.slo is not None and st.spec.arrivals]
+    warm = max((st.warmup for st in sim.stations.values()), default=0.0)
+    span = sim.scenario.duration - warm
+    out = {
+        "requests_completed": log.completed,
+        "requests_rejected": log.rejected,
+        "requests_timed_out": log.timed_out,
+        "requests_failed": log.failed,
+        "throughput_rps": log.completed / span if span > 0 else np.nan,
+    }
+    if len(lat):
+        out["latency_s_mean"] = float(lat.mean())
+        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)):
+            out[f"latency_s_{name}"] = float(np.quantile(lat, q))
+    else:
+        out.update(
+            dict.fromkeys(
+                (
+                    "latency_s_mean",
+                    "latency_s_p50",
+                    "latency_s_p95",
+                    "latency_s_p99",
+                    "latency_s_p999",
+                ),
+                np.nan,
+            )
+        )
+    # Requests that did not complete count as violations of the target.
+    total = log.completed + log.rejected + log.timed_out + log.failed
+    out["slo_violation_frac"] = (
+        (float(np.sum(lat > min(slos))) + total - log.completed) / total
+        if slos and total
+        else np.nan
+    )
+    return pd.Series(out, dtype=object)

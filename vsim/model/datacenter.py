@@ -22,6 +22,7 @@ from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_ON, HostTable
 from vsim.model.power import PowerTables
+from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
 
@@ -37,7 +38,7 @@ class Simulation:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.env = simpy.Environment()
-        placement_seq, workload_seq = np.random.SeedSequence(scenario.seed).spawn(2)
+        placement_seq, workload_seq, service_seq = np.random.SeedSequence(scenario.seed).spawn(3)
         self.placement_rng = np.random.default_rng(placement_seq)
         self.hosts = HostTable.from_scenario(scenario)
         self.guests = GuestTable_from(scenario)
@@ -83,6 +84,13 @@ class Simulation:
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
         self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
         self.recorder = SampleRecorder(self.sample_times, self.hosts.n, n)
+        self.has_children = (
+            np.bincount(self.guests.parent[self.guests.parent >= 0], minlength=n) > 0
+        )
+        self.requests = RequestLog()
+        self.stations = build_stations(self, service_seq)
+        self._station_idx = np.array(sorted(self.stations), dtype=np.int64)
+        self._station_useful = np.zeros(len(self._station_idx))
         self._schedule_lifecycle()
         self._step_traces_to(0)
         self._reshare()
@@ -226,7 +234,121 @@ class Simulation:
         )
         hr["net"] = np.bincount(host[on], net[on], minlength=h.n)
         hr["power"] = self.power.watts(hr["cpu"] / h.cpu_mips, h.state == HOST_ON)
+        # Kept for the single-guest fast path of request-level services.
+        self._cpu_cap, self._cpu_request, self._cpu_grant = cap, vm_request, grant
+        self._swap_frac = swap_frac
+        self._host_request = np.bincount(host[t_idx], vm_request[t_idx], minlength=h.n)
         self._reschedule_jobs(np.select([self.phase == CPU, self.phase == IO], [useful, disk], net))
+        if self.stations:
+            changed = self._station_idx[useful[self._station_idx] != self._station_useful]
+            self._station_useful = useful[self._station_idx]
+            for i in changed:
+                self.stations[i].rate_changed()
+
+    # ------------------------------------------------------------------ request-level services
+    def is_running(self, g: int) -> bool:
+        return self.guests.state[g] == gs.RUNNING
+
+    def useful_mips(self, g: int) -> float:
+        return float(self.rate["cpu_useful_mips"][g])
+
+    def set_service_load(self, g: int, n_cpu: int) -> None:
+        """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
+        vcpus = self.guests.vcpus[g]
+        frac = min(n_cpu, vcpus) / vcpus
+        if frac == self.want["cpu"][g]:
+            return
+        self.want["cpu"][g] = frac
+        if not self._fast_cpu_update(g):
+            self._advance(self.env.now)
+            self._reshare()
+
+    def _fast_cpu_update(self, g: int) -> bool:
+        """Apply one guest's new CPU demand without re-solving, when nothing else can change.
+
+        That holds when its host is uncontended before and after (every guest there gets its
+        whole request), the guest has no containers inside and no memory swapped. Rates change
+        only for this guest and its host; the accumulators are corrected so that the next
+        integration over [last_t, later] counts the old rate up to now and the new one after.
+        """
+        gt = self.guests
+        if gt.state[g] != gs.RUNNING or self.has_children[g] or self._swap_frac[g] > 0:
+            return False
+        h = gt.host[g]
+        capacity = self.hosts.cpu_mips[h] * (1 + 1e-12)  # equal sum: still all granted
+        old_req = self._cpu_request[g]
+        cap = self._cpu_cap[g]
+        k_in = 1.0 + gt.cpu_in_guest[g]
+        k_tot = k_in + gt.cpu_on_host[g]
+        demand = self.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
+        request = min(cap / k_in, demand) * k_tot
+        host_req = self._host_request[h] - old_req + request
+        if self._host_request[h] > capacity or host_req > capacity:
+            return False
+        self._cpu_request[g] = request
+        self._host_request[h] = host_req
+        own = request / k_tot
+        dt = self.env.now - self.last_t
+        old_grant = self._cpu_grant[g]
+        self._cpu_grant[g] = request
+        self._set_rate(
+            self.rate,
+            self._acc_guest,
+            g,
+            dt,
+            {
+                "cpu_demand_mips": demand,
+                "cpu_useful_mips": own,
+                "cpu_alloc_mips": own * k_in,
+                "cpu_overhead_mips": own * (k_in - 1.0 + gt.cpu_on_host[g]),
+            },
+        )
+        hr = self.host_rate
+        cpu = hr["cpu"][h] - old_grant + request
+        self._set_rate(
+            hr,
+            self._acc_host,
+            h,
+            dt,
+            {
+                "cpu": cpu,
+                "hypervisor": hr["hypervisor"][h]
+                + (request - old_grant) * gt.cpu_on_host[g] / k_tot,
+                "power": self.power.watts_one(h, cpu / self.hosts.cpu_mips[h]),
+            },
+        )
+        return True
+
+    def _set_rate(self, rates: dict, acc: dict, i: int, dt: float, new: dict) -> None:
+        for c, value in new.items():
+            old = rates[c][i]
+            if old != value:
+                acc[c][i] += (old - value) * dt
+                self.total[c] += (old - value) * dt
+                rates[c][i] = value
+
+    def io_delay(self, g: int, ops: float, nbytes: float, net_bytes: float) -> float:
+        """Time a request spends on disk and network I/O on its guest's host.
+
+        Each operation pays the disk's service time at its full IOPS and the virtualization
+        latency of the guest's I/O path; bytes move at the full disk and NIC bandwidth (I/O of
+        single requests is not queued against other traffic).
+        """
+        gt, h = self.guests, self.hosts
+        host = gt.host[g]
+        t = ops * (1.0 / h.disk_iops[host] + gt.io_latency[g]) + nbytes / h.disk_bw[host]
+        if net_bytes > 0:
+            t += net_bytes / h.net_bw[host] + gt.net_latency[g]
+        return t
+
+    def hop_delay(self, src: int, dst: int, nbytes: float) -> float:
+        """Moving a request from one tier's guest to the next: NIC transfer and latencies."""
+        gt, h = self.guests, self.hosts
+        a, b = gt.host[src], gt.host[dst]
+        t = gt.net_latency[src] + gt.net_latency[dst]
+        if a != b:
+            t += nbytes / min(h.net_bw[a], h.net_bw[b])
+        return t
 
     def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:
         job_running = (self.job_of >= 0) & (self.guests.state == gs.RUNNING) & (self.phase < DONE)
@@ -402,6 +524,9 @@ class Simulation:
             self.events.add(self.env.now, "stopped", g.names[i])
         g.state[idx] = gs.STOPPED
         g.host[idx] = -1
+        for i in idx:
+            if i in self.stations:
+                self.stations[i].fail_all()
 
     def _pause(self, idx: np.ndarray) -> None:
         self._transition(idx, gs.RUNNING, gs.PAUSED, "paused")

@@ -40,6 +40,8 @@ class GuestTable:
     cpu_in_guest: np.ndarray  # virtualization: extra in-vCPU work per unit of useful work
     cpu_on_host: np.ndarray  # virtualization: hypervisor CPU per unit of useful work
     mem_overhead: np.ndarray  # virtualization: host memory beyond the guest's own
+    io_latency: np.ndarray  # virtualization: seconds added to each disk I/O
+    net_latency: np.ndarray  # virtualization: seconds added to each network round trip
     parent: np.ndarray  # int[G]: VM index for a container inside a VM, else -1
     pinned: np.ndarray  # int[G]: host index the guest is pinned to, else -1
     affinity: np.ndarray  # int[G]: anti-affinity group id, else -1
@@ -82,6 +84,8 @@ class GuestTable:
             cpu_in_guest=cost.cpu_in_guest,
             cpu_on_host=cost.cpu_on_host,
             mem_overhead=cost.memory,
+            io_latency=cost.io_latency_s,
+            net_latency=cost.net_latency_s,
             parent=parent,
             pinned=rep([host_index[g.host] if g.host else -1 for g in groups], np.int64),
             affinity=rep(

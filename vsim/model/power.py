@@ -24,6 +24,13 @@ class PowerTables:
         per_type = np.array([t.power.table() for t in types], dtype=np.float64).reshape(-1, 11)
         return cls(np.repeat(per_type, [t.count for t in types], axis=0))
 
+    def watts_one(self, host: int, utilization: float) -> float:
+        """Power of one host at ``utilization``, without array overhead (hot path)."""
+        u = min(max(utilization, 0.0), 1.0) * 10.0
+        lo = min(int(u), 9)
+        row = self.tables[host]
+        return float(row[lo] + (row[lo + 1] - row[lo]) * (u - lo))
+
     def watts(self, utilization: np.ndarray, on: np.ndarray) -> np.ndarray:
         """Power of each host at ``utilization`` (clipped to [0, 1]); 0 W where not ``on``."""
         u = np.clip(utilization, 0.0, 1.0) * 10.0

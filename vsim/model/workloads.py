@@ -75,6 +75,8 @@ def build_demands(
         idx = np.flatnonzero(np.isin(guest_group, groups))
         if len(idx) == 0:
             continue
+        if isinstance(wl, schema.ServiceWorkload):
+            continue  # driven request by request (vsim.model.services)
         if isinstance(wl, schema.BatchWorkload):
             batch_demands.append(
                 BatchDemand(

@@ -87,6 +87,7 @@ def format_errors(exc: ValidationError, source: str) -> str:
 
 # Discriminated-union tags pydantic inserts into error paths; not part of the user's path.
 _UNION_TAGS = {
+    "service",
     "constant",
     "diurnal",
     "random_walk",
@@ -149,6 +150,7 @@ def _workload_model(tag: Any) -> Any:
         "planetlab": schema.PlanetLabWorkload,
         "csv": schema.CsvWorkload,
         "batch": schema.BatchWorkload,
+        "service": schema.ServiceWorkload,
     }
     return models.get(tag)
 

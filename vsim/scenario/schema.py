@@ -13,22 +13,25 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
+    AfterValidator,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from vsim.scenario.base import Strict
 from vsim.scenario.catalogue import SPECPOWER_TABLES
+from vsim.scenario.service import ServiceWorkload
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
+from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES, check_profile
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Bytes = Annotated[float, BeforeValidator(parse_bytes)]
 BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
+# An operation profile: a preset name or rates per MI of work (vsim.scenario.virtualization).
+Profile = Annotated[str | dict[str, float] | None, AfterValidator(check_profile)]
 
 PLACEMENT_POLICIES = (
     "first_fit",
@@ -45,12 +48,6 @@ PLACEMENT_POLICIES = (
 # process tree in existing namespaces: well under a second (Felter et al., "An Updated
 # Performance Comparison of Virtual Machines and Linux Containers", IBM Research RC25482, 2014).
 DEFAULT_BOOT_S = {"vm": 30.0, "container": 0.5}
-
-
-class Strict(BaseModel):
-    """Base for every scenario section: unknown fields are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LinearPower(Strict):
@@ -130,7 +127,7 @@ class Datacenter(Strict):
 class _Demand(Strict):
     """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
 
-    profile: str | dict[str, float] | None = Field(
+    profile: Profile = Field(
         None, description="operation profile: a preset name or rates per unit of CPU work"
     )
     memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
@@ -204,7 +201,7 @@ class BatchWorkload(Strict):
     """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
 
     kind: Literal["batch"]
-    profile: str | dict[str, float] | None = None
+    profile: Profile = None
     cpu_work: float = Field(ge=0, description="million instructions (MI)")
     io_bytes: Bytes = Field(0.0, ge=0)
     net_bytes: Bytes = Field(0.0, ge=0)
@@ -218,7 +215,8 @@ Workload = Annotated[
     | RandomWalkWorkload
     | PlanetLabWorkload
     | CsvWorkload
-    | BatchWorkload,
+    | BatchWorkload
+    | ServiceWorkload,
     Field(discriminator="kind"),
 ]
 

@@ -1,9 +1,34 @@
 """Virtualization techniques: modes, I/O paths, operation profiles and per-event cost tables.
 
-(Placeholder: the full catalogue with published sources is being written.)
+The model (see ``docs/virtualization.md``) in one paragraph: a workload's *operation profile*
+says how often it does things a virtualization layer must intervene in, per unit of useful CPU
+work; a mode's *cost table* says how many CPU cycles each such event costs beyond native. Their
+product, summed over events, is the extra work. The unit of work is vsim's, the million
+instructions (MI) of native execution, counted as 1e6 cycles (CPI = 1), so that
+
+    cpu_in_guest (alpha) = sum_e rate[e] * guest_cycles[mode, e] / 1e6
+                           + kernel_fraction * kernel_code[mode]
+    cpu_on_host  (beta)  = sum_e rate[e] * host_cycles[path, e] / 1e6
+
+with rates in events per MI and costs in cycles per event.
+
+Sources. Numbers marked "A&A" come from K. Adams and O. Agesen, "A Comparison of Software and
+Hardware Techniques for x86 Virtualization", ASPLOS 2006 (Pentium 4 672, 3.8 GHz; VMware's
+binary-translating VMM against its first VT-x VMM). "Felter" is W. Felter, A. Ferreira,
+R. Rajamony, J. Rubio, "An Updated Performance Comparison of Virtual Machines and Linux
+Containers", IBM Research Report RC25482, 2014 (ISPASS 2015; 2 x Xeon E5-2665, KVM with EPT,
+Docker). Values said to be *calibrated* were tuned, within the range the cited measurements
+allow, so that ``vsim calibrate`` reproduces the paper's relative figures; values said to be
+*derived* follow from the arithmetic in their comment. Each mode's defaults describe the
+hardware generation on which that technique was current: ``hardware_assisted`` is
+first-generation VT-x (2006), ``hardware_assisted_nested_paging`` is EPT/NPT-era KVM (2010s).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
 
 MODES = (
     "native",
@@ -16,3 +41,336 @@ MODES = (
 )
 IO_PATHS = ("emulated", "paravirtual", "passthrough")
 CONTAINER_NETWORKS = ("host", "bridge")
+
+#: Modes that run a guest kernel of its own (a virtual machine); the others share the host's.
+VM_MODES = tuple(m for m in MODES if m not in ("native", "container"))
+
+CYCLES_PER_MI = 1e6  # one MI of native work is counted as 1e6 cycles (CPI = 1)
+MiB = 2**20
+
+
+# --------------------------------------------------------------------------- profiles
+class OperationProfile(BaseModel):
+    """How often a workload does what virtualization must intervene in, per MI of native work.
+
+    Every rate is in events per million instructions (MI) of useful work, counted at native
+    speed; ``kernel_fraction`` is the fraction of that work spent in the (guest) kernel.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    syscalls: float = Field(0.0, ge=0, description="system calls")
+    page_faults: float = Field(0.0, ge=0, description="page faults the guest kernel handles")
+    pt_updates: float = Field(0.0, ge=0, description="writes to page-table entries")
+    tlb_misses: float = Field(0.0, ge=0, description="TLB misses (page walks)")
+    io_ops: float = Field(0.0, ge=0, description="disk I/O operations")
+    net_packets: float = Field(0.0, ge=0, description="network packets sent or received")
+    interrupts: float = Field(0.0, ge=0, description="device and timer interrupts")
+    privileged: float = Field(
+        0.0, ge=0, description="other privileged operations: CR3 loads, port I/O, MSR writes"
+    )
+    kernel_fraction: float = Field(0.0, ge=0, le=1, description="share of work in kernel mode")
+
+
+RATE_KEYS = tuple(OperationProfile.model_fields)
+
+# Presets. The rates are estimates from the nature of each benchmark (how often it enters the
+# kernel, faults, touches page tables, does I/O), at a few GHz; their derivations are in the
+# comments and in docs/virtualization.md.
+PRESETS: dict[str, OperationProfile] = {
+    # Compute-bound (Linpack, SPECint): the 1 kHz timer tick (~0.3 per MI at 3 GHz), a handful
+    # of system calls and faults; page walks rare (blocked kernels, large pages).
+    "cpu_bound": OperationProfile(
+        syscalls=0.5,
+        page_faults=0.5,
+        pt_updates=1.0,
+        tlb_misses=20.0,
+        interrupts=0.3,
+        privileged=0.5,
+        kernel_fraction=0.02,
+    ),
+    # Memory-bound (STREAM, RandomAccess): like cpu_bound but TLB-miss heavy; RandomAccess
+    # updates a random word of a huge table about once per microsecond of stall, so about one
+    # page walk per 3000 cycles (~300 per MI).
+    "memory_bound": OperationProfile(
+        syscalls=0.5,
+        page_faults=0.5,
+        pt_updates=1.0,
+        tlb_misses=300.0,
+        interrupts=0.3,
+        privileged=0.5,
+        kernel_fraction=0.02,
+    ),
+    # Fork/exec and system-call heavy (a kernel compile): thousands of short-lived processes,
+    # each mapping, faulting in and tearing down its address space; ~20 system calls per MI
+    # (tens of thousands per second per core), 30 % of the time in the kernel.
+    "syscall_heavy": OperationProfile(
+        syscalls=20.0,
+        page_faults=10.0,
+        pt_updates=60.0,
+        tlb_misses=100.0,
+        io_ops=0.2,
+        interrupts=1.0,
+        privileged=15.0,
+        kernel_fraction=0.3,
+    ),
+    # Disk-heavy database (OLTP): one disk I/O per ~50k cycles of work and its interrupt,
+    # client traffic, large buffer pool (TLB misses).
+    "disk_database": OperationProfile(
+        syscalls=30.0,
+        page_faults=1.0,
+        pt_updates=2.0,
+        tlb_misses=200.0,
+        io_ops=20.0,
+        net_packets=10.0,
+        interrupts=25.0,
+        privileged=5.0,
+        kernel_fraction=0.3,
+    ),
+    # Network request/response (a key-value server such as memcached or Redis): a request of
+    # ~20k cycles costs a few system calls (epoll, read, write) and two packets.
+    "network_kv": OperationProfile(
+        syscalls=150.0,
+        page_faults=0.5,
+        pt_updates=1.0,
+        tlb_misses=100.0,
+        net_packets=100.0,
+        interrupts=50.0,
+        privileged=5.0,
+        kernel_fraction=0.5,
+    ),
+    # A generic server mix, used when a guest is costed but its workload names no profile.
+    "default": OperationProfile(
+        syscalls=20.0,
+        page_faults=2.0,
+        pt_updates=10.0,
+        tlb_misses=50.0,
+        io_ops=0.5,
+        net_packets=2.0,
+        interrupts=1.0,
+        privileged=5.0,
+        kernel_fraction=0.15,
+    ),
+}
+
+
+def check_profile(value: str | Mapping[str, float] | None) -> str | dict[str, float] | None:
+    """Validate a scenario's ``profile`` field; errors name what is allowed."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in PRESETS:
+            raise ValueError(
+                f"unknown operation profile {value!r}; presets: {', '.join(PRESETS)} "
+                "(or give rates per MI of work)"
+            )
+        return value
+    unknown = sorted(set(value) - set(RATE_KEYS))
+    if unknown:
+        raise ValueError(
+            f"unknown rate(s) {', '.join(map(repr, unknown))} in operation profile; "
+            f"allowed: {', '.join(RATE_KEYS)}"
+        )
+    for k, v in value.items():
+        if v < 0 or (k == "kernel_fraction" and v > 1):
+            raise ValueError(
+                f"profile rate {k} = {v} must be >= 0" + (" and <= 1" if k == "kernel_fraction" else "")
+            )
+    return dict(value)
+
+
+def resolve_profile(value: str | Mapping[str, float] | None) -> OperationProfile:
+    """A preset name, a dict of rates (missing ones are 0) or None (the ``default`` preset)."""
+    if value is None:
+        return PRESETS["default"]
+    if isinstance(value, str):
+        check_profile(value)
+        return PRESETS[value]
+    return OperationProfile(**check_profile(value))
+
+
+# --------------------------------------------------------------------------- costs
+class ModeCosts(BaseModel):
+    """Extra CPU cycles per event a mode spends on the guest's vCPU, and its fixed costs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exit: float = Field(0.0, ge=0, description="one transfer to the monitor and back")
+    syscalls: float = 0.0
+    page_faults: float = 0.0
+    pt_updates: float = 0.0
+    tlb_misses: float = 0.0
+    interrupts: float = 0.0
+    privileged: float = 0.0
+    kernel_code: float = Field(0.0, ge=0, description="slowdown of kernel-mode code (fraction)")
+    memory_fixed: float = Field(0.0, ge=0, description="bytes per VM: monitor, device model")
+    memory_per_vcpu: float = Field(0.0, ge=0, description="bytes per vCPU")
+    memory_fraction: float = Field(0.0, ge=0, description="of guest memory: shadow/EPT tables")
+    boot_s: float = Field(0.0, ge=0, description="default boot or start time")
+
+
+# Boot/start time. A VM boots a whole guest OS; a container starts processes in fresh
+# namespaces. 30 s and 0.5 s: the engine's defaults (vsim.scenario.schema.DEFAULT_BOOT_S).
+_VM_BOOT_S = 30.0
+_CONTAINER_START_S = 0.5
+
+MODE_COSTS: dict[str, ModeCosts] = {
+    "native": ModeCosts(boot_s=_CONTAINER_START_S),
+    # Containers run on the host kernel: system calls, faults and page walks are native
+    # (Felter: Linpack, STREAM and RandomAccess under Docker equal native within noise).
+    # The runtime's shim process is a few MB; counted as nothing.
+    "container": ModeCosts(boot_s=_CONTAINER_START_S),
+    # Classic trap-and-emulate (Popek & Goldberg 1974) with shadow page tables, priced as if
+    # x86 could do it: the guest kernel runs deprivileged and every privileged instruction
+    # faults to the monitor. A fault round trip on the Pentium 4 is ~1000 cycles (A&A, the
+    # "divzero" nanobenchmark) plus ~500 cycles to decode and emulate: 1500 per trap (derived).
+    "trap_and_emulate": ModeCosts(
+        exit=1500.0,
+        # the syscall is reflected by the monitor, and the guest's return (iret) traps: 2 traps
+        syscalls=3000.0,
+        # a hidden fault, reflection, the guest handler's privileged instructions and the
+        # traced PTE write: ~5 traps plus ~500 cycles of shadow work (derived)
+        page_faults=8000.0,
+        # a traced PTE write: trap, decode, update the shadow entry (derived: 1500 + 1500)
+        pt_updates=3000.0,
+        interrupts=3000.0,  # the interrupt and the guest's iret each trap (derived)
+        privileged=1500.0,
+        # kernel code executes a sensitive instruction (cli/sti/popf) about every 3000 cycles,
+        # each of which traps: 1500 / 3000 = 0.5 (derived estimate)
+        kernel_code=0.5,
+        memory_fixed=32 * MiB,
+        memory_per_vcpu=1 * MiB,
+        memory_fraction=0.01,  # shadow tables for ~4 cached address spaces: 4 x 8 B per 4 KiB
+        boot_s=_VM_BOOT_S,
+    ),
+    # Binary translation (VMware's software VMM, A&A): user code runs directly, kernel code is
+    # translated; sensitive instructions become inline code or callouts; shadow page tables.
+    "binary_translation": ModeCosts(
+        exit=1000.0,  # a callout into the monitor's device model, cheaper than a VM exit (A&A "in")
+        syscalls=2000.0,  # A&A nanobenchmark "syscall": ~2300 cycles vs ~240 native
+        page_faults=2800.0,  # A&A nanobenchmark "pgfault": ~3.5x native (~1100 cycles)
+        # adaptive BT turns traced PTE writes into callouts (A&A "ptemod", far below the
+        # hardware VMM); calibrated to A&A forkwait within that range
+        pt_updates=1300.0,
+        interrupts=1500.0,
+        privileged=300.0,  # translated inline or a short callout (A&A §3)
+        kernel_code=0.10,  # translated kernel code: indirect control flow, call/ret (calibrated)
+        memory_fixed=64 * MiB,  # monitor and translation cache
+        memory_per_vcpu=2 * MiB,
+        memory_fraction=0.01,  # shadow page tables, as above
+        boot_s=_VM_BOOT_S,
+    ),
+    # Paravirtualization (Xen, Barham et al., "Xen and the Art of Virtualization", SOSP 2003):
+    # the guest kernel is modified to make hypercalls; system calls go straight to the guest
+    # kernel through a fast trap handler; page-table updates are validated hypercalls, batched.
+    "paravirtual": ModeCosts(
+        exit=700.0,  # a hypercall or event-channel notification (estimate: a ring transition)
+        syscalls=50.0,  # fast system-call path: near native (Barham et al. §3.3)
+        page_faults=1000.0,  # faults go through Xen, which must read CR2: one extra transition
+        pt_updates=500.0,  # mmu_update hypercalls, amortized over a batch (Barham et al. §3.3)
+        interrupts=700.0,  # event channels
+        privileged=700.0,  # one hypercall each
+        memory_fixed=16 * MiB,  # hypervisor per-domain state; device backends live in dom0
+        memory_per_vcpu=1 * MiB,
+        boot_s=_VM_BOOT_S,
+    ),
+    # First-generation hardware assistance (VT-x on the Pentium 4, A&A) with shadow paging:
+    # system calls run at native speed, but every page-table event exits, at ~2400 cycles
+    # per VM exit/entry round trip on that processor (approximate, A&A §6; Agesen et al.,
+    # "Software Techniques for Avoiding Hardware Virtualization Exits", USENIX ATC 2012, Fig. 1).
+    "hardware_assisted": ModeCosts(
+        exit=2400.0,
+        syscalls=0.0,  # no exit (A&A nanobenchmark "syscall": native speed)
+        page_faults=10000.0,  # A&A nanobenchmark "pgfault": ~10x native (~11,000 cycles)
+        # a traced PTE write: an exit, decode and emulate, shadow update; calibrated to A&A
+        # forkwait ("ptemod" on the hardware VMM is far above the software VMM's)
+        pt_updates=4200.0,
+        interrupts=5000.0,  # the external-interrupt exit, injection and the EOI exit: ~2 exits
+        privileged=4000.0,  # CR3 loads exit and switch shadow tables: an exit plus ~1600
+        memory_fixed=128 * MiB,  # a QEMU-style device-model process
+        memory_per_vcpu=2 * MiB,
+        memory_fraction=0.01,
+        boot_s=_VM_BOOT_S,
+    ),
+    # Hardware assistance with nested paging (EPT/NPT; KVM as measured by Felter): the guest
+    # owns its page tables, so faults, PTE writes and CR3 loads no longer exit; the price is
+    # the two-dimensional page walk on a TLB miss, up to 24 memory references instead of 4
+    # (Bhargava et al., "Accelerating Two-Dimensional Page Walks for Virtualized Systems",
+    # ASPLOS 2008). Page-walk caches absorb most of them: ~60 extra cycles per miss is our
+    # estimate, consistent with Felter's RandomAccess equal to native within a few %.
+    "hardware_assisted_nested_paging": ModeCosts(
+        # ~500-cycle hardware round trip on 2010s cores (Agesen et al. 2012, Fig. 1) plus the
+        # hypervisor's minimal handling
+        exit=800.0,
+        tlb_misses=60.0,
+        interrupts=1500.0,  # interrupt exit, injection, EOI (no posted interrupts)
+        privileged=1500.0,  # MSR writes, port I/O handled in the host kernel
+        # QEMU's resident memory for a small VM is on the order of 100+ MiB (Agache et al.,
+        # "Firecracker: Lightweight Virtualization for Serverless Applications", NSDI 2020)
+        memory_fixed=128 * MiB,
+        memory_per_vcpu=2 * MiB,
+        memory_fraction=1 / 512,  # EPT tables: 8 bytes per 4 KiB page
+        boot_s=_VM_BOOT_S,
+    ),
+}
+
+
+class IoPathCosts(BaseModel):
+    """What a guest's device path costs per disk I/O and per network packet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exits_per_io: float = Field(0.0, ge=0, description="monitor transfers on the vCPU per I/O")
+    host_cycles_per_io: float = Field(0.0, ge=0, description="device model / backend work")
+    io_latency_s: float = Field(0.0, ge=0, description="latency added per disk I/O")
+    exits_per_packet: float = Field(0.0, ge=0)
+    host_cycles_per_packet: float = Field(0.0, ge=0)
+    rtt_latency_s: float = Field(0.0, ge=0, description="latency added per network round trip")
+
+
+IO_PATH_COSTS: dict[str, IoPathCosts] = {
+    # A fully emulated device (QEMU IDE / e1000; Sugerman et al., "Virtualizing I/O Devices on
+    # VMware Workstation's Hosted Virtual Machine Monitor", USENIX ATC 2001): each request is a
+    # series of register accesses, each exiting to a device model in a host process.
+    "emulated": IoPathCosts(
+        exits_per_io=6.0,
+        host_cycles_per_io=60000.0,
+        io_latency_s=50e-6,
+        exits_per_packet=4.0,
+        host_cycles_per_packet=20000.0,
+        rtt_latency_s=60e-6,
+    ),
+    # Paravirtual devices (virtio: Russell, "virtio: Towards a De-Facto Standard for Virtual
+    # I/O Devices", OSR 2008; Xen split drivers): one notification per request, the backend
+    # (QEMU or vhost) on a host thread. host_cycles_per_io is calibrated to Felter's random-
+    # I/O result (KVM about half of native IOPS); rtt_latency_s to Felter's netperf TCP_RR
+    # (KVM adds about 30 us per transaction).
+    "paravirtual": IoPathCosts(
+        exits_per_io=1.0,
+        host_cycles_per_io=18000.0,
+        io_latency_s=15e-6,
+        exits_per_packet=0.5,
+        host_cycles_per_packet=4000.0,
+        rtt_latency_s=28e-6,
+    ),
+    # Device assignment / SR-IOV with an IOMMU: the guest drives the device; what is left is
+    # interrupt delivery (counted under interrupts) and IOMMU translation (Dong et al., "High
+    # Performance Network Virtualization with SR-IOV", HPCA 2010; Gordon et al., "ELI:
+    # Bare-Metal Performance for I/O Virtualization", ASPLOS 2012).
+    "passthrough": IoPathCosts(io_latency_s=1e-6, rtt_latency_s=2e-6),
+}
+
+# Container networking. ``host`` shares the host's network namespace: nothing added. ``bridge``
+# goes through a veth pair, the Linux bridge and iptables NAT in the host kernel for every
+# packet (Felter: Docker with NAT adds latency and CPU per packet; --net=host does not).
+# Per-packet cycles and per-round-trip latency are estimates.
+CONTAINER_NETWORK_COSTS: dict[str, IoPathCosts] = {
+    "host": IoPathCosts(),
+    "bridge": IoPathCosts(host_cycles_per_packet=2500.0, rtt_latency_s=8e-6),
+}
+
+
+def mode_costs(mode: str) -> ModeCosts:
+    if mode not in MODE_COSTS:
+        raise ValueError(f"unknown virtualization mode {mode!r}; modes: {', '.join(MODES)}")
+    return MODE_COSTS[mode]

@@ -1,0 +1,419 @@
+"""Request-level services: arrivals, workers and queues, processor-sharing CPU, I/O, tiers.
+
+Each guest running a service workload is a :class:`Station`. Its requests in their CPU phase
+share what the host grants the guest (the engine's weighted max-min) equally: processor sharing,
+one request at most one vCPU, because the guest asks the host for ``min(busy, vcpus)`` vCPUs.
+Progress is tracked with a virtual clock: every request in service attains service at the same
+rate, so a request that starts at virtual time V with work w ends when the clock reaches V + w,
+and only the earliest of those ends needs a SimPy event. That keeps each request O(log n).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from vsim.scenario.service import Arrivals, Distribution, ServiceWorkload
+
+if TYPE_CHECKING:
+    from vsim.model.datacenter import Simulation
+
+
+class Sampler:
+    """Draws from a distribution, one NumPy call per block of draws."""
+
+    BLOCK = 4096
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator):
+        self.dist, self.rng = dist, rng
+        self._buf: list[float] = []
+        self.constant = dist.mean if dist.dist == "deterministic" else None
+
+    def __call__(self) -> float:
+        if self.constant is not None:
+            return self.constant
+        if not self._buf:
+            self._buf = draw(self.dist, self.rng, self.BLOCK).tolist()[::-1]
+        return self._buf.pop()
+
+
+def draw(d: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` independent draws of ``d``."""
+    if d.dist == "exponential":
+        return rng.exponential(d.mean, n)
+    if d.dist == "deterministic":
+        return np.full(n, float(d.mean))
+    if d.dist == "lognormal":
+        s2 = math.log1p(d.cv**2)  # type: ignore[operator]
+        return rng.lognormal(math.log(d.mean) - s2 / 2, math.sqrt(s2), n)  # type: ignore[arg-type]
+    if d.dist == "hyperexponential":
+        k = rng.choice(len(d.means), size=n, p=d.probs)  # type: ignore[arg-type]
+        return rng.exponential(1.0, n) * np.asarray(d.means)[k]
+    values = np.asarray(d.values, dtype=np.float64)
+    return values[rng.integers(len(values), size=n)]
+
+
+class Request:
+    __slots__ = ("id", "arrival", "user", "start", "work", "waiting", "origin")
+
+    def __init__(self, rid: int, arrival: float, origin: Station, user: int = -1):
+        self.id, self.arrival, self.origin, self.user = rid, arrival, origin, user
+        self.start = math.nan
+        self.work = 0.0
+        self.waiting = False
+
+
+class RequestLog:
+    """Outcome of every request: latencies of all completed ones (for exact percentiles), counts,
+    and a sampled table of rows."""
+
+    COLUMNS = ("id", "guest", "arrival_s", "start_s", "end_s", "latency_s", "cpu_mi", "status")
+
+    def __init__(self) -> None:
+        self.latency = array("d")
+        self.completed = 0
+        self.rejected = 0
+        self.timed_out = 0
+        self.failed = 0
+        self.rows: list[tuple] = []
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+
+
+class Station:
+    """One guest serving requests."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        guest: int,
+        spec: ServiceWorkload,
+        rng: np.random.Generator,
+        log: RequestLog,
+        next_tier: Callable[[], Station | None] | None,
+    ):
+        self.sim, self.env, self.g, self.spec, self.log = sim, sim.env, guest, spec, log
+        self.name = str(sim.guests.names[guest])
+        self.next_tier = next_tier
+        self.rng = rng
+        self.cpu = Sampler(spec.cpu, rng)
+        self.disk_ops = Sampler(spec.disk_ops, rng)
+        self.disk_bytes = Sampler(spec.disk_bytes, rng)
+        self.net_bytes = Sampler(spec.net_bytes, rng)
+        self.workers = spec.workers if spec.workers is not None else math.inf
+        self.queue_cap = spec.queue if spec.queue is not None else math.inf
+        self.queue: deque[Request] = deque()
+        self.waiting = 0  # requests in the queue that have not timed out
+        self.busy = 0  # requests holding a worker (CPU or I/O phase)
+        self.in_cpu: list[tuple[float, int, Request]] = []  # (finish tag, id, request) heap
+        self.vclock = 0.0  # attained service of every request in the CPU phase, MI
+        self.vtime = 0.0  # when vclock was last brought up to date
+        self.rate = 0.0  # MIPS each request in the CPU phase gets
+        self.version = 0
+        self.epoch = 0  # bumped when the guest stops: I/O in flight from before is lost
+        # Little's law: time-integral of the number of requests at this station.
+        self.n_here = 0
+        self.area = 0.0
+        self.area_t = 0.0
+        self.arrived = 0
+        self.departed = 0
+        self.record = spec.record
+        self.warmup = spec.warmup
+        self.slo = spec.slo
+
+    # -------------------------------------------------------------- arrivals
+    def start_arrivals(self, arrivals: Arrivals, ids: Callable[[], int]) -> None:
+        """Schedule this guest's open-loop arrivals or its closed-loop users."""
+        self._ids = ids
+        p = arrivals.process
+        if p == "closed":
+            self.think = Sampler(arrivals.think, self.rng)
+            for u in range(arrivals.users or 0):
+                self._after(self.think(), self._user_submits, u)
+            return
+        if p == "trace":
+            times = np.loadtxt(arrivals.path, dtype=np.float64, ndmin=1)
+            self._trace = iter(np.sort(times).tolist())
+            self._next_from_trace()
+            return
+        if p == "poisson":
+            gap = Sampler(Distribution(dist="exponential", mean=1 / arrivals.rate), self.rng)
+            self._gap = lambda: gap()
+        elif p == "diurnal":
+            peak = arrivals.mean * (1 + arrivals.amplitude)  # type: ignore[operator]
+            expo = Sampler(Distribution(dist="exponential", mean=1 / peak), self.rng)
+            mean, amp, period = arrivals.mean, arrivals.amplitude, arrivals.period
+
+            def thinned() -> float:
+                # Lewis-Shedler thinning: candidates at the peak rate, kept with rate(t)/peak.
+                t = self.env.now
+                while True:
+                    t += expo()
+                    rate = mean * (1 + amp * math.sin(2 * math.pi * t / period))  # type: ignore[operator]
+                    if self.rng.random() * peak <= rate:
+                        return t - self.env.now
+
+            self._gap = thinned
+        else:  # mmpp
+            rates, switch = arrivals.rates or [], arrivals.switch or []
+            self._state, self._switch_at = 0, self.rng.exponential(1 / switch[0])
+
+            def modulated() -> float:
+                # Memoryless both ways: draw the next arrival in the current state; if the
+                # state switches first, move to the switch and draw again in the new state.
+                t = self.env.now
+                while True:
+                    r = rates[self._state]
+                    cand = t + (self.rng.exponential(1 / r) if r > 0 else math.inf)
+                    if cand <= self._switch_at:
+                        return cand - self.env.now
+                    t = self._switch_at
+                    self._state = (self._state + 1) % len(rates)
+                    self._switch_at = t + self.rng.exponential(1 / switch[self._state])
+
+            self._gap = modulated
+        self._after(self._gap(), self._open_arrival)
+
+    def _after(self, delay: float, fn: Callable, *args: object) -> None:
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _e: self._fire(fn, args))
+
+    def _fire(self, fn: Callable, args: tuple) -> None:
+        self.sim.n_events += 1
+        fn(*args)
+
+    def _open_arrival(self) -> None:
+        self.arrive(Request(self._ids(), self.env.now, self))
+        self._after(self._gap(), self._open_arrival)
+
+    def _next_from_trace(self) -> None:
+        t = next(self._trace, None)
+        if t is None:
+            return
+        self._after(max(t - self.env.now, 0.0), self._trace_arrival)
+
+    def _trace_arrival(self) -> None:
+        self.arrive(Request(self._ids(), self.env.now, self))
+        self._next_from_trace()
+
+    def _user_submits(self, user: int) -> None:
+        self.arrive(Request(self._ids(), self.env.now, self, user))
+
+    # -------------------------------------------------------------- flow of a request
+    def _count(self, delta: int) -> None:
+        now = self.env.now
+        self.area += self.n_here * (now - self.area_t)
+        self.area_t = now
+        self.n_here += delta
+
+    def arrive(self, req: Request) -> None:
+        if not self.sim.is_running(self.g):
+            self._end(req, "rejected")
+            return
+        self.arrived += 1
+        self._count(+1)
+        if self.busy < self.workers:
+            self._serve(req)
+        elif self.waiting < self.queue_cap:
+            req.waiting = True
+            self.queue.append(req)
+            self.waiting += 1
+            if self.spec.timeout is not None:
+                self._after(self.spec.timeout, self._give_up, req)
+        else:
+            self._leave()
+            self._end(req, "rejected")
+
+    def _give_up(self, req: Request) -> None:
+        if req.waiting:
+            req.waiting = False  # left in the deque; skipped when it reaches the front
+            self.waiting -= 1
+            self._leave()
+            self._end(req, "timed_out")
+
+    def _serve(self, req: Request) -> None:
+        self.busy += 1
+        req.start = self.env.now
+        req.work = self.cpu()
+        if req.work > 0:
+            self._sync()
+            heapq.heappush(self.in_cpu, (self.vclock + req.work, req.id, req))
+            self._cpu_changed()
+        else:
+            self._io(req)
+
+    def _sync(self) -> None:
+        now = self.env.now
+        self.vclock += self.rate * (now - self.vtime)
+        self.vtime = now
+
+    def _cpu_changed(self) -> None:
+        """The number of requests in the CPU phase changed: tell the host, then re-plan."""
+        self.sim.set_service_load(self.g, len(self.in_cpu))
+        self.rate_changed()
+
+    def rate_changed(self) -> None:
+        """Re-plan the next CPU completion after the guest's grant or load changed."""
+        self._sync()
+        n = len(self.in_cpu)
+        self.rate = self.sim.useful_mips(self.g) / n if n else 0.0
+        self.version += 1
+        if n and self.rate > 0:
+            dt = max(self.in_cpu[0][0] - self.vclock, 0.0) / self.rate
+            ev = self.env.timeout(dt)
+            version = self.version
+            ev.callbacks.append(lambda _e: self._cpu_done(version))
+
+    def _cpu_done(self, version: int) -> None:
+        if version != self.version:
+            return
+        self.sim.n_events += 1
+        self._sync()
+        _, _, req = heapq.heappop(self.in_cpu)
+        self._cpu_changed()
+        self._io(req)
+
+    def _io(self, req: Request) -> None:
+        ops, nbytes, net = self.disk_ops(), self.disk_bytes(), self.net_bytes()
+        if ops == 0 and nbytes == 0 and net == 0:
+            self._done(req)
+            return
+        self._after(self.sim.io_delay(self.g, ops, nbytes, net), self._io_done, req, self.epoch)
+
+    def _io_done(self, req: Request, epoch: int) -> None:
+        if epoch != self.epoch:
+            self._leave()
+            self._end(req, "failed")
+        else:
+            self._done(req)
+
+    def _done(self, req: Request) -> None:
+        self.busy -= 1
+        self._leave()
+        while self.queue and self.busy < self.workers:
+            nxt = self.queue.popleft()
+            if nxt.waiting:
+                nxt.waiting = False
+                self.waiting -= 1
+                self._serve(nxt)
+        if self.next_tier is None:
+            self._end(req, "completed")
+            return
+        nxt_station = self.next_tier()
+        if nxt_station is None:  # no guest of the next tier is running
+            self._end(req, "failed")
+        else:
+            delay = self.sim.hop_delay(self.g, nxt_station.g, self.net_bytes())
+            self._after(delay, nxt_station.arrive, req)
+
+    def _leave(self) -> None:
+        self.departed += 1
+        self._count(-1)
+
+    def _end(self, req: Request, status: str) -> None:
+        """Final outcome of a request, recorded at its first tier."""
+        origin = req.origin
+        log = self.log
+        now = self.env.now
+        counted = req.arrival >= origin.warmup
+        if counted:
+            if status == "completed":
+                log.completed += 1
+                log.latency.append(now - req.arrival)
+            else:
+                setattr(log, status, getattr(log, status) + 1)
+        if req.user >= 0:  # a closed-loop user thinks, then sends its next request
+            origin._after(origin.think(), origin._user_submits, req.user)
+        if counted and (origin.record >= 1 or origin.rng.random() < origin.record):
+            end = now if status == "completed" else math.nan
+            log.rows.append(
+                (
+                    req.id,
+                    origin.name,
+                    req.arrival,
+                    req.start,
+                    end,
+                    end - req.arrival,
+                    req.work,
+                    status,
+                )
+            )
+
+    def fail_all(self) -> None:
+        """The guest stopped: every request here is lost."""
+        lost = [r for r in self.queue if r.waiting] + [r for _, _, r in self.in_cpu]
+        for r in self.queue:
+            r.waiting = False
+        self.queue.clear()
+        self.in_cpu.clear()
+        self.waiting = 0
+        self.busy = 0
+        self.version += 1
+        self.epoch += 1
+        self.rate = 0.0
+        for r in lost:
+            self._leave()
+            self._end(r, "failed")
+
+    def little(self, now: float) -> tuple[float, float]:
+        """Time-average number of requests here and departures per second, up to ``now``."""
+        area = self.area + self.n_here * (now - self.area_t)
+        return area / now, self.departed / now
+
+
+def build_stations(sim: Simulation, seq: np.random.SeedSequence) -> dict[int, Station]:
+    """A station for every guest running a service workload, wired tier to tier.
+
+    Each station draws from its own generator keyed by its guest index, so adding a guest never
+    changes what the others draw.
+    """
+    sc, gt = sim.scenario, sim.guests
+    specs = {n: w for n, w in sc.workloads.items() if isinstance(w, ServiceWorkload)}
+    members = {
+        grp.name: np.flatnonzero(gt.group == k).tolist()
+        for k, grp in enumerate(sc.guests)
+        if grp.workload in specs
+    }
+    stations: dict[int, Station] = {}
+    next_of: dict[str, Callable[[], Station | None]] = {}
+
+    def round_robin(group: str) -> Callable[[], Station | None]:
+        ring = members.get(group, [])
+        pos = [0]
+
+        def pick() -> Station | None:
+            for _ in range(len(ring)):
+                g = ring[pos[0] % len(ring)]
+                pos[0] += 1
+                if sim.is_running(g):
+                    return stations[g]
+            return None
+
+        return pick
+
+    ids = iter(range(2**62)).__next__
+    for grp in sc.guests:
+        spec = specs.get(grp.workload or "")
+        if spec is None:
+            continue
+        if spec.next is not None and spec.next not in next_of:
+            next_of[spec.next] = round_robin(spec.next)
+        for g in members[grp.name]:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, g))
+            )
+            st = Station(sim, g, spec, rng, sim.requests, next_of.get(spec.next or ""))
+            stations[g] = st
+            sim.want["memory"][g] = spec.memory
+    for st in stations.values():
+        if st.spec.arrivals is not None:
+            st.start_arrivals(st.spec.arrivals, ids)
+    return stations

@@ -1,0 +1,399 @@
+"""Figures across the runs of a sweep, and the latency CDF of one run.
+
+All functions read DataFrames and return :class:`~matplotlib.figure.Figure` objects (object
+API, no pyplot). The aggregate table of a sweep has the layout written by
+``vsim.experiment.sweep``: ``config``, the swept parameters, ``runs``, ``failed``, then for
+each metric ``m`` the columns ``m_mean``, ``m_std``, ``m_ci95``, ``m_ci95_low``,
+``m_ci95_high``. This module does not import ``vsim.experiment``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from vsim._io import atomic_write
+from vsim.plot.figures import _empty, _new_figure, _save
+
+__all__ = [
+    "SweepPlots",
+    "latency_cdf",
+    "metric_label",
+    "pareto",
+    "pareto_front",
+    "save_sweep_figures",
+    "sweep_curves",
+]
+
+#: Metrics drawn by ``vsim plot`` for a sweep folder, when present, in this order.
+HEADLINE_METRICS = (
+    "unmet_cpu_frac",
+    "cpu_util_mean",
+    "facility_energy_kwh",
+    "cost_total",
+    "cost_per_guest_month",
+    "latency_s_p99",
+    "availability",
+    "migrations",
+)
+#: Candidates for the two axes of the trade-off figure: energy (x) against a service-level
+#: shortfall (y), both to be minimized; the first present of each list is used.
+PARETO_X = ("facility_energy_kwh", "energy_kwh", "cost_total")
+PARETO_Y = ("sla_violation_frac", "latency_s_p99", "unmet_cpu_frac")
+
+_UNITS = {
+    "kwh": "kWh",
+    "w": "W",
+    "s": "s",
+    "bytes": "bytes",
+    "bps": "bytes/s",
+    "mips": "MIPS",
+    "frac": "fraction",
+    "util": "fraction",
+}
+
+
+def metric_label(column: str) -> str:
+    """An axis label with units from a column name.
+
+    ``energy_kwh`` -> ``energy (kWh)``, ``cpu_util_mean`` -> ``mean cpu utilization
+    (fraction)``, ``latency_s_p99`` -> ``p99 latency (s)``; costs are in the currency of the
+    scenario's prices.
+    """
+    if column == "cost_per_guest_month":
+        return "cost per guest-month (currency units)"
+    if column.startswith("cost_"):
+        return f"cost, {column.removeprefix('cost_').replace('_', ' ')} (currency units)"
+    parts = column.split("_")
+    for i in range(len(parts) - 1, 0, -1):
+        unit = _UNITS.get(parts[i])
+        if unit is not None:
+            what = parts[:i] + (["utilization"] if parts[i] == "util" else [])
+            return f"{' '.join(parts[i + 1 :] + what)} ({unit})"
+    return column.replace("_", " ")
+
+
+def _param_columns(aggregate: pd.DataFrame) -> list[str]:
+    cols = list(aggregate.columns)
+    if "config" in cols and "runs" in cols:
+        return cols[cols.index("config") + 1 : cols.index("runs")]
+    return []
+
+
+def _require(frame: pd.DataFrame, what: str, *columns: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{what}: table lacks column(s) {missing}; available: {', '.join(map(str, frame))}"
+        )
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def sweep_curves(
+    aggregate: pd.DataFrame,
+    metric: str,
+    x: str | None = None,
+    *,
+    by: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Mean of ``metric`` against swept parameter ``x``, with its 95 % confidence band.
+
+    One line per combination of the other swept parameters (``by``; default all of them).
+    A numeric ``x`` gets lines and shaded bands; a categorical one (policy names) gets points
+    with error bars, side by side.
+
+    Args:
+        aggregate: the sweep's aggregate table.
+        metric: a summary column, e.g. ``"unmet_cpu_frac"`` (reads ``<metric>_mean`` etc.).
+        x: the parameter on the horizontal axis (default: the first swept parameter).
+        by: parameters whose combinations make separate lines.
+        title: figure title; a default is used when ``None``.
+    """
+    params = _param_columns(aggregate)
+    if x is None:
+        if not params:
+            raise ValueError("sweep_curves: the table has no swept parameter; pass x=")
+        x = params[0]
+    mean, low, high = f"{metric}_mean", f"{metric}_ci95_low", f"{metric}_ci95_high"
+    _require(aggregate, "sweep_curves", x, mean)
+    by = [p for p in params if p != x] if by is None else list(by)
+    title = f"{metric_label(metric)} vs {x}" if title is None else title
+    fig = _new_figure()
+    if len(aggregate) == 0:
+        return _empty(fig, title)
+    ax = fig.add_subplot()
+    numeric = _is_numeric(aggregate[x])
+    groups = list(aggregate.groupby(by, sort=False, dropna=False)) if by else [((), aggregate)]
+    categories = list(pd.unique(aggregate[x])) if not numeric else []
+    width = 0.8 / max(1, len(groups))
+    for k, (key, group) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(by) == 1:
+            label = str(key[0])
+        else:
+            label = ", ".join(f"{p}={v}" for p, v in zip(by, key, strict=True)) or metric
+        y = group[mean].to_numpy(dtype=float)
+        lo = group[low].to_numpy(dtype=float) if low in group else np.full_like(y, np.nan)
+        hi = group[high].to_numpy(dtype=float) if high in group else np.full_like(y, np.nan)
+        color = f"C{k % 10}"
+        if numeric:
+            order = np.argsort(group[x].to_numpy(dtype=float), kind="stable")
+            xs = group[x].to_numpy(dtype=float)[order]
+            ax.plot(xs, y[order], marker="o", color=color, label=label)
+            if np.isfinite(lo).any():
+                ax.fill_between(xs, lo[order], hi[order], color=color, alpha=0.2, linewidth=0)
+        else:
+            pos = np.array([categories.index(v) for v in group[x]], dtype=float)
+            pos += (k - (len(groups) - 1) / 2) * width
+            err = np.vstack([y - lo, hi - y])
+            err = np.where(np.isfinite(err), err, 0.0)
+            ax.errorbar(pos, y, yerr=err, fmt="o", capsize=3, color=color, label=label)
+    if not numeric:
+        ax.set_xticks(np.arange(len(categories)), labels=[str(c) for c in categories])
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric_label(metric)}, mean ± 95 % CI")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="small", title=", ".join(by) if by else None)
+    return fig
+
+
+def pareto_front(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
+    """Boolean mask of the rows no other row dominates, minimizing both ``x`` and ``y``.
+
+    Row ``j`` dominates row ``i`` when ``x_j <= x_i`` and ``y_j <= y_i`` with one inequality
+    strict; identical points are all kept. Rows with a missing value are never on the front.
+    """
+    xs = frame[x].to_numpy(dtype=float)
+    ys = frame[y].to_numpy(dtype=float)
+    mask = np.zeros(len(frame), dtype=bool)
+    valid = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
+    order = valid[np.lexsort((ys[valid], xs[valid]))]
+    best = np.inf
+    i = 0
+    while i < order.size:
+        j = i
+        while j < order.size and xs[order[j]] == xs[order[i]]:
+            j += 1
+        group = order[i:j]
+        ymin = ys[group].min()
+        if ymin < best:
+            mask[group[ys[group] == ymin]] = True
+            best = ymin
+        i = j
+    return mask
+
+
+def pareto(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    label: str | Sequence[str] | None = None,
+    xerr: str | None = None,
+    yerr: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Scatter of two columns to minimize, with the Pareto front highlighted.
+
+    Works on any table: the runs of a sweep, or its aggregate (then pass ``x="energy_kwh_mean"``
+    and ``xerr="energy_kwh_ci95"`` for error bars). Points on the front are joined by a step
+    line and labelled with the ``label`` column(s).
+    """
+    _require(frame, "pareto", x, y)
+    title = f"{metric_label(y)} vs {metric_label(x)}: Pareto front" if title is None else title
+    fig = _new_figure()
+    if len(frame) == 0:
+        return _empty(fig, title)
+    ax = fig.add_subplot()
+    xs = frame[x].to_numpy(dtype=float)
+    ys = frame[y].to_numpy(dtype=float)
+    on = pareto_front(frame, x, y)
+    xerr = xerr if xerr in frame.columns else None
+    yerr = yerr if yerr in frame.columns else None
+    xe = frame[xerr].to_numpy(dtype=float) if xerr else None
+    ye = frame[yerr].to_numpy(dtype=float) if yerr else None
+    if xe is not None or ye is not None:
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=None if xe is None else np.nan_to_num(xe),
+            yerr=None if ye is None else np.nan_to_num(ye),
+            fmt="none",
+            ecolor="0.6",
+            capsize=2,
+            label="95 % CI",
+        )
+    ax.scatter(xs[~on], ys[~on], color="0.55", label="dominated", zorder=2)
+    ax.scatter(xs[on], ys[on], color="C3", label="Pareto front", zorder=3)
+    order = np.argsort(xs[on], kind="stable")
+    ax.step(xs[on][order], ys[on][order], where="post", color="C3", alpha=0.6, zorder=3)
+    if label is not None:
+        cols = [label] if isinstance(label, str) else list(label)
+        for i in np.flatnonzero(on):
+            text = ", ".join(f"{c.split('.')[-1]}={frame[c].iloc[i]}" for c in cols)
+            ax.annotate(
+                text, (xs[i], ys[i]), textcoords="offset points", xytext=(4, 4), fontsize="x-small"
+            )
+    ax.set_xlabel(
+        f"{metric_label(x.removesuffix('_mean'))}" + (", mean" if x.endswith("_mean") else "")
+    )
+    ax.set_ylabel(
+        f"{metric_label(y.removesuffix('_mean'))}" + (", mean" if y.endswith("_mean") else "")
+    )
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def latency_cdf(
+    requests: pd.DataFrame | None,
+    column: str = "latency_s",
+    *,
+    by: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Empirical CDF of request latency, with the 50th, 95th and 99th percentiles marked.
+
+    ``by`` draws one curve per value of a column (e.g. a service). Without requests or without
+    the latency column the figure says so instead of failing.
+    """
+    title = "Request latency CDF" if title is None else title
+    fig = _new_figure()
+    if requests is None or len(requests) == 0 or column not in requests.columns:
+        ax = _empty(fig, title).axes[0]
+        ax.texts[0].set_text(f"no {column} data")
+        return fig
+    ax = fig.add_subplot()
+    groups = list(requests.groupby(by, sort=True)) if by else [(None, requests)]
+    for k, (key, group) in enumerate(groups):
+        values = np.sort(group[column].to_numpy(dtype=float))
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        prob = np.arange(1, values.size + 1) / values.size
+        color = f"C{k % 10}"
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        name = f"{by}={key}" if by else "all requests"
+        ax.step(
+            values,
+            prob,
+            where="post",
+            color=color,
+            label=f"{name} (p50 {p50:.3g} s, p95 {p95:.3g} s, p99 {p99:.3g} s)",
+        )
+        for q, v in ((0.5, p50), (0.95, p95), (0.99, p99)):
+            ax.plot([v], [q], marker="o", color=color, markersize=4)
+    ax.set_xlabel("latency (s)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def _metric_names(aggregate: pd.DataFrame) -> list[str]:
+    """Metrics of an aggregate table that have at least one finite mean."""
+    return [
+        c.removesuffix("_mean")
+        for c in aggregate.columns
+        if c.endswith("_mean")
+        and f"{c.removesuffix('_mean')}_ci95" in aggregate.columns
+        and np.isfinite(pd.to_numeric(aggregate[c], errors="coerce").to_numpy(dtype=float)).any()
+    ]
+
+
+def save_sweep_figures(
+    aggregate: pd.DataFrame,
+    folder: str | os.PathLike[str],
+    formats: Iterable[str] = ("png",),
+    *,
+    metrics: Sequence[str] | None = None,
+) -> list[Path]:
+    """Render the standard figures of a sweep into ``folder``, each written atomically.
+
+    For every swept parameter, ``curve_<metric>_vs_<param>.<fmt>`` for each headline metric
+    present (or ``metrics``); and ``pareto.<fmt>``: energy against the service-level shortfall
+    (the first present of ``sla_violation_frac``, ``latency_s_p99``, ``unmet_cpu_frac``), one
+    point per configuration.
+    """
+    folder = Path(folder)
+    fmts = [str(f).lower().lstrip(".") for f in formats]
+    folder.mkdir(parents=True, exist_ok=True)
+    known = _metric_names(aggregate)
+    chosen = [m for m in (metrics or HEADLINE_METRICS) if m in known]
+    params = _param_columns(aggregate)
+    figures: dict[str, Figure] = {}
+    for p in params:
+        safe = p.replace(".", "_").replace(":", "_")
+        for m in chosen:
+            figures[f"curve_{m}_vs_{safe}"] = sweep_curves(aggregate, m, p)
+    px = next((m for m in PARETO_X if m in known), None)
+    py = next((m for m in PARETO_Y if m in known), None)
+    if px and py and len(aggregate):
+        figures["pareto"] = pareto(
+            aggregate,
+            f"{px}_mean",
+            f"{py}_mean",
+            xerr=f"{px}_ci95",
+            yerr=f"{py}_ci95",
+            label=params or None,
+            title=f"{metric_label(py)} vs {metric_label(px)} across the sweep",
+        )
+    written: list[Path] = []
+    for name, fig in figures.items():
+        for fmt in fmts:
+            path = folder / f"{name}.{fmt}"
+            atomic_write(path, lambda p, fig=fig, fmt=fmt: _save(fig, p, fmt))
+            written.append(path)
+    return written
+
+
+class SweepPlots:
+    """Figure accessor of a sweep result: ``sw.plot.curves(...)``, ``sw.plot.pareto(...)``."""
+
+    def __init__(self, aggregate: pd.DataFrame, params: Sequence[str]) -> None:
+        self._agg = aggregate
+        self._params = list(params)
+
+    def curves(
+        self,
+        metric: str,
+        x: str | None = None,
+        *,
+        by: Sequence[str] | None = None,
+        title: str | None = None,
+    ) -> Figure:
+        """Mean and 95 % band of ``metric`` against parameter ``x`` (see :func:`sweep_curves`)."""
+        x = x or (self._params[0] if self._params else None)
+        if by is None:
+            by = [p for p in self._params if p != x]
+        return sweep_curves(self._agg, metric, x, by=by, title=title)
+
+    def pareto(
+        self, x: str = "facility_energy_kwh", y: str = "unmet_cpu_frac", *, title: str | None = None
+    ) -> Figure:
+        """Configuration means of two metrics to minimize, CIs as error bars, front marked."""
+        return pareto(
+            self._agg,
+            f"{x}_mean",
+            f"{y}_mean",
+            xerr=f"{x}_ci95",
+            yerr=f"{y}_ci95",
+            label=self._params or None,
+            title=title,
+        )
+
+    def __repr__(self) -> str:
+        return "SweepPlots(curves(metric, x=None), pareto(x='facility_energy_kwh', y=...))"
