@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks import planetlab_static
+from benchmarks import planetlab_static, requests
 from benchmarks.common import REPO
 
-SUITE = [planetlab_static]
+SUITE = [planetlab_static, requests]
 
 
 def main() -> None:

@@ -136,9 +136,9 @@ def test_zero_demand_and_infinite_capacity():
 
 
 def test_empty_inputs():
-    assert maxmin_flows(np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), [], []).shape == (
-        0,
-    )
+    assert maxmin_flows(
+        np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), [], []
+    ).shape == (0,)
     assert flows([1.0, 2.0], []).shape == (0,)
     ptr, links = routes_to_csr([[], []])
     np.testing.assert_array_equal(ptr, [0, 0, 0])
@@ -175,7 +175,9 @@ def test_one_link_per_flow_matches_maxmin_share(seed):
     demand = np.where(rng.random(n) < 0.4, INF, rng.uniform(0, 5, n))
     ptr = np.arange(n + 1, dtype=np.int64)
     got = maxmin_flows(capacity, ptr, group, weight, demand)
-    np.testing.assert_allclose(got, maxmin_share(capacity, group, weight, demand), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        got, maxmin_share(capacity, group, weight, demand), rtol=RTOL, atol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- properties
@@ -200,9 +202,7 @@ def instances(draw):
         )
     )
     weight = draw(st.lists(st.floats(0.1, 5.0), min_size=n, max_size=n))
-    demand = draw(
-        st.lists(st.one_of(st.floats(0.0, 8.0), st.just(INF)), min_size=n, max_size=n)
-    )
+    demand = draw(st.lists(st.one_of(st.floats(0.0, 8.0), st.just(INF)), min_size=n, max_size=n))
     return cap, routes, weight, demand
 
 
@@ -287,8 +287,13 @@ def test_two_tier_routes_capacity_and_latency():
     # 5 hosts, racks of 2: racks {0,1}, {2,3}, {4}; NIC 10 each, oversubscription 2:
     # ToR links carry 20/2 = 10 (racks 0, 1) and 10/2 = 5 (rack 2). Link ids: hosts 0..9,
     # rack r up = 10 + 2r, down = 11 + 2r.
-    fab = two_tier_fabric([10.0] * 5, hosts_per_rack=2, oversubscription=2.0,
-                          host_link_latency=1e-6, tor_link_latency=5e-6)
+    fab = two_tier_fabric(
+        [10.0] * 5,
+        hosts_per_rack=2,
+        oversubscription=2.0,
+        host_link_latency=1e-6,
+        tor_link_latency=5e-6,
+    )
     np.testing.assert_array_equal(fab.rack_of, [0, 0, 1, 1, 2])
     np.testing.assert_allclose(fab.capacity, [10] * 10 + [10, 10, 10, 10, 5, 5])
     ptr, links = fab.routes([0, 0, 4, 3], [1, 3, 0, 3])

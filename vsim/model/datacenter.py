@@ -20,7 +20,7 @@ from vsim.core.placement import HostPool
 from vsim.core.sharing import maxmin_share
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
-from vsim.model.hosts import HOST_ON, HostTable
+from vsim.model.hosts import HOST_FAILED, HOST_ON, HostTable
 from vsim.model.power import PowerTables
 from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
@@ -446,9 +446,17 @@ class Simulation:
         return fire
 
     def _start(self, idx: np.ndarray) -> None:
-        """Create (or restart) guests: place them, then boot them."""
-        g, now = self.guests, self.env.now
+        """Create (or start again) guests: place them, then boot them."""
+        g = self.guests
         idx = idx[(g.state[idx] == gs.PENDING) | (g.state[idx] == gs.STOPPED)]
+        for i in self.place_and_boot(idx):
+            g.state[i] = gs.REJECTED
+            self.events.add(self.env.now, "rejected", g.names[i], "no host has room")
+
+    def place_and_boot(self, idx: np.ndarray) -> np.ndarray:
+        """Place guests with the scenario's policy and boot them; returns those that found no
+        host (their state is left for the caller to decide)."""
+        g, now = self.guests, self.env.now
         top = idx[g.parent[idx] < 0]
         hosts = np.full(len(top), -1, dtype=np.int64)
         pinned = g.pinned[top] >= 0
@@ -475,15 +483,75 @@ class Simulation:
             gs.HOLDS_HOST[g.state[vm]] | np.isin(vm, top[hosts >= 0]), g.host[vm], -1
         )
         ok = idx[g.host[idx] >= 0]
-        for i in idx[g.host[idx] < 0]:
-            g.state[i] = gs.REJECTED
-            self.events.add(now, "rejected", g.names[i], "no host has room")
         g.state[ok] = gs.BOOTING
         for i in ok:
             self.events.add(now, "placed", g.names[i], self.hosts.names[g.host[i]])
         for boot in np.unique(g.boot_s[ok]):
             ev = self.env.timeout(boot)
             ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+        return idx[g.host[idx] < 0]
+
+    # ------------------------------------------------------------------ failures (public API)
+    def fail_host(self, h: int, detail: str = "") -> np.ndarray:
+        """Host ``h`` fails: it stops contributing capacity and power, and every guest on it goes
+        down (returned). It stays failed until :meth:`repair_host`."""
+        self._advance(self.env.now)
+        self.n_events += 1
+        self.hosts.state[h] = HOST_FAILED
+        self.pool.enabled[h] = False
+        self.events.add(self.env.now, "host_failed", self.hosts.names[h], detail)
+        victims = np.flatnonzero((self.guests.host == h) & gs.HOLDS_HOST[self.guests.state])
+        self._take_down(victims, "host failure")
+        self._reshare()
+        return victims
+
+    def repair_host(self, h: int) -> None:
+        """Host ``h`` is back, empty."""
+        self._advance(self.env.now)
+        self.n_events += 1
+        self.hosts.state[h] = HOST_ON
+        self.pool.enabled[h] = True
+        self.events.add(self.env.now, "host_repaired", self.hosts.names[h])
+        self._reshare()
+
+    def crash_guest(self, i: int, detail: str = "") -> np.ndarray:
+        """Guest ``i`` crashes (with the containers inside it); returns those that went down."""
+        self._advance(self.env.now)
+        self.n_events += 1
+        g = self.guests
+        if not gs.HOLDS_HOST[g.state[i]]:
+            return np.zeros(0, dtype=np.int64)
+        victims = np.union1d([i], np.flatnonzero((g.parent == i) & gs.HOLDS_HOST[g.state]))
+        self._take_down(victims, detail or "guest crash")
+        self._reshare()
+        return victims
+
+    def restart(self, idx: np.ndarray) -> np.ndarray:
+        """Place and boot guests that are down; returns those that found no host (still down)."""
+        self._advance(self.env.now)
+        self.n_events += 1
+        g = self.guests
+        idx = np.asarray(idx, dtype=np.int64)
+        idx = idx[g.state[idx] == gs.DOWN]
+        waiting = self.place_and_boot(idx)
+        for i in waiting:
+            self.events.add(self.env.now, "restart_failed", g.names[i], "no host has room")
+        self._reshare()
+        return waiting
+
+    def _take_down(self, victims: np.ndarray, why: str) -> None:
+        g = self.guests
+        for i in victims:
+            if g.parent[i] < 0:
+                self.pool.release(int(g.host[i]), self._request_of(int(i)))
+            self.events.add(self.env.now, "guest_down", g.names[i], why)
+            if i in self.stations:
+                self.stations[i].fail_all()
+        g.state[victims] = gs.DOWN
+        g.host[victims] = -1
+
+    def _request_of(self, i: int) -> dict[str, float]:
+        return {r: float(v[0]) for r, v in self.guests.placement_request(np.array([i])).items()}
 
     def _affinity_hosts(self) -> dict[int, list[int]]:
         """Hosts already holding a member of each anti-affinity group."""
@@ -517,10 +585,7 @@ class Simulation:
         idx = idx[gs.HOLDS_HOST[g.state[idx]]]
         for i in idx:
             if g.parent[i] < 0:
-                self.pool.release(
-                    int(g.host[i]),
-                    {r: float(v[0]) for r, v in g.placement_request(np.array([i])).items()},
-                )
+                self.pool.release(int(g.host[i]), self._request_of(int(i)))
             self.events.add(self.env.now, "stopped", g.names[i])
         g.state[idx] = gs.STOPPED
         g.host[idx] = -1

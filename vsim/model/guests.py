@@ -10,13 +10,14 @@ from vsim.model.overhead import guest_overheads
 from vsim.scenario.schema import Scenario
 
 # Lifecycle: created (waiting for its start time) -> booting -> running <-> paused -> stopped
-# -> deleted. A guest no host could take is rejected and never runs.
-PENDING, BOOTING, RUNNING, PAUSED, STOPPED, DELETED, REJECTED = range(7)
+# -> deleted. A guest no host could take is rejected and never runs. A guest whose host failed
+# (or that crashed) is down until something restarts it.
+PENDING, BOOTING, RUNNING, PAUSED, STOPPED, DELETED, REJECTED, DOWN = range(8)
 STATE_NAMES = np.array(
-    ["pending", "booting", "running", "paused", "stopped", "deleted", "rejected"]
+    ["pending", "booting", "running", "paused", "stopped", "deleted", "rejected", "down"]
 )
 # States in which a guest holds its host's memory and placement reservation.
-HOLDS_HOST = np.array([False, True, True, True, False, False, False])
+HOLDS_HOST = np.array([False, True, True, True, False, False, False, False])
 
 VM, CONTAINER = 0, 1
 KIND_NAMES = np.array(["vm", "container"])

@@ -376,7 +376,11 @@ def build_stations(sim: Simulation, seq: np.random.SeedSequence) -> dict[int, St
     changes what the others draw.
     """
     sc, gt = sim.scenario, sim.guests
-    specs = {n: w for n, w in sc.workloads.items() if isinstance(w, ServiceWorkload)}
+    specs = {
+        n: w
+        for n, w in sc.workloads.items()
+        if isinstance(w, ServiceWorkload) and w.mode == "requests"
+    }
     members = {
         grp.name: np.flatnonzero(gt.group == k).tolist()
         for k, grp in enumerate(sc.guests)

@@ -25,6 +25,7 @@ class TraceDemand:
     disk: float  # bytes/s when the trace has no disk series
     iops: float
     net: float
+    service: schema.ServiceWorkload | None = None  # a service in analytic mode
 
     def at(self, k: int) -> dict[str, np.ndarray]:
         """Demand of every guest of this workload during sample ``k``."""
@@ -76,7 +77,10 @@ def build_demands(
         if len(idx) == 0:
             continue
         if isinstance(wl, schema.ServiceWorkload):
-            continue  # driven request by request (vsim.model.services)
+            if wl.mode == "analytic":
+                trace = _analytic_trace(wl, scenario, idx, guest_group)
+                trace_demands.append(TraceDemand(name, idx, trace, wl.memory, 0.0, 0.0, 0.0, wl))
+            continue  # request by request: vsim.model.services
         if isinstance(wl, schema.BatchWorkload):
             batch_demands.append(
                 BatchDemand(
@@ -128,3 +132,21 @@ def _assign(series: tuple[str, ...], guests: np.ndarray) -> np.ndarray:
     if all(g in by_name for g in guests):
         return np.array([by_name[g] for g in guests], dtype=np.int64)
     return np.arange(len(guests), dtype=np.int64) % len(series)
+
+
+def _analytic_trace(
+    wl: schema.ServiceWorkload, scenario: schema.Scenario, idx: np.ndarray, group: np.ndarray
+) -> traces.UtilizationTrace:
+    """Mean CPU demand of an analytic service: arrival rate x mean work, as a fraction of the
+    guest's vCPUs (a diurnal arrival rate gives a diurnal demand)."""
+    mean_mi = wl.cpu.moments()[0]
+    size = np.array([scenario.guests[k].vcpus * scenario.guests[k].vcpu_mips for k in group[idx]])
+    arr = wl.arrivals
+    assert arr is not None  # checked by the schema
+    span = {"duration_s": scenario.duration, "interval_s": scenario.sample_interval}
+    frac = arr.mean_rate() * mean_mi / size
+    if arr.process == "diurnal":
+        return traces.diurnal(
+            len(idx), mean=frac, amplitude=frac * arr.amplitude, period_s=arr.period, **span
+        )
+    return traces.constant(len(idx), cpu=frac, **span)

@@ -179,3 +179,13 @@ class ServiceWorkload(Strict):
     mode: Literal["requests", "analytic"] = "requests"
     memory: float = Field(1.0, ge=0, le=1)
     profile: str | dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _analytic_needs_open_arrivals(self) -> ServiceWorkload:
+        if self.mode == "analytic":
+            ok = ("poisson", "mmpp", "diurnal")
+            if self.arrivals is None or self.arrivals.process not in ok or self.next:
+                raise ValueError(
+                    f"mode analytic needs open-loop arrivals ({', '.join(ok)}) and no next tier"
+                )
+        return self
