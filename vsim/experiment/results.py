@@ -7,6 +7,7 @@ A run's output folder holds::
     guests.parquet     tidy per (sample, guest) rows
     events.parquet     one row per recorded event
     requests.parquet   one row per request (may be empty)
+    migrations.parquet one row per migration (may be empty)
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -37,9 +38,9 @@ SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURES_DIR = "figures"
 #: Tables stored as Parquet, in the order they are written.
-TABLES: tuple[str, ...] = ("hosts", "guests", "events", "requests")
+TABLES: tuple[str, ...] = ("hosts", "guests", "events", "requests", "migrations")
 #: Tables that may be missing on disk (read back as empty frames).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"requests"})
+OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations"})
 
 
 @dataclass(eq=False, repr=False)
@@ -61,6 +62,7 @@ class Result:
     events: pd.DataFrame
     requests: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
+    migrations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:

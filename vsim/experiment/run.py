@@ -16,6 +16,7 @@ from vsim.experiment.results import Result
 from vsim.metrics.latency import mean_response, mixture_quantile
 from vsim.model import guests as gs
 from vsim.model.datacenter import Simulation
+from vsim.model.failures import failure_summary
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
 from vsim.scenario import Scenario, load_scenario
 
@@ -107,6 +108,8 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
     )
     for key, value in cost_summary(sc, summary, guests).items():
         summary[key] = value
+    for key, value in failure_summary(sim).items():
+        summary[key] = value
     requests = request_summary(sim)
     analytic = analytic_summary(sim)
     if len(analytic) and not requests["requests_completed"]:
@@ -120,14 +123,29 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
         ):
             requests[key] = analytic[f"analytic_{key}"]
         requests["throughput_rps"] = analytic["analytic_throughput_rps"]
-    summary = pd.concat([summary.iloc[:-3], requests, analytic, summary.iloc[-3:]])
+    migrations = sim.migrator.frame()
+    done = migrations.dropna(subset=["end_s"])
+    moves = pd.Series(
+        {
+            "migrations": len(done),
+            "migrations_aborted": len(migrations) - len(done),
+            "migration_time_s_mean": float((done.end_s - done.start_s).mean())
+            if len(done)
+            else np.nan,
+            "downtime_s_mean": float(done.downtime_s.mean()) if len(done) else np.nan,
+        },
+        dtype=object,
+    )
+    summary = pd.concat([summary.iloc[:-3], moves, requests, analytic, summary.iloc[-3:]])
     manifest = {
         "vsim_version": vsim_version(),
         "scenario_file": source,
         "seed": sc.seed,
         "scenario": sc.model_dump(mode="json"),
     }
-    return Result(summary, hosts, guests, sim.events.frame(), sim.requests.frame(), manifest)
+    return Result(
+        summary, hosts, guests, sim.events.frame(), sim.requests.frame(), manifest, migrations
+    )
 
 
 def request_summary(sim: Simulation) -> pd.Series:

@@ -16,11 +16,15 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
+from vsim.core.flows import maxmin_flows
 from vsim.core.placement import HostPool
 from vsim.core.sharing import maxmin_share
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
-from vsim.model.hosts import HOST_FAILED, HOST_ON, HostTable
+from vsim.model.failures import start_failures
+from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
+from vsim.model.migration import Migrator
+from vsim.model.network import build_fabric
 from vsim.model.power import PowerTables
 from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
@@ -84,6 +88,8 @@ class Simulation:
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
         self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
         self.recorder = SampleRecorder(self.sample_times, self.hosts.n, n)
+        self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        self.migrator = Migrator(self)
         self.has_children = (
             np.bincount(self.guests.parent[self.guests.parent >= 0], minlength=n) > 0
         )
@@ -95,6 +101,8 @@ class Simulation:
         self._step_traces_to(0)
         self._reshare()
         self.env.process(self._trace_stepper())
+        if scenario.failures is not None:
+            start_failures(self)
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:
@@ -134,6 +142,7 @@ class Simulation:
                 acc[c] += rate * dt
                 self.total[c] += float(rate.sum()) * dt
         self.remaining -= self.job_rate * dt
+        self.migrator.advance(dt)
         self.last_t = now
 
     # ------------------------------------------------------------------ sharing
@@ -155,6 +164,8 @@ class Simulation:
         footprint = np.where(top & holds, np.minimum(g.memory, own_mem + child_mem), 0.0)
         footprint += np.where(top & holds, g.mem_overhead, 0.0)
         host_mem = np.bincount(host[top], footprint[top], minlength=h.n)
+        m_hosts, m_mem = self.migrator.extra_memory()
+        host_mem += np.bincount(m_hosts, m_mem, minlength=h.n)
         excess = np.maximum(host_mem - h.memory, 0.0)
         swapped = np.divide(excess, host_mem, out=np.zeros(h.n), where=host_mem > 0)
         swap_frac = np.where(holds, swapped[host], 0.0)
@@ -177,7 +188,16 @@ class Simulation:
         vm_request = np.where(top, np.minimum(cap / k_in, request + child_req) * k_tot, 0.0)
         grant = np.zeros(g.n)
         t_idx = np.flatnonzero(top & running)
-        grant[t_idx] = maxmin_share(h.cpu_mips, host[t_idx], g.shares[t_idx], vm_request[t_idx])
+        # Migration threads contend for CPU on both ends like any other consumer.
+        mig_host, mig_cpu = self.migrator.cpu_consumers()
+        solved = maxmin_share(
+            h.cpu_mips,
+            np.concatenate([host[t_idx], mig_host]),
+            np.concatenate([g.shares[t_idx], np.full(len(mig_host), 1024.0)]),
+            np.concatenate([vm_request[t_idx], mig_cpu]),
+        )
+        grant[t_idx] = solved[: len(t_idx)]
+        mig_grant = solved[len(t_idx) :]
         own = grant / k_tot  # useful work of the guest and the containers inside it
         parents = np.unique(g.parent[running_child])
         if len(parents):
@@ -195,6 +215,8 @@ class Simulation:
             own[who] = split
         own = np.where(top | running_child, own, 0.0)
         useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
+        slowed, loss = self.migrator.slowdown()
+        useful[slowed] *= 1.0 - loss
         vm_of = np.where(top, np.arange(g.n), np.maximum(g.parent, 0))
         in_guest = own * k_in[vm_of]  # CPU time the guest's vCPUs spend, overhead included
         hypervisor = own * g.cpu_on_host[vm_of]
@@ -209,11 +231,34 @@ class Simulation:
         on = np.flatnonzero(host_on)
         disk = np.zeros(g.n)
         iops = np.zeros(g.n)
-        net = np.zeros(g.n)
         weights = np.ones(len(on))
         disk[on] = maxmin_share(h.disk_bw, host[on], weights, disk_req[on])
         iops[on] = maxmin_share(h.disk_iops, host[on], weights, iops_req[on])
-        net[on] = maxmin_share(h.net_bw, host[on], weights, net_req[on])
+        # Network: guest traffic leaves through its host's links to the core; migrations go
+        # host to host. Every flow gets a max-min fair rate over all the links it crosses.
+        talk = np.flatnonzero(host_on & (net_req > 0))
+        ptr, links = self.fabric.routes_outside(host[talk])
+        n_mig = len(self.migrator.active)
+        if n_mig:
+            m_ptr, m_links = self.migrator.routes()
+            ptr = np.concatenate([ptr, ptr[-1] + m_ptr[1:]])
+            links = np.concatenate([links, m_links])
+        flow_rate = maxmin_flows(
+            self.fabric.capacity,
+            ptr,
+            links,
+            np.ones(len(talk) + n_mig),
+            np.concatenate([net_req[talk], np.full(n_mig, self.migrator.demand())]),
+        )
+        net = np.zeros(g.n)
+        net[talk] = flow_rate[: len(talk)]
+        load = np.bincount(
+            links, np.repeat(flow_rate, np.diff(ptr)), minlength=len(self.fabric.capacity)
+        )
+        all_hosts = np.arange(h.n)
+        nic_load = np.maximum(
+            load[self.fabric.host_uplink(all_hosts)], load[self.fabric.host_downlink(all_hosts)]
+        )
 
         r = self.rate
         r["cpu_demand_mips"] = demand
@@ -225,20 +270,25 @@ class Simulation:
         r["net_bps"] = net
         hr = self.host_rate
         hr["cpu"] = np.bincount(host[top], grant[top], minlength=h.n)
+        hr["cpu"] += np.bincount(mig_host, mig_grant, minlength=h.n)
         hr["hypervisor"] = np.bincount(host, hypervisor, minlength=h.n)
+        hr["hypervisor"] += np.bincount(mig_host, mig_grant, minlength=h.n)
         hr["mem"] = host_mem
         # A disk is as busy as the tighter of its two limits.
         hr["disk"] = np.maximum(
             np.bincount(host[on], disk[on], minlength=h.n) / h.disk_bw,
             np.bincount(host[on], iops[on], minlength=h.n) / h.disk_iops,
         )
-        hr["net"] = np.bincount(host[on], net[on], minlength=h.n)
-        hr["power"] = self.power.watts(hr["cpu"] / h.cpu_mips, h.state == HOST_ON)
+        hr["net"] = nic_load
+        powered = (h.state == HOST_ON) | (h.state == HOST_BOOTING)
+        hr["power"] = self.power.watts(hr["cpu"] / h.cpu_mips, powered)
         # Kept for the single-guest fast path of request-level services.
         self._cpu_cap, self._cpu_request, self._cpu_grant = cap, vm_request, grant
         self._swap_frac = swap_frac
         self._host_request = np.bincount(host[t_idx], vm_request[t_idx], minlength=h.n)
         self._reschedule_jobs(np.select([self.phase == CPU, self.phase == IO], [useful, disk], net))
+        if n_mig:
+            self.migrator.set_rates(flow_rate[len(talk) :])
         if self.stations:
             changed = self._station_idx[useful[self._station_idx] != self._station_useful]
             self._station_useful = useful[self._station_idx]
@@ -347,7 +397,8 @@ class Simulation:
         a, b = gt.host[src], gt.host[dst]
         t = gt.net_latency[src] + gt.net_latency[dst]
         if a != b:
-            t += nbytes / min(h.net_bw[a], h.net_bw[b])
+            ptr, links = self.fabric.routes(np.array([a]), np.array([b]))
+            t += nbytes / min(h.net_bw[a], h.net_bw[b]) + float(self.fabric.latency[links].sum())
         return t
 
     def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:
@@ -420,8 +471,12 @@ class Simulation:
         for t in np.unique(stop[np.isfinite(stop)]):
             actions[float(t)].append(("stop", np.flatnonzero(stop == t)))
         index = {n: i for i, n in enumerate(g.names)}
+        hosts = {n: i for i, n in enumerate(self.hosts.names)}
         for e in self.scenario.events:
-            actions[e.at].append((e.action, np.array([index[e.guest]])))
+            if e.action == "migrate":
+                actions[e.at].append(("migrate", np.array([index[e.guest], hosts[e.to]])))
+            else:
+                actions[e.at].append((e.action, np.array([index[e.guest]])))
         for t in sorted(actions):
             if t < self.scenario.duration:
                 ev = self.env.timeout(t)
@@ -434,6 +489,7 @@ class Simulation:
             "pause": self._pause,
             "resume": self._resume,
             "delete": self._delete,
+            "migrate": lambda pair: self.migrator.start(int(pair[0]), int(pair[1])),
         }
 
         def fire(_: simpy.Event) -> None:
@@ -491,6 +547,54 @@ class Simulation:
             ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
         return idx[g.host[idx] < 0]
 
+    # ------------------------------------------------------------------ migration (public API)
+    def migrate(self, g: int, dst: int) -> bool:
+        """Start moving guest ``g`` to host ``dst`` with the scenario's migration settings;
+        False (with a ``migration_refused`` event) when it cannot start."""
+        self._advance(self.env.now)
+        self.n_events += 1
+        ok = self.migrator.start(g, dst)
+        if ok:
+            self._reshare()
+        return ok
+
+    # ------------------------------------------------------------------ host power states
+    def switch_off(self, h: int) -> bool:
+        """Switch an empty host off (0 W, no capacity); False if anything still uses it."""
+        busy = np.any(gs.HOLDS_HOST[self.guests.state] & (self.guests.host == h))
+        busy = busy or any(h in (m.src, m.dst) for m in self.migrator.active)
+        if busy or self.hosts.state[h] != HOST_ON:
+            return False
+        self._advance(self.env.now)
+        self.n_events += 1
+        self.hosts.state[h] = HOST_OFF
+        self.pool.enabled[h] = False
+        self.events.add(self.env.now, "host_off", self.hosts.names[h])
+        self._reshare()
+        return True
+
+    def switch_on(self, h: int, boot_s: float = 0.0) -> None:
+        """Switch an off host on; it draws idle power while booting and takes guests after."""
+        if self.hosts.state[h] != HOST_OFF:
+            return
+        self._advance(self.env.now)
+        self.n_events += 1
+        self.hosts.state[h] = HOST_BOOTING
+        self.events.add(self.env.now, "host_booting", self.hosts.names[h])
+        self._reshare()
+
+        def up(_: simpy.Event) -> None:
+            if self.hosts.state[h] != HOST_BOOTING:
+                return
+            self._advance(self.env.now)
+            self.n_events += 1
+            self.hosts.state[h] = HOST_ON
+            self.pool.enabled[h] = True
+            self.events.add(self.env.now, "host_on", self.hosts.names[h])
+            self._reshare()
+
+        self.env.timeout(boot_s).callbacks.append(up)
+
     # ------------------------------------------------------------------ failures (public API)
     def fail_host(self, h: int, detail: str = "") -> np.ndarray:
         """Host ``h`` fails: it stops contributing capacity and power, and every guest on it goes
@@ -543,14 +647,16 @@ class Simulation:
         g = self.guests
         for i in victims:
             if g.parent[i] < 0:
-                self.pool.release(int(g.host[i]), self._request_of(int(i)))
+                self.pool.release(int(g.host[i]), self.request_of(int(i)))
             self.events.add(self.env.now, "guest_down", g.names[i], why)
             if i in self.stations:
                 self.stations[i].fail_all()
         g.state[victims] = gs.DOWN
         g.host[victims] = -1
+        for i in victims:
+            self.migrator.cancel_for(int(i))
 
-    def _request_of(self, i: int) -> dict[str, float]:
+    def request_of(self, i: int) -> dict[str, float]:
         return {r: float(v[0]) for r, v in self.guests.placement_request(np.array([i])).items()}
 
     def _affinity_hosts(self) -> dict[int, list[int]]:
@@ -585,10 +691,12 @@ class Simulation:
         idx = idx[gs.HOLDS_HOST[g.state[idx]]]
         for i in idx:
             if g.parent[i] < 0:
-                self.pool.release(int(g.host[i]), self._request_of(int(i)))
+                self.pool.release(int(g.host[i]), self.request_of(int(i)))
             self.events.add(self.env.now, "stopped", g.names[i])
         g.state[idx] = gs.STOPPED
         g.host[idx] = -1
+        for i in idx:
+            self.migrator.cancel_for(int(i))
         for i in idx:
             if i in self.stations:
                 self.stations[i].fail_all()

@@ -8,8 +8,8 @@ import numpy as np
 
 from vsim.scenario.schema import Scenario
 
-HOST_ON, HOST_OFF, HOST_FAILED = 0, 1, 2
-HOST_STATE_NAMES = np.array(["on", "off", "failed"])
+HOST_ON, HOST_OFF, HOST_FAILED, HOST_BOOTING = 0, 1, 2, 3
+HOST_STATE_NAMES = np.array(["on", "off", "failed", "booting"])
 
 
 @dataclass

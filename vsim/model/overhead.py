@@ -14,8 +14,9 @@ and a workload whose operation profile has rates ``r[e]`` per MI of native work
   (for containers, only the bridge's NAT per packet);
 - ``memory``        = mode.memory_fixed + vcpus * mode.memory_per_vcpu
                       + mode.memory_fraction * guest memory   (VM modes only);
-- ``io_latency_s``  = path.io_latency_s + path.exits_per_io * mode.exit / (vcpu_mips * 1e6);
-- ``net_latency_s`` = path.rtt_latency_s + 2 * path.exits_per_packet * mode.exit / (vcpu_mips * 1e6);
+- ``io_latency_s``  = path.io_latency_s + path.exits_per_io * mode.exit / hz;
+- ``net_latency_s`` = path.rtt_latency_s + 2 * path.exits_per_packet * mode.exit / hz,
+  with hz = vcpu_mips * 1e6 cycles per second (CPI = 1);
 - ``boot_s``        = mode.boot_s.
 
 A guest is *costed* when its workload names an operation profile or the guest names its

@@ -23,6 +23,8 @@ from pydantic import (
 
 from vsim.scenario.base import Strict
 from vsim.scenario.catalogue import SPECPOWER_TABLES
+from vsim.scenario.failures import Failures
+from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES, check_profile
@@ -137,6 +139,8 @@ class _Demand(Strict):
     step: Seconds | None = Field(
         None, gt=0, description="how often demand changes; default: the sample interval"
     )
+    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
+    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
 
 class ConstantWorkload(_Demand):
@@ -207,6 +211,8 @@ class BatchWorkload(Strict):
     net_bytes: Bytes = Field(0.0, ge=0)
     memory: float = Field(1.0, ge=0, le=1)
     on_finish: Literal["idle", "stop"] = "stop"
+    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
+    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
 
 Workload = Annotated[
@@ -316,8 +322,15 @@ class Cost(Strict):
 
 class LifecycleEvent(Strict):
     at: Seconds = Field(ge=0)
-    action: Literal["pause", "resume", "stop", "start", "delete"]
+    action: Literal["pause", "resume", "stop", "start", "delete", "migrate"]
     guest: str
+    to: str | None = Field(None, description="destination host of a migrate action")
+
+    @model_validator(mode="after")
+    def _migrate_needs_destination(self) -> LifecycleEvent:
+        if (self.action == "migrate") != (self.to is not None):
+            raise ValueError("'to' (a host name) goes with action migrate, and only with it")
+        return self
 
 
 class Scenario(Strict):
@@ -332,9 +345,12 @@ class Scenario(Strict):
     scheduler: Scheduler = Scheduler()
     memory: MemoryModel = MemoryModel()
     cost: Cost | None = None
+    network: Network = Network()
+    migration: Migration = Migration()
     workloads: dict[str, Workload] = {}
     guests: list[Guest] = []
     events: list[LifecycleEvent] = []
+    failures: Failures | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -372,6 +388,10 @@ class Scenario(Strict):
                         f"offers (largest: {biggest_mem / 2**30:g} GiB x overcommit {oc.memory:g})"
                     )
         for i, e in enumerate(self.events):
+            if e.to is not None and e.to not in hosts:
+                raise ValueError(
+                    f"events[{i}]: host {e.to!r} does not exist; hosts are {_few(hosts)}"
+                )
             if e.guest not in known:
                 raise ValueError(
                     f"events[{i}]: guest {e.guest!r} does not exist; guests are {_few(known)}"

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from vsim.scenario.base import Strict
-from vsim.scenario.units import parse_duration
+from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 
 Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v))]
 
@@ -179,6 +179,12 @@ class ServiceWorkload(Strict):
     mode: Literal["requests", "analytic"] = "requests"
     memory: float = Field(1.0, ge=0, le=1)
     profile: str | dict[str, float] | None = None
+    dirty_rate: Annotated[float, BeforeValidator(parse_rate)] = Field(
+        0.0, ge=0, description="memory written, bytes/s, for migration"
+    )
+    wws: Annotated[float, BeforeValidator(parse_bytes)] | None = Field(
+        None, ge=0, description="writable working set, for migration"
+    )
 
     @model_validator(mode="after")
     def _analytic_needs_open_arrivals(self) -> ServiceWorkload:

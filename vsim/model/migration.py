@@ -1,0 +1,323 @@
+"""Live migration of guests between hosts, over the shared network fabric.
+
+A migration is a flow from the source host to the destination across the fabric's links; it
+shares them by max-min fairness with guest traffic and other migrations, so its rounds take as
+long as contention makes them. The destination reserves the guest's placement and memory for
+the whole migration; migration threads cost CPU on both ends; the guest runs degraded while it is
+pre-copied, is paused during stop-and-copy (its downtime), and under post-copy runs on the
+destination slowed by remote page faults until all its memory has arrived.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from vsim.model import guests as gs
+
+if TYPE_CHECKING:
+    from vsim.model.datacenter import Simulation
+
+LIVE, STOP, PULL = "live", "stop_and_copy", "post_copy_pull"
+
+
+@dataclass(eq=False)
+class LiveMigration:
+    guest: int
+    src: int
+    dst: int
+    algorithm: str
+    started: float
+    dirty_rate: float
+    wws: float
+    memory: float
+    phase: str = LIVE
+    remaining: float = 0.0  # bytes left in the current transfer
+    round_bytes: list[float] = field(default_factory=list)
+    round_started: float = 0.0
+    sent: float = 0.0
+    rate: float = 0.0
+    version: int = 0
+    paused_at: float = math.nan
+    converged: bool = True
+    switched: bool = False  # the guest already runs on the destination (post-copy)
+    replan: bool = True  # a new transfer began: its end must be scheduled
+    downtime: float = 0.0
+    was_running: bool = True
+
+    @property
+    def degradation_host(self) -> int:
+        return self.dst if self.switched else self.src
+
+
+class Migrator:
+    """Starts migrations, carries them round by round, and records how each went."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cfg = sim.scenario.migration
+        self.active: list[LiveMigration] = []
+        self.rows: list[tuple] = []
+        sc = sim.scenario
+        dirty = np.zeros(sim.guests.n)
+        wws = np.full(sim.guests.n, np.inf)
+        for k, grp in enumerate(sc.guests):
+            wl = sc.workloads.get(grp.workload or "")
+            idx = sim.guests.group == k
+            dirty[idx] = getattr(wl, "dirty_rate", 0.0) or 0.0
+            w = getattr(wl, "wws", None)
+            wws[idx] = np.inf if w is None else w
+        self.dirty, self.wws = dirty, wws
+
+    def migrating(self, g: int) -> bool:
+        return any(m.guest == g for m in self.active)
+
+    # ------------------------------------------------------------------ starting
+    def start(self, g: int, dst: int) -> bool:
+        """Begin moving guest ``g`` to host ``dst``; False (and an event) if it cannot."""
+        sim, gt = self.sim, self.sim.guests
+        now = sim.env.now
+        name = gt.names[g]
+        src = int(gt.host[g])
+        why = None
+        if gt.parent[g] >= 0:
+            why = "containers inside a VM move with their VM"
+        elif gt.state[g] not in (gs.RUNNING, gs.PAUSED) or src < 0:
+            why = f"guest is {gs.STATE_NAMES[gt.state[g]]}"
+        elif src == dst:
+            why = "already there"
+        elif self.migrating(g):
+            why = "already migrating"
+        else:
+            request = sim.request_of(g)
+            if not sim.pool.feasible(request)[dst]:
+                why = f"{sim.hosts.names[dst]} has no room"
+        if why:
+            sim.events.add(now, "migration_refused", name, why)
+            return False
+        sim.pool.allocate(dst, sim.request_of(g))
+        footprint = gt.memory[g]
+        m = LiveMigration(
+            g,
+            src,
+            dst,
+            self.cfg.algorithm,
+            now,
+            self.dirty[g],
+            self.wws[g],
+            footprint,
+            round_started=now,
+        )
+        sim.events.add(
+            now,
+            "migration_start",
+            name,
+            f"{sim.hosts.names[src]} -> {sim.hosts.names[dst]} ({m.algorithm})",
+        )
+        if m.algorithm == "precopy":
+            m.remaining = m.memory
+            m.round_bytes.append(m.memory)
+        elif m.algorithm == "postcopy":
+            self._pause(m)
+            m.phase = STOP
+            m.remaining = self.cfg.device_state
+        else:  # cold: suspended for the whole copy
+            self._pause(m)
+            m.phase = STOP
+            m.remaining = m.memory + self.cfg.device_state
+        self.active.append(m)
+        return True
+
+    # ------------------------------------------------------------------ what the engine needs
+    def advance(self, dt: float) -> None:
+        for m in self.active:
+            moved = m.rate * dt
+            m.remaining -= moved
+            m.sent += moved
+
+    def demand(self) -> float:
+        return self.cfg.bandwidth_cap or math.inf
+
+    def extra_memory(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hosts holding a migrating guest's memory besides its current host, and how much."""
+        hosts = [m.src if m.switched else m.dst for m in self.active]
+        mem = [m.memory for m in self.active]
+        return np.array(hosts, dtype=np.int64), np.array(mem, dtype=np.float64)
+
+    def cpu_consumers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Migration threads on both ends: (host, MIPS wanted)."""
+        if not self.active:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ends = np.array([h for m in self.active for h in (m.src, m.dst)], dtype=np.int64)
+        return ends, self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
+
+    def slowdown(self) -> tuple[np.ndarray, np.ndarray]:
+        """Guests slowed by their migration and the share of useful work they lose."""
+        g = [m.guest for m in self.active if m.phase in (LIVE, PULL)]
+        loss = [
+            self.cfg.degradation if m.phase == LIVE else self.cfg.postcopy_slowdown
+            for m in self.active
+            if m.phase in (LIVE, PULL)
+        ]
+        return np.array(g, dtype=np.int64), np.array(loss, dtype=np.float64)
+
+    def routes(self) -> tuple[np.ndarray, np.ndarray]:
+        src = np.array([m.src for m in self.active], dtype=np.int64)
+        dst = np.array([m.dst for m in self.active], dtype=np.int64)
+        return self.sim.fabric.routes(src, dst)
+
+    def set_rates(self, rates: np.ndarray) -> None:
+        """New flow rates after a reshare: re-plan the end of each transfer whose rate changed."""
+        env = self.sim.env
+        for m, rate in zip(self.active, rates.tolist(), strict=True):
+            if rate == m.rate and not m.replan:
+                continue
+            m.rate = rate
+            m.replan = False
+            m.version += 1
+            if rate > 0:
+                ev = env.timeout(max(m.remaining, 0.0) / rate)
+                version = m.version
+                ev.callbacks.append(lambda _e, m=m, v=version: self._transfer_done(m, v))
+
+    # ------------------------------------------------------------------ progress
+    def _transfer_done(self, m: LiveMigration, version: int) -> None:
+        if version != m.version or m not in self.active:
+            return
+        sim = self.sim
+        sim._advance(sim.env.now)
+        sim.n_events += 1
+        m.remaining = 0.0
+        m.replan = True
+        if m.phase == LIVE:
+            self._round_done(m)
+        elif m.phase == STOP:
+            if m.algorithm == "postcopy":
+                self._switch(m)
+                m.phase = PULL
+                m.remaining = m.memory
+            else:
+                self._switch(m)
+                self._finish(m)
+        else:  # post-copy pull complete
+            self._finish(m)
+        sim._reshare()
+
+    def _round_done(self, m: LiveMigration) -> None:
+        """Pre-copy: send what was dirtied during this round, or stop and copy the rest."""
+        cfg, now = self.cfg, self.sim.env.now
+        duration = now - m.round_started
+        remainder = min(m.dirty_rate * duration, m.wws, m.memory)
+        rate = m.rate
+        stop = False
+        if rate > 0 and remainder / rate <= cfg.max_downtime:
+            stop = True
+        elif cfg.min_shrink is not None and remainder >= (1.0 - cfg.min_shrink) * m.round_bytes[-1]:
+            stop, m.converged = True, False
+        elif len(m.round_bytes) >= cfg.max_rounds:
+            stop, m.converged = True, remainder / rate <= cfg.max_downtime if rate > 0 else False
+        if not stop:
+            m.round_bytes.append(remainder)
+            m.round_started = now
+            m.remaining = remainder
+            return
+        if not m.converged and cfg.on_no_convergence == "abort":
+            self._abort(m, "did not converge")
+            return
+        self._pause(m)
+        m.phase = STOP
+        m.remaining = remainder + cfg.device_state
+
+    def _pause(self, m: LiveMigration) -> None:
+        gt = self.sim.guests
+        m.paused_at = self.sim.env.now
+        m.was_running = gt.state[m.guest] == gs.RUNNING
+        if m.was_running:
+            gt.state[m.guest] = gs.PAUSED
+
+    def _switch(self, m: LiveMigration) -> None:
+        """The guest now runs on the destination; the source keeps its memory only under
+        post-copy, until the last page is pulled."""
+        sim, gt = self.sim, self.sim.guests
+        g = m.guest
+        sim.pool.release(m.src, sim.request_of(g))
+        gt.host[g] = m.dst
+        kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
+        gt.host[kids] = m.dst
+        if m.was_running:
+            gt.state[g] = gs.RUNNING
+        m.switched = True
+        m.downtime = sim.env.now - m.paused_at
+
+    def _finish(self, m: LiveMigration) -> None:
+        sim = self.sim
+        now = sim.env.now
+        self.active.remove(m)
+        rounds = len(m.round_bytes)
+        sim.events.add(
+            now,
+            "migration_done",
+            sim.guests.names[m.guest],
+            f"{now - m.started:.6g} s, downtime {m.downtime:.6g} s",
+        )
+        self.rows.append(
+            (
+                str(sim.guests.names[m.guest]),
+                str(sim.hosts.names[m.src]),
+                str(sim.hosts.names[m.dst]),
+                m.algorithm,
+                m.started,
+                now,
+                rounds,
+                m.sent,
+                m.downtime,
+                m.converged,
+            )
+        )
+
+    def _abort(self, m: LiveMigration, why: str) -> None:
+        sim = self.sim
+        self.active.remove(m)
+        sim.pool.release(m.dst, sim.request_of(m.guest))
+        sim.events.add(sim.env.now, "migration_aborted", sim.guests.names[m.guest], why)
+        self.rows.append(
+            (
+                str(sim.guests.names[m.guest]),
+                str(sim.hosts.names[m.src]),
+                str(sim.hosts.names[m.dst]),
+                m.algorithm,
+                m.started,
+                math.nan,
+                len(m.round_bytes),
+                m.sent,
+                0.0,
+                False,
+            )
+        )
+
+    def cancel_for(self, g: int) -> None:
+        """The guest went down or stopped mid-migration: drop the migration and its reservation."""
+        for m in [m for m in self.active if m.guest == g]:
+            if not m.switched:
+                self._abort(m, "guest went down")
+            else:
+                self.active.remove(m)
+
+    def frame(self) -> pd.DataFrame:
+        cols = [
+            "guest",
+            "src",
+            "dst",
+            "algorithm",
+            "start_s",
+            "end_s",
+            "rounds",
+            "bytes_sent",
+            "downtime_s",
+            "converged",
+        ]
+        return pd.DataFrame(self.rows, columns=cols)
