@@ -43,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     dask.add_argument("--dask-local", action="store_true", help="run on a local Dask cluster")
     p_sweep.add_argument("--out", type=Path, help="output folder (default results/<name>-sweep)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_cal = sub.add_parser(
+        "calibrate", help="run published virtualization benchmarks; compare with the papers"
+    )
+    p_cal.add_argument("--report", action="store_true", help="also print each figure's source")
     args = parser.parse_args(argv)
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
+        handlers["calibrate"] = _calibrate
         return handlers[args.command](args)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
@@ -73,6 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     with pd.option_context("display.float_format", "{:.4g}".format):
         print(res.summary.to_string())
     print(f"results written to {out}/")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from vsim.experiment.calibrate import calibrate, format_report
+
+    print("relative performance: native time / mode time (1 = native speed)")
+    print(format_report(calibrate(), sources=args.report))
     return 0
 
 

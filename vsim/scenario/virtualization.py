@@ -174,7 +174,8 @@ def check_profile(value: str | Mapping[str, float] | None) -> str | dict[str, fl
     for k, v in value.items():
         if v < 0 or (k == "kernel_fraction" and v > 1):
             raise ValueError(
-                f"profile rate {k} = {v} must be >= 0" + (" and <= 1" if k == "kernel_fraction" else "")
+                f"profile rate {k} = {v} must be >= 0"
+                + (" and <= 1" if k == "kernel_fraction" else "")
             )
     return dict(value)
 
@@ -247,7 +248,7 @@ MODE_COSTS: dict[str, ModeCosts] = {
     # translated; sensitive instructions become inline code or callouts; shadow page tables.
     "binary_translation": ModeCosts(
         exit=1000.0,  # a callout into the monitor's device model, cheaper than a VM exit (A&A "in")
-        syscalls=2000.0,  # A&A nanobenchmark "syscall": ~2300 cycles vs ~240 native
+        syscalls=2100.0,  # A&A nanobenchmark "syscall": ~2300 cycles vs ~240 native
         page_faults=2800.0,  # A&A nanobenchmark "pgfault": ~3.5x native (~1100 cycles)
         # adaptive BT turns traced PTE writes into callouts (A&A "ptemod", far below the
         # hardware VMM); calibrated to A&A forkwait within that range
@@ -343,15 +344,15 @@ IO_PATH_COSTS: dict[str, IoPathCosts] = {
     # Paravirtual devices (virtio: Russell, "virtio: Towards a De-Facto Standard for Virtual
     # I/O Devices", OSR 2008; Xen split drivers): one notification per request, the backend
     # (QEMU or vhost) on a host thread. host_cycles_per_io is calibrated to Felter's random-
-    # I/O result (KVM about half of native IOPS); rtt_latency_s to Felter's netperf TCP_RR
-    # (KVM adds about 30 us per transaction).
+    # I/O result (KVM about half of native IOPS); rtt_latency_s so that with the CPU cost of
+    # its packets KVM adds about 30 us per netperf TCP_RR transaction (Felter).
     "paravirtual": IoPathCosts(
         exits_per_io=1.0,
         host_cycles_per_io=18000.0,
         io_latency_s=15e-6,
         exits_per_packet=0.5,
         host_cycles_per_packet=4000.0,
-        rtt_latency_s=28e-6,
+        rtt_latency_s=20e-6,
     ),
     # Device assignment / SR-IOV with an IOMMU: the guest drives the device; what is left is
     # interrupt delivery (counted under interrupts) and IOMMU translation (Dong et al., "High
