@@ -6,6 +6,17 @@
 """
 
 from vsim.experiment import Result, read_result, run
+from vsim.experiment.sweep import SweepResult, read_sweep, sweep
 from vsim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "read_result", "run"]
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "SweepResult",
+    "load_scenario",
+    "read_result",
+    "read_sweep",
+    "run",
+    "sweep",
+]

@@ -44,7 +44,7 @@ HEADLINE_METRICS = (
 #: Candidates for the two axes of the trade-off figure: energy (x) against a service-level
 #: shortfall (y), both to be minimized; the first present of each list is used.
 PARETO_X = ("facility_energy_kwh", "energy_kwh", "cost_total")
-PARETO_Y = ("sla_violation_frac", "latency_s_p99", "unmet_cpu_frac")
+PARETO_Y = ("slo_violation_frac", "sla_violation_frac", "latency_s_p99", "unmet_cpu_frac")
 
 _UNITS = {
     "kwh": "kWh",
@@ -325,7 +325,8 @@ def save_sweep_figures(
 
     For every swept parameter, ``curve_<metric>_vs_<param>.<fmt>`` for each headline metric
     present (or ``metrics``); and ``pareto.<fmt>``: energy against the service-level shortfall
-    (the first present of ``sla_violation_frac``, ``latency_s_p99``, ``unmet_cpu_frac``), one
+    (the first present of ``slo_violation_frac``, ``sla_violation_frac``, ``latency_s_p99``,
+    ``unmet_cpu_frac``), one
     point per configuration.
     """
     folder = Path(folder)

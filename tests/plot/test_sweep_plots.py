@@ -1,0 +1,110 @@
+"""Sweep figures: Pareto front by hand, curves with bands, latency CDF guard, saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vsim.plot.sweep import (
+    latency_cdf,
+    metric_label,
+    pareto,
+    pareto_front,
+    save_sweep_figures,
+    sweep_curves,
+)
+
+
+def aggregate() -> pd.DataFrame:
+    rows = []
+    for c, (oc, pol) in enumerate([(1.0, "a"), (1.5, "a"), (2.0, "a"), (1.0, "b"), (2.0, "b")]):
+        m = 0.1 * oc + (0.05 if pol == "b" else 0.0)
+        rows.append(
+            {
+                "config": c,
+                "oc": oc,
+                "policy": pol,
+                "runs": 3,
+                "failed": 0,
+                "energy_kwh_mean": 3.0 - oc,
+                "energy_kwh_std": 0.1,
+                "energy_kwh_ci95": 0.2,
+                "energy_kwh_ci95_low": 2.8 - oc,
+                "energy_kwh_ci95_high": 3.2 - oc,
+                "unmet_cpu_frac_mean": m,
+                "unmet_cpu_frac_std": 0.01,
+                "unmet_cpu_frac_ci95": 0.02,
+                "unmet_cpu_frac_ci95_low": m - 0.02,
+                "unmet_cpu_frac_ci95_high": m + 0.02,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_pareto_front_by_hand():
+    pts = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 2.0, 4.0, 1.0, np.nan, 3.0],
+            "y": [5.0, 3.0, 1.0, 4.0, 1.0, 6.0, 0.0, 1.0],
+        }
+    )
+    # (1,5), (2,3), (3,1) and its twin are on the front; (2,4) is beaten by (2,3), (4,1) by
+    # (3,1), (1,6) by (1,5); a point with a missing value is never on it.
+    assert list(pareto_front(pts, "x", "y")) == [True, True, True, False, False, False, False, True]
+
+
+def test_curves_have_labels_bands_and_a_line_per_other_parameter():
+    fig = sweep_curves(aggregate(), "unmet_cpu_frac", "oc")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "oc" and "fraction" in ax.get_ylabel() and ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert len(ax.collections) == 2  # one confidence band per line
+    cat = sweep_curves(aggregate(), "energy_kwh", "policy")
+    assert [t.get_text() for t in cat.axes[0].get_xticklabels()] == ["a", "b"]
+
+
+def test_pareto_figure_marks_the_front():
+    agg = aggregate()
+    fig = pareto(
+        agg,
+        "energy_kwh_mean",
+        "unmet_cpu_frac_mean",
+        xerr="energy_kwh_ci95",
+        label=["oc", "policy"],
+    )
+    ax = fig.axes[0]
+    assert "kWh" in ax.get_xlabel() and "fraction" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Pareto front" in labels
+    # Within policy a, each step trades energy for unmet demand: all on the front; b is beaten.
+    assert list(pareto_front(agg, "energy_kwh_mean", "unmet_cpu_frac_mean")) == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_latency_cdf_with_and_without_latency():
+    empty = latency_cdf(pd.DataFrame())
+    assert "no latency_s data" in empty.axes[0].texts[0].get_text()
+    req = pd.DataFrame({"latency_s": np.linspace(0.01, 1.0, 100), "svc": ["x", "y"] * 50})
+    fig = latency_cdf(req, by="svc")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "latency (s)" and len(ax.get_legend().get_texts()) == 2
+
+
+def test_save_sweep_figures_png_and_svg(tmp_path):
+    paths = save_sweep_figures(aggregate(), tmp_path / "f", formats=("png", "svg"))
+    names = {p.name for p in paths}
+    assert "curve_unmet_cpu_frac_vs_oc.png" in names and "pareto.svg" in names
+    assert all(p.stat().st_size > 0 for p in paths)
+    assert not list((tmp_path / "f").glob(".*.tmp"))
+
+
+def test_metric_labels_carry_units():
+    assert metric_label("energy_kwh") == "energy (kWh)"
+    assert metric_label("latency_s_p99") == "p99 latency (s)"
+    assert metric_label("cpu_util_mean") == "mean cpu utilization (fraction)"
+    assert "currency" in metric_label("cost_per_guest_month")
