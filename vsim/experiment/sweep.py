@@ -22,10 +22,11 @@ With ``out``, the sweep folder holds::
     manifest.json                     base scenario, grid, replications, seeds, version, command
 
 A run's id is ``c<config>-r<replication>-<digest>``, the digest a hash of its resolved
-scenario (overrides and seed applied), so a rerun of the same sweep skips every run whose file
-exists and whose scenario is unchanged, and builds the same tables. A run that raises is
-recorded with ``status = "error"`` and its message, and the sweep goes on; such runs are tried
-again by the next rerun. Ctrl-C stops the sweep (workers included) and loses no finished run.
+scenario (overrides and seed applied) and the vsim version, so a rerun of the same sweep skips
+every run whose file exists and whose scenario is unchanged, and builds the same tables. A run
+that raises is recorded with ``status = "error"`` and its message, and the sweep goes on; such
+runs are tried again by the next rerun. Ctrl-C stops the sweep (workers included) and loses no
+finished run.
 
 Tables are sorted by run id and are identical whichever executor ran them (apart from
 ``wall_time_s``).
@@ -50,6 +51,7 @@ from tqdm.auto import tqdm
 
 from vsim._io import atomic_write
 from vsim.experiment.executors import WorkerLost, make_backend
+from vsim.experiment.run import vsim_version
 from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 from vsim.scenario.loader import read_raw
 
@@ -177,6 +179,8 @@ def _roundtrip(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _digest(data: dict[str, Any]) -> str:
+    # The version is part of the key: results of another vsim release are never reused.
+    data = {**data, "_vsim_version": vsim_version()}
     text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
@@ -435,7 +439,6 @@ def sweep(
                 records[spec.run_id] = rec
     pending = [s for s in specs if s.run_id not in records]
 
-    from vsim.experiment.run import vsim_version
 
     manifest: dict[str, Any] = {
         "kind": "sweep",
