@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from vsim.experiment.cost import cost_summary
 from vsim.experiment.results import Result
+from vsim.metrics.consolidation import consolidation_summary
 from vsim.metrics.latency import mean_response, mixture_quantile
 from vsim.model import guests as gs
 from vsim.model.datacenter import Simulation
@@ -101,14 +102,13 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
             "job_time_s_mean": float(np.nanmean(job_time))
             if np.isfinite(job_time).any()
             else np.nan,
-            "sim_time_s": float(sc.duration),
-            "wall_time_s": wall_time_s,
-            "events": sim.n_events,
         }
     )
     for key, value in cost_summary(sc, summary, guests).items():
         summary[key] = value
     for key, value in failure_summary(sim).items():
+        summary[key] = value
+    for key, value in consolidation_summary(sim).items():
         summary[key] = value
     requests = request_summary(sim)
     analytic = analytic_summary(sim)
@@ -136,7 +136,11 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
         },
         dtype=object,
     )
-    summary = pd.concat([summary.iloc[:-3], moves, requests, analytic, summary.iloc[-3:]])
+    run_info = pd.Series(
+        {"sim_time_s": float(sc.duration), "wall_time_s": wall_time_s, "events": sim.n_events},
+        dtype=object,
+    )
+    summary = pd.concat([summary, moves, requests, analytic, run_info])
     manifest = {
         "vsim_version": vsim_version(),
         "scenario_file": source,

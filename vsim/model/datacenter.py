@@ -21,6 +21,7 @@ from vsim.core.placement import HostPool
 from vsim.core.sharing import maxmin_share
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
+from vsim.model.consolidation import start_consolidation
 from vsim.model.failures import start_failures
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.migration import Migrator
@@ -103,6 +104,8 @@ class Simulation:
         self.env.process(self._trace_stepper())
         if scenario.failures is not None:
             start_failures(self)
+        if scenario.consolidation is not None:
+            self.consolidation = start_consolidation(self)
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:

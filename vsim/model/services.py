@@ -136,6 +136,7 @@ class Station:
         p = arrivals.process
         if p == "closed":
             self.think = Sampler(arrivals.think, self.rng)
+            self.retry_after = arrivals.retry_after
             for u in range(arrivals.users or 0):
                 self._after(self.think(), self._user_submits, u)
             return
@@ -282,7 +283,9 @@ class Station:
         self._io(req)
 
     def _io(self, req: Request) -> None:
-        ops, nbytes, net = self.disk_ops(), self.disk_bytes(), self.net_bytes()
+        # The last tier sends the response to the client; earlier tiers send it on (the hop).
+        ops, nbytes = self.disk_ops(), self.disk_bytes()
+        net = self.net_bytes() if self.next_tier is None else 0.0
         if ops == 0 and nbytes == 0 and net == 0:
             self._done(req)
             return
@@ -331,7 +334,10 @@ class Station:
             else:
                 setattr(log, status, getattr(log, status) + 1)
         if req.user >= 0:  # a closed-loop user thinks, then sends its next request
-            origin._after(origin.think(), origin._user_submits, req.user)
+            wait = origin.think()
+            if status != "completed":  # and backs off after a failure, never spinning
+                wait = max(wait, origin.retry_after)
+            origin._after(wait, origin._user_submits, req.user)
         if counted and (origin.record >= 1 or origin.rng.random() < origin.record):
             end = now if status == "completed" else math.nan
             log.rows.append(

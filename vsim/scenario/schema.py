@@ -23,6 +23,7 @@ from pydantic import (
 
 from vsim.scenario.base import Strict
 from vsim.scenario.catalogue import SPECPOWER_TABLES
+from vsim.scenario.consolidation import Consolidation
 from vsim.scenario.failures import Failures
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
@@ -351,6 +352,7 @@ class Scenario(Strict):
     guests: list[Guest] = []
     events: list[LifecycleEvent] = []
     failures: Failures | None = None
+    consolidation: Consolidation | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -387,6 +389,14 @@ class Scenario(Strict):
                         f"{where}: needs {g.memory / 2**30:g} GiB of memory, more than any host "
                         f"offers (largest: {biggest_mem / 2**30:g} GiB x overcommit {oc.memory:g})"
                     )
+        groups = {g.name for g in self.guests}
+        for name, wl in self.workloads.items():
+            nxt = getattr(wl, "next", None)
+            if nxt is not None and nxt not in groups:
+                raise ValueError(
+                    f"workloads.{name}.next: {nxt!r} is not a guest group; "
+                    f"groups are {_few(groups)}"
+                )
         for i, e in enumerate(self.events):
             if e.to is not None and e.to not in hosts:
                 raise ValueError(

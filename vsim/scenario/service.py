@@ -110,6 +110,9 @@ class Arrivals(Strict):
     path: str | None = None
     users: int | None = Field(None, gt=0)
     think: Dist = ZERO
+    retry_after: Seconds = Field(
+        1.0, gt=0, description="a closed-loop user whose request failed waits at least this"
+    )
 
     @model_validator(mode="after")
     def _parameters(self) -> Arrivals:
