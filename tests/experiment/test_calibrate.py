@@ -6,10 +6,18 @@ import pandas as pd
 import pytest
 
 from vsim.cli import main
-from vsim.experiment.calibrate import calibrate, format_report
+from vsim.experiment.calibrate import (
+    NOT_VERIFIED,
+    RAW_DATA,
+    SECONDARY,
+    calibrate,
+    format_report,
+)
 
-# Stated tolerance: every published relative figure is reproduced within 5 % (relative), and
-# the forkwait result, the calibration target of the page-table costs, within 1 %.
+# Stated tolerance: every numbered relative figure is reproduced within 5 % (relative), and
+# the forkwait result, the calibration target of the page-table costs, within 1 %. The figures
+# are of three kinds (see each row's status): recomputed from the Felter authors' result logs,
+# confirmed only by a secondary source (forkwait), or not verified against the paper text.
 TOLERANCE = 0.05
 
 
@@ -25,6 +33,14 @@ def test_every_paper_figure_within_tolerance(table):
     assert bad.empty, format_report(bad)
     fw = table[table.benchmark == "forkwait"]
     assert (fw.error.abs() < 0.01).all()
+
+
+def test_every_figure_states_its_verification_status(table):
+    assert set(table.status) <= {RAW_DATA, SECONDARY, NOT_VERIFIED}
+    assert not table.source.str.contains("approx").any()
+    # an unverified figure says so in its citation, never posing as a checked one
+    assert table[table.status == NOT_VERIFIED].source.str.contains("not verified").all()
+    assert (table[table.benchmark == "forkwait"].status == SECONDARY).all()
 
 
 def test_orderings_the_papers_report(table):
@@ -48,3 +64,4 @@ def test_cli_prints_the_side_by_side_table(capsys):
     assert main(["calibrate", "--report"]) == 0
     out = capsys.readouterr().out
     assert "forkwait" in out and "paper" in out and "Adams & Agesen" in out
+    assert "not verified" in out and "raw data" in out

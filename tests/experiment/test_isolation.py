@@ -16,8 +16,8 @@ def test_two_cpu_hogs_cost_a_web_guest_what_fair_sharing_predicts():
     # mu = 2/3: E[T] = 1/(2/3 - 1/2) = 6 s.
     sc = validate_scenario(
         {
-            "duration": 120000,
-            "sample_interval": 120000,
+            "duration": 50000,
+            "sample_interval": 50000,
             "seed": 5,
             "datacenter": {
                 "host_types": [
@@ -49,7 +49,8 @@ def test_two_cpu_hogs_cost_a_web_guest_what_fair_sharing_predicts():
     report = noisy_neighbour(sc, ["web"]).iloc[0]
     assert report.host == "h-0"
     shared = vsim.run(sc).requests
-    assert shared.latency_s.mean() == pytest.approx(6.0, rel=0.08)
+    # About 25,000 requests at rho = 0.75: the mean is within 10 % (2 s or 4 s would not be).
+    assert shared.latency_s.mean() == pytest.approx(6.0, rel=0.1)
     assert report.latency_s_p99_shared > 2.5 * report.latency_s_p99_alone
     assert report.isolation_penalty_p99 == pytest.approx(
         report.latency_s_p99_shared / report.latency_s_p99_alone

@@ -58,7 +58,8 @@ def test_native_costs_nothing_and_containers_cost_only_their_nat():
 
 
 def test_compute_bound_work_is_within_a_few_percent_of_native_in_every_mode():
-    # A&A Fig. 2 (SPECint) and Felter Fig. 1 (Linpack): compute-bound work runs near native.
+    # A&A (SPECint; not verified) and Felter (Linpack, authors' logs): compute-bound work runs
+    # near native.
     for mode in MODES:
         assert rel("cpu_bound", mode) > 0.97, mode
 

@@ -22,6 +22,12 @@ allow, so that ``vsim calibrate`` reproduces the paper's relative figures; value
 *derived* follow from the arithmetic in their comment. Each mode's defaults describe the
 hardware generation on which that technique was current: ``hardware_assisted`` is
 first-generation VT-x (2006), ``hardware_assisted_nested_paging`` is EPT/NPT-era KVM (2010s).
+
+Verification status (details in ``docs/virtualization.md``). The A&A per-event cycle counts
+quoted below (nanobenchmarks, the Pentium 4 exit and trap costs) and the A&A test machine are
+recollections that could not be checked against the paper text; they are marked "not verified"
+where used and remain estimates. Felter's testbed details (two sockets, 16 cores, 32 threads,
+~3.1 GHz) match the authors' published result logs; the exact Xeon model is not verified.
 """
 
 from __future__ import annotations
@@ -223,8 +229,9 @@ MODE_COSTS: dict[str, ModeCosts] = {
     "container": ModeCosts(boot_s=_CONTAINER_START_S),
     # Classic trap-and-emulate (Popek & Goldberg 1974) with shadow page tables, priced as if
     # x86 could do it: the guest kernel runs deprivileged and every privileged instruction
-    # faults to the monitor. A fault round trip on the Pentium 4 is ~1000 cycles (A&A, the
-    # "divzero" nanobenchmark) plus ~500 cycles to decode and emulate: 1500 per trap (derived).
+    # faults to the monitor. A fault round trip on the Pentium 4 is taken as ~1000 cycles
+    # (recalled from A&A's "divzero" nanobenchmark; not verified against the paper text) plus
+    # ~500 cycles to decode and emulate: 1500 per trap (derived from those two estimates).
     "trap_and_emulate": ModeCosts(
         exit=1500.0,
         # the syscall is reflected by the monitor, and the guest's return (iret) traps: 2 traps
@@ -247,14 +254,18 @@ MODE_COSTS: dict[str, ModeCosts] = {
     # Binary translation (VMware's software VMM, A&A): user code runs directly, kernel code is
     # translated; sensitive instructions become inline code or callouts; shadow page tables.
     "binary_translation": ModeCosts(
-        exit=1000.0,  # a callout into the monitor's device model, cheaper than a VM exit (A&A "in")
-        syscalls=2100.0,  # A&A nanobenchmark "syscall": ~2300 cycles vs ~240 native
-        page_faults=2800.0,  # A&A nanobenchmark "pgfault": ~3.5x native (~1100 cycles)
-        # adaptive BT turns traced PTE writes into callouts (A&A "ptemod", far below the
-        # hardware VMM); calibrated to A&A forkwait within that range
+        # a callout into the monitor's device model, cheaper than a VM exit (estimate)
+        exit=1000.0,
+        # A&A nanobenchmark "syscall", recalled as ~2300 cycles vs ~240 native: not verified
+        # against the paper text
+        syscalls=2100.0,
+        # A&A nanobenchmark "pgfault", recalled as ~3.5x native (~1100 cycles): not verified
+        page_faults=2800.0,
+        # adaptive BT turns traced PTE writes into callouts, cheaper than the hardware VMM's
+        # exits (A&A's "ptemod" comparison, not verified); calibrated to A&A forkwait
         pt_updates=1300.0,
         interrupts=1500.0,
-        privileged=300.0,  # translated inline or a short callout (A&A §3)
+        privileged=300.0,  # translated inline or a short callout (estimate)
         kernel_code=0.10,  # translated kernel code: indirect control flow, call/ret (calibrated)
         memory_fixed=64 * MiB,  # monitor and translation cache
         memory_per_vcpu=2 * MiB,
@@ -276,15 +287,20 @@ MODE_COSTS: dict[str, ModeCosts] = {
         boot_s=_VM_BOOT_S,
     ),
     # First-generation hardware assistance (VT-x on the Pentium 4, A&A) with shadow paging:
-    # system calls run at native speed, but every page-table event exits, at ~2400 cycles
-    # per VM exit/entry round trip on that processor (approximate, A&A §6; Agesen et al.,
-    # "Software Techniques for Avoiding Hardware Virtualization Exits", USENIX ATC 2012, Fig. 1).
+    # system calls run at native speed, but every page-table event exits. ~2400 cycles per VM
+    # exit/entry round trip on that processor is a recollection (of A&A and of Agesen et al.,
+    # "Software Techniques for Avoiding Hardware Virtualization Exits", USENIX ATC 2012): not
+    # verified against the paper text. Only qualitative support was found: a VMware blog chart
+    # of VM-exit latency falling from the Pentium 4 (Prescott) to Core i7 (Nehalem), without
+    # its numbers in the text. For scale, Landau, Ben-Yehuda and Gordon ("SplitX", Table 1)
+    # measured a direct exit cost of ~2,000 cycles with KVM on a Xeon X5570 (Nehalem).
     "hardware_assisted": ModeCosts(
         exit=2400.0,
-        syscalls=0.0,  # no exit (A&A nanobenchmark "syscall": native speed)
-        page_faults=10000.0,  # A&A nanobenchmark "pgfault": ~10x native (~11,000 cycles)
+        syscalls=0.0,  # no exit: VT-x runs guest system calls without the monitor
+        # A&A nanobenchmark "pgfault", recalled as ~10x native (~11,000 cycles): not verified
+        page_faults=10000.0,
         # a traced PTE write: an exit, decode and emulate, shadow update; calibrated to A&A
-        # forkwait ("ptemod" on the hardware VMM is far above the software VMM's)
+        # forkwait (the forkwait times are confirmed via a secondary source)
         pt_updates=4200.0,
         interrupts=5000.0,  # the external-interrupt exit, injection and the EOI exit: ~2 exits
         privileged=4000.0,  # CR3 loads exit and switch shadow tables: an exit plus ~1600
@@ -295,19 +311,28 @@ MODE_COSTS: dict[str, ModeCosts] = {
     ),
     # Hardware assistance with nested paging (EPT/NPT; KVM as measured by Felter): the guest
     # owns its page tables, so faults, PTE writes and CR3 loads no longer exit; the price is
-    # the two-dimensional page walk on a TLB miss, up to 24 memory references instead of 4
-    # (Bhargava et al., "Accelerating Two-Dimensional Page Walks for Virtualized Systems",
-    # ASPLOS 2008). Page-walk caches absorb most of them: ~60 extra cycles per miss is our
-    # estimate, consistent with Felter's RandomAccess equal to native within a few %.
+    # the two-dimensional page walk on a TLB miss (Bhargava et al., "Accelerating
+    # Two-Dimensional Page Walks for Virtualized Systems", ASPLOS 2008: the extra dimension
+    # raises the maximum number of page-table references). With 4-level guest and nested
+    # tables that maximum is 24 instead of 4 (derived: each of the 5 guest-physical addresses,
+    # 4 table pointers and the final one, takes a 4-reference nested walk, plus the 4 guest
+    # entries; the count itself was not found in the retrieved text). Page-walk caches absorb
+    # most of them: ~60 extra cycles per miss is our estimate, consistent with Felter's
+    # RandomAccess (KVM 0.99 of native in the authors' logs).
     "hardware_assisted_nested_paging": ModeCosts(
-        # ~500-cycle hardware round trip on 2010s cores (Agesen et al. 2012, Fig. 1) plus the
-        # hypervisor's minimal handling
+        # ~500-cycle hardware round trip on 2010s cores plus the hypervisor's minimal handling.
+        # The 500 is recalled from Agesen et al. 2012 and not verified against the paper text;
+        # SplitX's ~2,000 cycles on Nehalem (see hardware_assisted) suggests 800 may be low for
+        # 2009-era parts. Kept: it enters only the I/O and packet costs, which are calibrated
+        # to Felter's fio and netperf results together with the virtio costs below.
         exit=800.0,
         tlb_misses=60.0,
         interrupts=1500.0,  # interrupt exit, injection, EOI (no posted interrupts)
         privileged=1500.0,  # MSR writes, port I/O handled in the host kernel
-        # QEMU's resident memory for a small VM is on the order of 100+ MiB (Agache et al.,
-        # "Firecracker: Lightweight Virtualization for Serverless Applications", NSDI 2020)
+        # QEMU's resident memory for a small VM taken as ~100+ MiB (recalled from Agache et al.,
+        # "Firecracker: Lightweight Virtualization for Serverless Applications", NSDI 2020: not
+        # verified against the paper text; third-party notes on that paper confirm only
+        # Firecracker's own overhead, ~3 MB per microVM)
         memory_fixed=128 * MiB,
         memory_per_vcpu=2 * MiB,
         memory_fraction=1 / 512,  # EPT tables: 8 bytes per 4 KiB page
@@ -344,8 +369,9 @@ IO_PATH_COSTS: dict[str, IoPathCosts] = {
     # Paravirtual devices (virtio: Russell, "virtio: Towards a De-Facto Standard for Virtual
     # I/O Devices", OSR 2008; Xen split drivers): one notification per request, the backend
     # (QEMU or vhost) on a host thread. host_cycles_per_io is calibrated to Felter's random-
-    # I/O result (KVM about half of native IOPS); rtt_latency_s so that with the CPU cost of
-    # its packets KVM adds about 30 us per netperf TCP_RR transaction (Felter).
+    # I/O result (KVM 0.51 of native IOPS for 4 KiB random reads, 128 outstanding, in the
+    # authors' result logs); rtt_latency_s so that with the CPU cost of its packets KVM adds
+    # about 30 us per netperf TCP_RR transaction (Felter; that figure is not verified).
     "paravirtual": IoPathCosts(
         exits_per_io=1.0,
         host_cycles_per_io=18000.0,
@@ -363,8 +389,8 @@ IO_PATH_COSTS: dict[str, IoPathCosts] = {
 
 # Container networking. ``host`` shares the host's network namespace: nothing added. ``bridge``
 # goes through a veth pair, the Linux bridge and iptables NAT in the host kernel for every
-# packet (Felter: Docker with NAT adds latency and CPU per packet; --net=host does not).
-# Per-packet cycles and per-round-trip latency are estimates.
+# packet (Felter reports NAT adding latency and --net=host not; not verified against the
+# paper text). Per-packet cycles and per-round-trip latency are estimates.
 CONTAINER_NETWORK_COSTS: dict[str, IoPathCosts] = {
     "host": IoPathCosts(),
     "bridge": IoPathCosts(host_cycles_per_packet=2500.0, rtt_latency_s=8e-6),
