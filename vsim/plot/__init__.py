@@ -1,5 +1,18 @@
 """Matplotlib figures from result DataFrames (no pyplot, no backend forced)."""
 
-from vsim.plot.figures import ResultPlots, heatmap, save_figures, utilization
+from vsim.plot.figures import ResultPlots, heatmap, result_figures, save_figures, utilization
+from vsim.plot.sweep import latency_cdf
+from vsim.plot.timeline import availability, latency_over_time, migration_timeline, power_energy
 
-__all__ = ["ResultPlots", "heatmap", "save_figures", "utilization"]
+__all__ = [
+    "ResultPlots",
+    "availability",
+    "heatmap",
+    "latency_cdf",
+    "latency_over_time",
+    "migration_timeline",
+    "power_energy",
+    "result_figures",
+    "save_figures",
+    "utilization",
+]
