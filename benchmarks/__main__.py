@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks import planetlab_static, requests
+from benchmarks import planetlab_consolidation, planetlab_static, requests
 from benchmarks.common import REPO
 
-SUITE = [planetlab_static, requests]
+SUITE = [planetlab_static, requests, planetlab_consolidation]
 
 
 def main() -> None:

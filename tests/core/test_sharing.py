@@ -205,3 +205,26 @@ def test_matches_plain_python_reference(inst):
             float(cap), [float(weight[i]) for i in members], [float(demand[i]) for i in members]
         )
         np.testing.assert_allclose(alloc[members], ref, rtol=1e-9, atol=1e-9)
+
+
+@given(
+    capacity=st.floats(0, 100),
+    consumers=st.lists(
+        st.tuples(
+            st.floats(0.1, 10),
+            st.one_of(st.floats(0, 50), st.just(float("inf"))),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+@settings(max_examples=200, deadline=None)
+def test_maxmin_one_agrees_with_the_vectorized_solver(capacity, consumers):
+    from vsim.core.sharing import maxmin_one
+
+    w = [c[0] for c in consumers]
+    d = [c[1] for c in consumers]
+    expect = maxmin_share(
+        np.array([capacity]), np.zeros(len(w), dtype=np.int64), np.array(w), np.array(d)
+    )
+    np.testing.assert_allclose(maxmin_one(capacity, w, d), expect, rtol=1e-9, atol=1e-9)

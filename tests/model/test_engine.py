@@ -215,3 +215,19 @@ def test_energy_integrates_the_power_table_exactly():
     res = vsim.run(sc)
     assert res.summary["energy_kwh"] == pytest.approx((94.3 + 86.0) * 3600 / 3.6e6, rel=1e-12)
     np.testing.assert_allclose(res.hosts.power_w, [94.3, 86.0], rtol=1e-12)
+
+
+def test_repeated_executions_run_back_to_back_under_sharing():
+    # Two actors on one 1000-MIPS core, each repeating a 1000-MI execution 3 times: they share
+    # the core equally throughout, so each execution takes 2 s and both finish at t = 6 s.
+    wl = {"rep": {"kind": "batch", "cpu_work": 1000, "repeat": 3}}
+    sc = scenario(
+        [host(cores=1)],
+        [vm("a", "rep"), vm("b", "rep")],
+        wl,
+        duration=20,
+        sample_interval=20,
+        scheduler={"overcommit": {"cpu": 2}},
+    )
+    ev = vsim.run(sc).events
+    np.testing.assert_allclose(ev[ev.kind == "job_done"].time_s, [6.0, 6.0], rtol=1e-12)

@@ -439,7 +439,6 @@ def sweep(
                 records[spec.run_id] = rec
     pending = [s for s in specs if s.run_id not in records]
 
-
     manifest: dict[str, Any] = {
         "kind": "sweep",
         "vsim_version": vsim_version(),

@@ -69,6 +69,8 @@ class Simulation:
         self.job_rate = np.zeros(n)
         self.version = np.zeros(n, dtype=np.int64)
         self.job_started = np.full(n, np.nan)
+        self.job_round = np.zeros(n, dtype=np.int64)
+        self.job_replan = np.zeros(n, dtype=bool)
         self.job_finished = np.full(n, np.nan)
         # Current rates of every guest and host, constant until the next change; named like the
         # recorded columns. Guests: MIPS the workload asks for, MIPS of useful work it gets (net
@@ -407,7 +409,8 @@ class Simulation:
     def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:
         job_running = (self.job_of >= 0) & (self.guests.state == gs.RUNNING) & (self.phase < DONE)
         rate = np.where(job_running, phase_rate, 0.0)
-        changed = np.flatnonzero(rate != self.job_rate)
+        changed = np.flatnonzero((rate != self.job_rate) | self.job_replan)
+        self.job_replan[:] = False
         self.job_rate = rate
         self.version[changed] += 1
         for i in changed:
@@ -433,8 +436,13 @@ class Simulation:
         work = (b.cpu_work, b.io_bytes, b.net_bytes)
         while phase < DONE and work[phase] <= 0:
             phase += 1
+        if phase == DONE and self.job_round[i] + 1 < b.repeat:
+            self.job_round[i] += 1  # the next of its repeated executions starts at once
+            self._enter_phase(i, CPU)
+            return
         self.phase[i] = phase
         self.remaining[i] = work[phase] if phase < DONE else 0.0
+        self.job_replan[i] = True  # new work: its end must be scheduled even at an equal rate
         if phase == DONE:
             now = self.env.now
             self.job_finished[i] = now

@@ -153,7 +153,18 @@ class Migrator:
         if not self.active:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         ends = np.array([h for m in self.active for h in (m.src, m.dst)], dtype=np.int64)
-        return ends, self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
+        mips = self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
+        reserve = getattr(self.cfg, "dest_cpu_reserve", 0.0)
+        if reserve > 0:
+            # The destination also reserves a share of the VM's requested MIPS (still on the
+            # source until the switch-over).
+            todo = [m for m in self.active if not m.switched]
+            g = np.array([m.guest for m in todo], dtype=np.int64)
+            gt = self.sim.guests
+            want = self.sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
+            ends = np.concatenate([ends, np.array([m.dst for m in todo], dtype=np.int64)])
+            mips = np.concatenate([mips, reserve * want])
+        return ends, mips
 
     def slowdown(self) -> tuple[np.ndarray, np.ndarray]:
         """Guests slowed by their migration and the share of useful work they lose."""

@@ -55,6 +55,7 @@ class BatchDemand:
     net_bytes: float
     memory: float
     stop_when_done: bool
+    repeat: int = 1
 
 
 def build_demands(
@@ -91,6 +92,7 @@ def build_demands(
                     wl.net_bytes,
                     wl.memory,
                     wl.on_finish == "stop",
+                    wl.repeat,
                 )
             )
             continue

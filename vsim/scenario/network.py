@@ -55,3 +55,6 @@ class Migration(Strict):
     # figure Beloglazov & Buyya (CCPE 2012) use for their PDM metric.
     degradation: float = Field(0.1, ge=0, lt=1)
     postcopy_slowdown: float = Field(0.3, ge=0, lt=1)
+    # CPU the destination reserves for an incoming VM while it migrates, as a fraction of the
+    # VM's requested MIPS (CloudSim 4.0 reserves 10 %; 0 = only the migration threads above).
+    dest_cpu_reserve: float = Field(0.0, ge=0, le=1)

@@ -212,6 +212,7 @@ class BatchWorkload(Strict):
     net_bytes: Bytes = Field(0.0, ge=0)
     memory: float = Field(1.0, ge=0, le=1)
     on_finish: Literal["idle", "stop"] = "stop"
+    repeat: int = Field(1, ge=1, description="executions run one after another")
     dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
     wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 

@@ -1,0 +1,213 @@
+"""Dynamic consolidation on small clusters whose outcome is computed by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import vsim
+from vsim.metrics.consolidation import energy_kwh_cloudsim, pdm, slatah
+from vsim.scenario import validate_scenario
+
+GIB = 2**30
+NIC = 125e6  # 1 Gbps in bytes/s
+
+
+def linear(idle, peak):
+    return {"model": "linear", "idle_w": idle, "peak_w": peak}
+
+
+def host_type(name, count=1, power=None, **kw):
+    return {
+        "name": name,
+        "count": count,
+        "cores": 2,
+        "core_mips": 1000,
+        "memory": "16GiB",
+        "nic_bandwidth": "1Gbps",
+        "power": power or linear(100, 200),
+        **kw,
+    }
+
+
+def vm(name, workload, host, vcpus=1, memory="1GiB", **kw):
+    return {
+        "name": name,
+        "vcpus": vcpus,
+        "vcpu_mips": 1000,
+        "memory": memory,
+        "workload": workload,
+        "host": host,
+        "boot_time": 0,
+        **kw,
+    }
+
+
+def scenario(hosts, guests, workloads, consolidation, duration=600, **kw):
+    return validate_scenario(
+        {
+            "duration": duration,
+            "sample_interval": 300,
+            "datacenter": {"host_types": hosts},
+            "guests": guests,
+            "workloads": workloads,
+            "migration": {"cpu_cost_cores": 0, "device_state": 0},
+            "consolidation": consolidation,
+            **kw,
+        }
+    )
+
+
+def cpu(u):
+    return {"kind": "constant", "cpu": u}
+
+
+def test_thr_mmt_picks_smallest_ram_vm_and_pabfd_host():
+    # a-0 runs two 900-MIPS VMs: 1800 / 2000 = 0.9 > 0.8, overloaded. MMT takes the one with
+    # the least RAM ("small", 1 GiB); the host is then at 0.45 and no longer overloaded.
+    # Destinations b-0 and c-0 each run a 500-MIPS VM; with "small" both reach 0.7 <= 0.8.
+    # Power increase of 900 MIPS on 2000: b (100 -> 300 W) 200 x 0.45 = 90 W, c (100 -> 150 W)
+    # 50 x 0.45 = 22.5 W, so PABFD picks c-0.
+    sc = scenario(
+        [
+            host_type("a"),
+            host_type("b", power=linear(100, 300)),
+            host_type("c", power=linear(100, 150)),
+        ],
+        [
+            vm("big", "hot", "a-0", memory="2GiB"),
+            vm("small", "hot", "a-0", memory="1GiB"),
+            vm("x", "half", "b-0"),
+            vm("y", "half", "c-0"),
+        ],
+        {"hot": cpu(0.9), "half": cpu(0.5)},
+        {"detector": "thr", "param": 0.8, "selection": "mmt", "underload": False},
+    )
+    res = vsim.run(sc)
+    m = res.migrations
+    assert list(m.guest) == ["small"]
+    assert (m.src.iloc[0], m.dst.iloc[0], m.start_s.iloc[0]) == ("a-0", "c-0", 300.0)
+    # Uncontended pre-copy of 1 GiB at 1 Gbps with nothing dirtied and no device state.
+    assert m.end_s.iloc[0] - m.start_s.iloc[0] == pytest.approx(GIB / NIC)
+
+
+def test_underload_evacuation_switches_host_off_and_saves_idle_power():
+    # Two hosts at 0.1 each (200 MIPS of 2000). The least utilized (ties: lowest index, h-0) is
+    # evacuated to h-1 (0.2 <= 0.8) and switched off when its VM has left. With linear power
+    # the dynamic part is unchanged by moving load, so energy drops by exactly the idle power
+    # (100 W) times the time h-0 spends off.
+    hosts = [host_type("h", count=2)]
+    guests = [vm("v0", "w", "h-0"), vm("v1", "w", "h-1")]
+    wl = {"w": cpu(0.2)}
+    cons = scenario(hosts, guests, wl, {"detector": "thr", "underload": True}, duration=900)
+    base = scenario(hosts, guests, wl, {"detector": "none"}, duration=900)
+    r1, r0 = vsim.run(cons), vsim.run(base)
+    m = r1.migrations
+    assert list(zip(m.guest, m.src, m.dst, strict=True)) == [("v0", "h-0", "h-1")]
+    t_off = m.end_s.iloc[0]
+    assert t_off == pytest.approx(300 + GIB / NIC)
+    ev = r1.events
+    off = ev[(ev.kind == "host_off") & (ev.subject == "h-0")]
+    assert off.time_s.tolist() == [pytest.approx(t_off)]
+    saved_j = (r0.summary.energy_kwh - r1.summary.energy_kwh) * 3.6e6
+    assert saved_j == pytest.approx(100.0 * (900 - t_off), rel=1e-9)
+    assert r1.summary.hosts_switched_off == 1
+
+
+SPEC = [86.0, 89.4, 92.6, 96.0, 99.5, 102.0, 106.0, 108.0, 112.0, 114.0, 117.0]  # ML110 G4
+
+
+def test_npa_versus_dvfs_energy_by_hand():
+    # One VM at 0.5 of one 1000-MIPS vCPU on h-0 (utilization 500 / 2000 = 0.25), h-1 empty.
+    # NPA: both hosts at peak (117 W) all the time. DVFS: h-0 at P(0.25) = 92.6 + 0.5 x (96.0 -
+    # 92.6) = 94.3 W, h-1 switched off at time 0 (0 W).
+    hosts = [host_type("h", count=2, power={"model": "specpower", "table": SPEC})]
+    guests = [vm("v", "w", "h-0")]
+    wl = {"w": cpu(0.5)}
+    npa = {"detector": "none", "power_aware": False, "switch_off_idle": False, "underload": False}
+    dvfs = {"detector": "none", "underload": False}
+    d = 3600.0
+    e_npa = vsim.run(scenario(hosts, guests, wl, npa, duration=d)).summary
+    e_dvfs = vsim.run(scenario(hosts, guests, wl, dvfs, duration=d)).summary
+    assert e_npa.energy_kwh == pytest.approx(2 * 117.0 * d / 3.6e6)
+    assert e_dvfs.energy_kwh == pytest.approx(94.3 * d / 3.6e6)
+    # CloudSim's accounting stops at the last consolidation round (3300 s), as CloudSim does.
+    assert e_npa.energy_kwh_cloudsim == pytest.approx(2 * 117.0 * 3300 / 3.6e6)
+    assert e_dvfs.energy_kwh_cloudsim == pytest.approx(94.3 * 3300 / 3.6e6)
+
+
+def test_slatah_and_pdm_on_a_constructed_case():
+    # h-0: "a" (500 MIPS) and "hog" (2 vCPUs at 100 %, 2000 MIPS) want 2500 of 2000 MIPS until
+    # the hog stops at 200 s: h-0 is at 100 % for 200 of its 600 active seconds; h-1 and h-2
+    # never are. SLATAH = (200/600 + 0 + 0) / 3 = 1/9.
+    # "m" (500 MIPS, 1 GiB) is migrated h-1 -> h-2 at 100 s: pre-copy of 1 GiB at 1 Gbps takes
+    # T = 2^30 / 125e6 s, during which it loses 10 % of its CPU: C_d = 0.1 x 500 x T, C_r = 500 x
+    # 600. The other three VMs lose nothing: PDM = (0.1 T / 600) / 4.
+    sc = scenario(
+        [host_type("h", count=3)],
+        [
+            vm("a", "half", "h-0"),
+            vm("hog", "full", "h-0", vcpus=2, stop=200),
+            vm("b", "half", "h-1"),
+            vm("m", "half", "h-1"),
+        ],
+        {"half": cpu(0.5), "full": cpu(1.0)},
+        {"detector": "none", "switch_off_idle": False, "underload": False},
+        events=[{"at": 100, "action": "migrate", "guest": "m", "to": "h-2"}],
+        scheduler={"overcommit": {"cpu": 2}},  # the hog and "a" reserve 3000 of 2000 MIPS
+    )
+    s = vsim.run(sc).summary
+    t = GIB / NIC
+    assert s.slatah == pytest.approx(1 / 9)
+    assert s.pdm == pytest.approx(0.1 * t / 600 / 4)
+    assert s.slav == pytest.approx(s.slatah * s.pdm)
+    assert s.esv == pytest.approx(s.energy_kwh * s.slav)
+
+
+def test_metric_functions_by_hand():
+    assert slatah([10, 0, 5], [100, 0, 50]) == pytest.approx(0.1)  # host 1 never active
+    assert pdm([1, 0], [10, 20]) == pytest.approx(0.05)
+    # One host, table 0..100 W in 10 W steps: u = 0.5 then 0 then 0.5 at 0, 100, 200 s:
+    # intervals (50 + 0) / 2 x 100 + (0 + 50) / 2 x 100 = 5000 J.
+    table = [[10.0 * k for k in range(11)]]
+    e = energy_kwh_cloudsim([0, 100, 200], [[0.5], [0.0], [0.5]], table)
+    assert e == pytest.approx(5000 / 3.6e6)
+
+
+def _adaptive(selection):
+    hosts = [host_type("g", count=6, power={"model": "specpower", "table": SPEC})]
+    guests = [
+        {
+            "name": "v",
+            "count": 8,
+            "vcpus": 1,
+            "vcpu_mips": 1000,
+            "memory": "1GiB",
+            "workload": "walk",
+            "boot_time": 0,
+        }
+    ]
+    wl = {"walk": {"kind": "random_walk", "start": 0.4, "sigma": 0.2, "step": "5m"}}
+    cons = {"detector": "lr", "selection": selection, "min_history": 3, "history_length": 5}
+    return scenario(hosts, guests, wl, cons, duration=3 * 3600, seed=7, sample_interval=3600)
+
+
+@pytest.mark.parametrize("selection", ["mmt", "rs", "mc", "mu"])
+def test_deterministic(selection):
+    a, b = vsim.run(_adaptive(selection)), vsim.run(_adaptive(selection))
+    cols = ["energy_kwh", "migrations", "slatah", "pdm", "energy_kwh_cloudsim"]
+    pd.testing.assert_series_equal(a.summary[cols], b.summary[cols])
+    pd.testing.assert_frame_equal(a.migrations, b.migrations)
+    assert a.summary.migrations > 0
+
+
+@pytest.mark.parametrize("detector", ["thr", "iqr", "mad", "lr", "lrr"])
+def test_cloudsim_profile_runs_each_detector(detector):
+    sc = _adaptive("mmt").model_dump(by_alias=True, exclude_unset=True)
+    sc["consolidation"] = {"detector": detector, "profile": "cloudsim", "min_history": 3}
+    res = vsim.run(validate_scenario(sc))
+    m = res.migrations.dropna()
+    assert len(m) > 0
+    # CloudSim's migration time: RAM / (half of the 1 Gbps NIC), whatever runs at once.
+    assert (m.end_s - m.start_s).tolist() == pytest.approx([GIB / (NIC / 2)] * len(m))
+    assert res.summary.energy_kwh_cloudsim > 0
