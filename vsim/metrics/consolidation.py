@@ -14,7 +14,7 @@ Section 6.2 ("Performance metrics"):
 Hosts that were never active and VMs that never requested CPU are left out of the averages.
 vsim measures ``C_dj`` as the useful CPU the migration actually took from the VM (the
 ``migration.degradation`` share while pre-copied, all of its demand while paused for the
-stop-and-copy), integrated exactly between events by the consolidation controller.
+stop-and-copy), integrated exactly between events by the engine.
 """
 
 from __future__ import annotations
@@ -73,8 +73,17 @@ def consolidation_summary(sim: Any) -> dict[str, float]:
         return {}
     energy = float(sim.total["power"] / 3.6e6)
     is_vm = (sim.guests.parent < 0) & (sim.guests.kind == 0)
-    s = slatah(c.t_full, c.t_active)
-    d = pdm(c.cpu_lost[is_vm], c.cpu_requested[is_vm])
+    # The engine integrates these exactly: host time on (under the CloudSim profile a host at
+    # 0 % counts as off) and at 100 % CPU; per VM, CPU demanded, CPU a migration took, and CPU
+    # wanted while paused for a stop-and-copy (demanded and lost alike).
+    hosts, guests = sim.cum_host, sim.cum_guest
+    active = hosts["on_busy"] if c.cloudsim else hosts["on"]
+    paused = guests["cpu_paused_want_mips"]
+    s = slatah(hosts["saturated"], active)
+    d = pdm(
+        (guests["cpu_migration_loss_mips"] + paused)[is_vm],
+        (guests["cpu_demand_mips"] + paused)[is_vm],
+    )
     e_cs = energy_kwh_cloudsim(
         np.array(c.tick_times),
         np.array(c.tick_util),

@@ -71,10 +71,6 @@ class Consolidator:
         self.vm_n = np.zeros(g.n, dtype=np.int64)
         self.rng = np.random.default_rng(np.random.SeedSequence(sim.scenario.seed).spawn(4)[3])
         # Metric integrals (exact between events) and per-round records.
-        self.t_active = np.zeros(h.n)
-        self.t_full = np.zeros(h.n)
-        self.cpu_requested = np.zeros(g.n)
-        self.cpu_lost = np.zeros(g.n)
         self.tick_times: list[float] = []
         self.tick_util: list[np.ndarray] = []
         self.tick_on: list[np.ndarray] = []
@@ -103,9 +99,6 @@ class Consolidator:
             # CloudSim models no network contention: every migration moves at half its host's
             # bandwidth however many run at once, so the fabric's links are not limiting.
             sim.fabric.capacity[:] = np.inf
-        # Integrate the metrics' inputs whenever the engine integrates its rates.
-        self._engine_advance = sim._advance
-        sim._advance = self._advance
         finish = sim.migrator._finish
 
         def finished(m) -> None:
@@ -115,35 +108,6 @@ class Consolidator:
 
         sim.migrator._finish = finished
         sim.env.process(self._loop())
-
-    # ------------------------------------------------------------------ metrics integration
-    def _advance(self, now: float) -> None:
-        sim = self.sim
-        dt = now - sim.last_t
-        if dt > 0:
-            h = sim.hosts
-            used = sim.host_rate["cpu"]
-            active = h.state == HOST_ON
-            if self.cloudsim:
-                active = active & (used > 0)
-            self.t_active += dt * active
-            self.t_full += dt * (active & (used >= h.cpu_mips * (1.0 - _EPS)))
-            self.cpu_requested += dt * sim.rate["cpu_demand_mips"]
-            if sim.migrator.active:
-                gi, loss = sim.migrator.slowdown()
-                if len(gi):
-                    useful = sim.rate["cpu_useful_mips"][gi]
-                    self.cpu_lost[gi] += dt * useful * loss / (1.0 - loss)
-                # A guest paused for its stop-and-copy wants CPU it cannot have.
-                paused = [m.guest for m in sim.migrator.active if m.phase != "live"]
-                paused = [i for i in paused if sim.guests.state[i] == gs.PAUSED]
-                if paused:
-                    p = np.array(paused, dtype=np.int64)
-                    g = sim.guests
-                    want = np.minimum(sim.want["cpu"][p], 1.0) * g.vcpus[p] * g.vcpu_mips[p]
-                    self.cpu_requested[p] += dt * want
-                    self.cpu_lost[p] += dt * want
-        self._engine_advance(now)
 
     # ------------------------------------------------------------------ the loop
     def _loop(self):

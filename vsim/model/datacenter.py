@@ -1,11 +1,16 @@
 """The simulated datacenter: SimPy owns time, resources are shared as a fluid.
 
 Between two events every rate is constant. When something changes (a guest starts, stops,
-pauses, a trace steps to its next sample, a batch phase ends) the engine first integrates the
-elapsed interval at the old rates, then re-solves weighted max-min sharing for CPU, disk
-bandwidth, disk IOPS and NIC bandwidth of every host at once (``vsim.core.sharing``), then
-reschedules the completions whose rate changed. A completion remembers the version of its
-guest's rate; a stale one is ignored when it fires (SimPy cannot cancel a timeout).
+pauses, a trace steps to its next sample, a batch phase ends) the engine re-solves weighted
+max-min sharing for CPU, disk bandwidth, disk IOPS and network (``vsim.core``) — for every host
+at once, or only for the host concerned when the change cannot reach further — and reschedules
+the completions whose rate changed. A completion remembers the version of its guest's rate; a
+stale one is ignored when it fires (SimPy cannot cancel a timeout).
+
+Integration is lazy: at a sample boundary every rate is integrated over the whole sample at its
+current value, and each rate change in between adds a correction ``(old - new) x (now - sample
+start)`` for the entries that changed. The integral is exact and a change costs only what
+changed, never a pass over every guest.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import simpy
 
 from vsim.core.flows import maxmin_flows
 from vsim.core.placement import HostPool
-from vsim.core.sharing import maxmin_share
+from vsim.core.sharing import maxmin_one, maxmin_share
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.consolidation import start_consolidation
@@ -33,8 +38,12 @@ from vsim.scenario.schema import Scenario
 
 PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
 CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
-GUEST_RATES = GUEST_COLUMNS
-HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power")
+# Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
+# takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
+GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
+# Host "on", "on_busy" (on with CPU in use) and "saturated" (at 100 % CPU) integrate to times.
+HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power", "on", "on_busy", "saturated")
+SATURATED = 1 - 1e-9  # CPU use at or above this share of capacity counts as 100 %
 
 
 class Simulation:
@@ -81,11 +90,15 @@ class Simulation:
         self.rate = {c: np.zeros(n) for c in GUEST_RATES}
         self.host_rate = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.power = PowerTables.from_scenario(scenario)
-        # Integrals since the last sample, and totals (summed over guests or hosts) over the run.
-        self.last_t = 0.0
+        # Integrals over the current sample (started at t0), per guest and host over the whole
+        # run (cum_*), and summed over guests or hosts over the whole run (total).
+        self.t0 = 0.0
         self._acc_guest = {c: np.zeros(n) for c in GUEST_RATES}
         self._acc_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
+        self.cum_guest = {c: np.zeros(n) for c in GUEST_RATES}
+        self.cum_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.total = dict.fromkeys((*GUEST_RATES, *HOST_RATES), 0.0)
+        self.job_t = np.zeros(n)  # when ``remaining`` was last brought up to date
         self.events = EventLog()
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
@@ -99,7 +112,13 @@ class Simulation:
         self.requests = RequestLog()
         self.stations = build_stations(self, service_seq)
         self._station_idx = np.array(sorted(self.stations), dtype=np.int64)
-        self._station_useful = np.zeros(len(self._station_idx))
+        self._station_useful_of = np.zeros(n)
+        # What the last solve found, kept for the single-guest fast path of services.
+        self._cpu_cap = np.zeros(n)
+        self._cpu_request = np.zeros(n)
+        self._cpu_grant = np.zeros(n)
+        self._swap_frac = np.zeros(n)
+        self._host_request = np.zeros(self.hosts.n)
         self._schedule_lifecycle()
         self._step_traces_to(0)
         self._reshare()
@@ -115,11 +134,22 @@ class Simulation:
         for k, t in enumerate(self.sample_times):
             self.env.run(until=t)
             self._advance(t)
-            self._record(k, t - (self.sample_times[k - 1] if k else 0.0))
+            self._record(k, t)
             if progress is not None:
                 progress(t)
 
-    def _record(self, k: int, span: float) -> None:
+    def _record(self, k: int, t_end: float) -> None:
+        """Close the sample ending at ``t_end``: integrate, write its means, start the next."""
+        span = t_end - self.t0
+        for rates, accs, cums in (
+            (self.rate, self._acc_guest, self.cum_guest),
+            (self.host_rate, self._acc_host, self.cum_host),
+        ):
+            for c, rate in rates.items():
+                accs[c] += rate * span
+                self.total[c] += float(rate.sum()) * span
+                cums[c] += accs[c]
+        self.t0 = t_end
         h, g = self.hosts, self.guests
         acc = self._acc_host
         self.recorder.record_hosts(
@@ -133,172 +163,260 @@ class Simulation:
             power_w=acc["power"] / span,
         )
         ag = self._acc_guest
-        self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_RATES})
+        self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_COLUMNS})
         for arr in (*acc.values(), *ag.values()):
             arr.fill(0.0)
 
     def _advance(self, now: float) -> None:
-        """Integrate every rate over [last change, now] and progress running batch jobs."""
-        dt = now - self.last_t
-        if dt <= 0:
-            return
-        for rates, acc in ((self.rate, self._acc_guest), (self.host_rate, self._acc_host)):
-            for c, rate in rates.items():
-                acc[c] += rate * dt
-                self.total[c] += float(rate.sum()) * dt
-        self.remaining -= self.job_rate * dt
-        self.migrator.advance(dt)
-        self.last_t = now
+        """Bring the byte counts of running migrations up to ``now`` (rates integrate lazily)."""
+        self.migrator.advance_to(now)
+
+    def _set_rates(self, rates: dict, acc: dict, idx: slice | np.ndarray | int, new: dict) -> None:
+        """Set new rates for the entries ``idx`` from now on, correcting the sample integrals
+        so that the integration at the sample's end counts each old rate up to now."""
+        w = self.env.now - self.t0
+        for c, values in new.items():
+            arr = rates[c]
+            if w > 0:
+                d = arr[idx] - values
+                acc[c][idx] += d * w
+                self.total[c] += float(np.sum(d)) * w
+            arr[idx] = values
 
     # ------------------------------------------------------------------ sharing
-    def _reshare(self) -> None:
-        """Re-solve the fluid allocation of every resource of every host for the current state."""
+    def _reshare(self, hosts: np.ndarray | None = None) -> None:
+        """Re-solve the fluid allocation for the current state: of every resource of every host,
+        or, given ``hosts``, only CPU, disk and IOPS of the guests on them (the caller knows
+        nothing else changed: no placement, memory, network or migration)."""
         g, h = self.guests, self.hosts
-        placed = g.host >= 0
-        host = np.where(placed, g.host, 0)
-        host_on = placed & (h.state[host] == HOST_ON)
-        holds = gs.HOLDS_HOST[g.state] & host_on
-        running = (g.state == gs.RUNNING) & host_on
-        top = g.parent < 0
-        is_job = self.job_of >= 0
+        full = hosts is None
+        if full:
+            gi = np.arange(g.n)
+            hi = np.arange(h.n)
+        else:
+            hi = np.asarray(hosts, dtype=np.int64)
+            gi = (
+                np.flatnonzero(np.isin(g.host, hi))
+                if len(hi) > 1
+                else np.flatnonzero(g.host == hi[0])
+            )
+        n, nh = len(gi), len(hi)
+        ghost = g.host[gi]
+        placed = ghost >= 0
+        host = np.where(placed, np.searchsorted(hi, ghost) if not full else ghost, 0)  # local
+        state = g.state[gi]
+        host_on = placed & (h.state[hi][host] == HOST_ON)
+        holds = gs.HOLDS_HOST[state] & host_on
+        running = (state == gs.RUNNING) & host_on
+        parent = g.parent[gi]
+        top = parent < 0
+        lpar = np.where(top, 0, np.searchsorted(gi, np.maximum(parent, 0)))  # local parent
+        is_job = self.job_of[gi] >= 0
+        phase = self.phase[gi]
+        want = {r: a[gi] for r, a in self.want.items()}
+        memory, vcpus, vcpu_mips = g.memory[gi], g.vcpus[gi], g.vcpu_mips[gi]
+        shares = g.shares[gi]
 
         # Memory: allocated, not shared. A VM's footprint includes the containers inside it.
-        own_mem = np.where(holds, self.want["memory"] * g.memory, 0.0)
+        own_mem = np.where(holds, want["memory"] * memory, 0.0)
         inner = ~top & holds
-        child_mem = np.bincount(g.parent[inner], own_mem[inner], minlength=g.n)
-        footprint = np.where(top & holds, np.minimum(g.memory, own_mem + child_mem), 0.0)
-        footprint += np.where(top & holds, g.mem_overhead, 0.0)
-        host_mem = np.bincount(host[top], footprint[top], minlength=h.n)
-        m_hosts, m_mem = self.migrator.extra_memory()
-        host_mem += np.bincount(m_hosts, m_mem, minlength=h.n)
-        excess = np.maximum(host_mem - h.memory, 0.0)
-        swapped = np.divide(excess, host_mem, out=np.zeros(h.n), where=host_mem > 0)
+        child_mem = np.bincount(lpar[inner], own_mem[inner], minlength=n)
+        footprint = np.where(top & holds, np.minimum(memory, own_mem + child_mem), 0.0)
+        footprint += np.where(top & holds, g.mem_overhead[gi], 0.0)
+        host_mem = np.bincount(host[top], footprint[top], minlength=nh)
+        if full:
+            m_hosts, m_mem = self.migrator.extra_memory()
+            host_mem += np.bincount(m_hosts, m_mem, minlength=nh)
+        excess = np.maximum(host_mem - h.memory[hi], 0.0)
+        swapped = np.divide(excess, host_mem, out=np.zeros(nh), where=host_mem > 0)
         swap_frac = np.where(holds, swapped[host], 0.0)
         swap_bps = swap_frac * own_mem * self.scenario.memory.swap_touch_rate
 
         # CPU: weighted max-min with caps; containers in a VM share what their VM gets.
         # Virtualization inflates a top-level guest's work: each unit of useful work costs
         # k_in units inside its vCPUs (capped by them) and k_tot units of host CPU in all.
-        cap = g.cap_cores * np.minimum(g.vcpu_mips, h.core_mips[host])
-        k_in = 1.0 + g.cpu_in_guest
-        k_tot = k_in + g.cpu_on_host
-        job_cpu = is_job & (self.phase == CPU)
-        wanted = np.where(job_cpu, cap, self.want["cpu"] * g.vcpus * g.vcpu_mips)
+        cpu_cap = h.cpu_mips[hi]
+        cap = g.cap_cores[gi] * np.minimum(vcpu_mips, h.core_mips[hi][host])
+        k_in = 1.0 + g.cpu_in_guest[gi]
+        k_tot = k_in + g.cpu_on_host[gi]
+        job_cpu = is_job & (phase == CPU)
+        wanted = np.where(job_cpu, cap, want["cpu"] * vcpus * vcpu_mips)
         wanted = np.where(is_job & ~job_cpu, 0.0, wanted)
         demand = np.where(running, wanted, 0.0)
         request = np.minimum(demand, cap)
-        running_child = ~top & running & (g.state[np.maximum(g.parent, 0)] == gs.RUNNING)
+        running_child = ~top & running & (state[lpar] == gs.RUNNING)
         request = np.where(top | running_child, request, 0.0)
-        child_req = np.bincount(g.parent[~top], request[~top], minlength=g.n)
+        child_req = np.bincount(lpar[~top], request[~top], minlength=n)
         vm_request = np.where(top, np.minimum(cap / k_in, request + child_req) * k_tot, 0.0)
-        grant = np.zeros(g.n)
+        grant = np.zeros(n)
         t_idx = np.flatnonzero(top & running)
         # Migration threads contend for CPU on both ends like any other consumer.
-        mig_host, mig_cpu = self.migrator.cpu_consumers()
-        solved = maxmin_share(
-            h.cpu_mips,
-            np.concatenate([host[t_idx], mig_host]),
-            np.concatenate([g.shares[t_idx], np.full(len(mig_host), 1024.0)]),
-            np.concatenate([vm_request[t_idx], mig_cpu]),
+        mig_host, mig_cpu = (
+            self.migrator.cpu_consumers() if full else (np.zeros(0, np.int64), np.zeros(0))
         )
-        grant[t_idx] = solved[: len(t_idx)]
+        if nh == 1 and not len(mig_host):
+            solved = np.array(
+                maxmin_one(float(cpu_cap[0]), shares[t_idx].tolist(), vm_request[t_idx].tolist())
+            )
+        else:
+            solved = maxmin_share(
+                cpu_cap,
+                np.concatenate([host[t_idx], mig_host]),
+                np.concatenate([shares[t_idx], np.full(len(mig_host), 1024.0)]),
+                np.concatenate([vm_request[t_idx], mig_cpu]),
+            )
+        if len(t_idx):
+            grant[t_idx] = solved[: len(t_idx)]
         mig_grant = solved[len(t_idx) :]
         own = grant / k_tot  # useful work of the guest and the containers inside it
-        parents = np.unique(g.parent[running_child])
+        parents = np.unique(lpar[running_child])
         if len(parents):
             # Inside each VM with containers: the VM's own work and its containers share the
             # VM's grant by their shares, each capped at its own request.
             kids = np.flatnonzero(running_child)
             who = np.concatenate([parents, kids])
-            grp = np.searchsorted(parents, np.concatenate([parents, g.parent[kids]]))
+            grp = np.searchsorted(parents, np.concatenate([parents, lpar[kids]]))
             split = maxmin_share(
                 own[parents],
                 grp,
-                g.shares[who],
+                shares[who],
                 np.concatenate([request[parents], request[kids]]),
             )
             own[who] = split
         own = np.where(top | running_child, own, 0.0)
         useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
-        slowed, loss = self.migrator.slowdown()
-        useful[slowed] *= 1.0 - loss
-        vm_of = np.where(top, np.arange(g.n), np.maximum(g.parent, 0))
+        loss_mips = np.zeros(n)
+        paused_want = np.zeros(n)
+        if full and self.migrator.active:
+            slowed, loss = self.migrator.slowdown()
+            loss_mips[slowed] = useful[slowed] * loss
+            useful[slowed] *= 1.0 - loss
+            # A guest paused for its stop-and-copy still wants the CPU it cannot have.
+            p = self.migrator.paused_guests()
+            paused_want[p] = np.minimum(want["cpu"][p], 1.0) * vcpus[p] * vcpu_mips[p]
+        vm_of = np.where(top, np.arange(n), lpar)
         in_guest = own * k_in[vm_of]  # CPU time the guest's vCPUs spend, overhead included
-        hypervisor = own * g.cpu_on_host[vm_of]
+        hypervisor = own * g.cpu_on_host[gi][vm_of]
 
-        # Disk bandwidth and IOPS, NIC bandwidth: flat sharing among everything on the host.
-        greedy = np.inf
-        disk_req = np.where(is_job & (self.phase == IO), greedy, self.want["disk"])
+        # Disk bandwidth and IOPS: flat sharing among everything on the host.
+        disk_req = np.where(is_job & (phase == IO), np.inf, want["disk"])
         disk_req = np.where(running, disk_req, 0.0) + swap_bps
-        iops_req = np.where(running, self.want["iops"], 0.0) + swap_bps / PAGE_BYTES
-        net_req = np.where(is_job & (self.phase == NET), greedy, self.want["net"])
-        net_req = np.where(running, net_req, 0.0)
+        iops_req = np.where(running, want["iops"], 0.0) + swap_bps / PAGE_BYTES
         on = np.flatnonzero(host_on)
-        disk = np.zeros(g.n)
-        iops = np.zeros(g.n)
-        weights = np.ones(len(on))
-        disk[on] = maxmin_share(h.disk_bw, host[on], weights, disk_req[on])
-        iops[on] = maxmin_share(h.disk_iops, host[on], weights, iops_req[on])
-        # Network: guest traffic leaves through its host's links to the core; migrations go
-        # host to host. Every flow gets a max-min fair rate over all the links it crosses.
-        talk = np.flatnonzero(host_on & (net_req > 0))
-        ptr, links = self.fabric.routes_outside(host[talk])
-        n_mig = len(self.migrator.active)
-        if n_mig:
-            m_ptr, m_links = self.migrator.routes()
-            ptr = np.concatenate([ptr, ptr[-1] + m_ptr[1:]])
-            links = np.concatenate([links, m_links])
-        flow_rate = maxmin_flows(
-            self.fabric.capacity,
-            ptr,
-            links,
-            np.ones(len(talk) + n_mig),
-            np.concatenate([net_req[talk], np.full(n_mig, self.migrator.demand())]),
-        )
-        net = np.zeros(g.n)
-        net[talk] = flow_rate[: len(talk)]
-        load = np.bincount(
-            links, np.repeat(flow_rate, np.diff(ptr)), minlength=len(self.fabric.capacity)
-        )
-        all_hosts = np.arange(h.n)
-        nic_load = np.maximum(
-            load[self.fabric.host_uplink(all_hosts)], load[self.fabric.host_downlink(all_hosts)]
-        )
+        disk = np.zeros(n)
+        iops = np.zeros(n)
+        if nh == 1:
+            ones = [1.0] * len(on)
+            disk[on] = maxmin_one(float(h.disk_bw[hi[0]]), ones, disk_req[on].tolist())
+            iops[on] = maxmin_one(float(h.disk_iops[hi[0]]), ones, iops_req[on].tolist())
+        else:
+            weights = np.ones(len(on))
+            disk[on] = maxmin_share(h.disk_bw[hi], host[on], weights, disk_req[on])
+            iops[on] = maxmin_share(h.disk_iops[hi], host[on], weights, iops_req[on])
 
-        r = self.rate
-        r["cpu_demand_mips"] = demand
-        r["cpu_useful_mips"] = useful
-        r["cpu_alloc_mips"] = in_guest
-        r["cpu_overhead_mips"] = in_guest - own + hypervisor
-        r["mem_bytes"] = own_mem
-        r["disk_bps"] = disk
-        r["net_bps"] = net
-        hr = self.host_rate
-        hr["cpu"] = np.bincount(host[top], grant[top], minlength=h.n)
-        hr["cpu"] += np.bincount(mig_host, mig_grant, minlength=h.n)
-        hr["hypervisor"] = np.bincount(host, hypervisor, minlength=h.n)
-        hr["hypervisor"] += np.bincount(mig_host, mig_grant, minlength=h.n)
-        hr["mem"] = host_mem
-        # A disk is as busy as the tighter of its two limits.
-        hr["disk"] = np.maximum(
-            np.bincount(host[on], disk[on], minlength=h.n) / h.disk_bw,
-            np.bincount(host[on], iops[on], minlength=h.n) / h.disk_iops,
-        )
-        hr["net"] = nic_load
-        powered = (h.state == HOST_ON) | (h.state == HOST_BOOTING)
-        hr["power"] = self.power.watts(hr["cpu"] / h.cpu_mips, powered)
+        host_cpu = np.bincount(host[top], grant[top], minlength=nh)
+        host_cpu += np.bincount(mig_host, mig_grant, minlength=nh)
+        host_hyp = np.bincount(host, hypervisor, minlength=nh)
+        host_hyp += np.bincount(mig_host, mig_grant, minlength=nh)
+        hstate = h.state[hi]
+        powered = (hstate == HOST_ON) | (hstate == HOST_BOOTING)
+        is_on = hstate == HOST_ON
+        new_guest = {
+            "cpu_demand_mips": demand,
+            "cpu_useful_mips": useful,
+            "cpu_alloc_mips": in_guest,
+            "cpu_overhead_mips": in_guest - own + hypervisor,
+            "mem_bytes": own_mem,
+            "disk_bps": disk,
+            "cpu_migration_loss_mips": loss_mips,
+            "cpu_paused_want_mips": paused_want,
+        }
+        new_host = {
+            "cpu": host_cpu,
+            "hypervisor": host_hyp,
+            "mem": host_mem,
+            # A disk is as busy as the tighter of its two limits.
+            "disk": np.maximum(
+                np.bincount(host[on], disk[on], minlength=nh) / h.disk_bw[hi],
+                np.bincount(host[on], iops[on], minlength=nh) / h.disk_iops[hi],
+            ),
+            "power": self.power.watts(host_cpu / cpu_cap, powered)
+            if full
+            else np.array(
+                [
+                    self.power.watts_one(int(x), float(u)) if p else 0.0
+                    for x, u, p in zip(hi, host_cpu / cpu_cap, powered, strict=True)
+                ]
+            ),
+            "on": is_on.astype(np.float64),
+            "on_busy": (is_on & (host_cpu > 0)).astype(np.float64),
+            "saturated": (is_on & (host_cpu >= cpu_cap * SATURATED)).astype(np.float64),
+        }
+
+        if full:
+            # Network: guest traffic leaves through its host's links to the core; migrations
+            # go host to host. Every flow gets a max-min fair rate over the links it crosses.
+            net_req = np.where(is_job & (phase == NET), np.inf, want["net"])
+            net_req = np.where(running, net_req, 0.0)
+            talk = np.flatnonzero(host_on & (net_req > 0))
+            ptr, links = self.fabric.routes_outside(host[talk])
+            n_mig = len(self.migrator.active)
+            if n_mig:
+                m_ptr, m_links = self.migrator.routes()
+                ptr = np.concatenate([ptr, ptr[-1] + m_ptr[1:]])
+                links = np.concatenate([links, m_links])
+            flow_rate = maxmin_flows(
+                self.fabric.capacity,
+                ptr,
+                links,
+                np.ones(len(talk) + n_mig),
+                np.concatenate([net_req[talk], np.full(n_mig, self.migrator.demand())]),
+            )
+            net = np.zeros(n)
+            net[talk] = flow_rate[: len(talk)]
+            load = np.bincount(
+                links, np.repeat(flow_rate, np.diff(ptr)), minlength=len(self.fabric.capacity)
+            )
+            new_guest["net_bps"] = net
+            new_host["net"] = np.maximum(
+                load[self.fabric.host_uplink(hi)], load[self.fabric.host_downlink(hi)]
+            )
+            sel_g, sel_h = slice(None), slice(None)
+        else:
+            net = self.rate["net_bps"][gi]
+            sel_g, sel_h = gi, hi
+        self._set_rates(self.rate, self._acc_guest, sel_g, new_guest)
+        self._set_rates(self.host_rate, self._acc_host, sel_h, new_host)
         # Kept for the single-guest fast path of request-level services.
-        self._cpu_cap, self._cpu_request, self._cpu_grant = cap, vm_request, grant
-        self._swap_frac = swap_frac
-        self._host_request = np.bincount(host[t_idx], vm_request[t_idx], minlength=h.n)
-        self._reschedule_jobs(np.select([self.phase == CPU, self.phase == IO], [useful, disk], net))
-        if n_mig:
+        self._cpu_cap[gi] = cap
+        self._cpu_request[gi] = vm_request
+        self._cpu_grant[gi] = grant
+        self._swap_frac[gi] = swap_frac
+        self._host_request[hi] = np.bincount(host[t_idx], vm_request[t_idx], minlength=nh)
+        phase_rate = np.select([phase == CPU, phase == IO], [useful, disk], net)
+        self._reschedule_jobs(gi, phase_rate)
+        if full and self.migrator.active:
             self.migrator.set_rates(flow_rate[len(talk) :])
         if self.stations:
-            changed = self._station_idx[useful[self._station_idx] != self._station_useful]
-            self._station_useful = useful[self._station_idx]
+            st = self._station_idx if full else gi[np.isin(gi, self._station_idx)]
+            now_useful = self.rate["cpu_useful_mips"][st]
+            changed = st[now_useful != self._station_useful_of[st]]
+            self._station_useful_of[st] = now_useful
             for i in changed:
-                self.stations[i].rate_changed()
+                self.stations[int(i)].rate_changed()
+
+    def _reshare_after_job(self, i: int, before: int) -> None:
+        """After a batch phase of guest ``i`` ends, re-solve only its host when the change stays
+        there: CPU or disk, no network phase on either side, the guest still placed, no
+        migration under way."""
+        h = int(self.guests.host[i])
+        local = (
+            h >= 0
+            and not self.migrator.active
+            and self.guests.state[i] == gs.RUNNING
+            and NET not in (before, self.phase[i])
+        )
+        self._reshare(np.array([h]) if local else None)
 
     # ------------------------------------------------------------------ request-level services
     def is_running(self, g: int) -> bool:
@@ -315,8 +433,8 @@ class Simulation:
             return
         self.want["cpu"][g] = frac
         if not self._fast_cpu_update(g):
-            self._advance(self.env.now)
-            self._reshare()
+            # A CPU-only change: its host alone needs solving, unless migrations are running.
+            self._reshare(None if self.migrator.active else np.array([self.guests.host[g]]))
 
     def _fast_cpu_update(self, g: int) -> bool:
         """Apply one guest's new CPU demand without re-solving, when nothing else can change.
@@ -324,7 +442,7 @@ class Simulation:
         That holds when its host is uncontended before and after (every guest there gets its
         whole request), the guest has no containers inside and no memory swapped. Rates change
         only for this guest and its host; the accumulators are corrected so that the next
-        integration over [last_t, later] counts the old rate up to now and the new one after.
+        sample's integral counts the old rate up to now and the new one after.
         """
         gt = self.guests
         if gt.state[g] != gs.RUNNING or self.has_children[g] or self._swap_frac[g] > 0:
@@ -343,14 +461,12 @@ class Simulation:
         self._cpu_request[g] = request
         self._host_request[h] = host_req
         own = request / k_tot
-        dt = self.env.now - self.last_t
         old_grant = self._cpu_grant[g]
         self._cpu_grant[g] = request
-        self._set_rate(
+        self._set_rates(
             self.rate,
             self._acc_guest,
             g,
-            dt,
             {
                 "cpu_demand_mips": demand,
                 "cpu_useful_mips": own,
@@ -360,27 +476,21 @@ class Simulation:
         )
         hr = self.host_rate
         cpu = hr["cpu"][h] - old_grant + request
-        self._set_rate(
+        capacity = self.hosts.cpu_mips[h]
+        self._set_rates(
             hr,
             self._acc_host,
             h,
-            dt,
             {
                 "cpu": cpu,
+                "on_busy": float(cpu > 0),
+                "saturated": float(cpu >= capacity * SATURATED),
                 "hypervisor": hr["hypervisor"][h]
                 + (request - old_grant) * gt.cpu_on_host[g] / k_tot,
-                "power": self.power.watts_one(h, cpu / self.hosts.cpu_mips[h]),
+                "power": self.power.watts_one(h, cpu / capacity),
             },
         )
         return True
-
-    def _set_rate(self, rates: dict, acc: dict, i: int, dt: float, new: dict) -> None:
-        for c, value in new.items():
-            old = rates[c][i]
-            if old != value:
-                acc[c][i] += (old - value) * dt
-                self.total[c] += (old - value) * dt
-                rates[c][i] = value
 
     def io_delay(self, g: int, ops: float, nbytes: float, net_bytes: float) -> float:
         """Time a request spends on disk and network I/O on its guest's host.
@@ -406,17 +516,28 @@ class Simulation:
             t += nbytes / min(h.net_bw[a], h.net_bw[b]) + float(self.fabric.latency[links].sum())
         return t
 
-    def _reschedule_jobs(self, phase_rate: np.ndarray) -> None:
-        job_running = (self.job_of >= 0) & (self.guests.state == gs.RUNNING) & (self.phase < DONE)
+    def _reschedule_jobs(self, gi: np.ndarray, phase_rate: np.ndarray) -> None:
+        """New progress rates for the batch jobs among guests ``gi``: bring the work left up
+        to now at the old rate, and schedule the end of each phase whose rate changed."""
+        job_running = (
+            (self.job_of[gi] >= 0) & (self.guests.state[gi] == gs.RUNNING) & (self.phase[gi] < DONE)
+        )
         rate = np.where(job_running, phase_rate, 0.0)
-        changed = np.flatnonzero((rate != self.job_rate) | self.job_replan)
-        self.job_replan[:] = False
-        self.job_rate = rate
-        self.version[changed] += 1
-        for i in changed:
-            if rate[i] > 0:
-                done = self.env.timeout(max(self.remaining[i], 0.0) / rate[i])
-                done.callbacks.append(self._job_phase_done(int(i), int(self.version[i])))
+        old = self.job_rate[gi]
+        changed = (rate != old) | self.job_replan[gi]
+        if not changed.any():
+            return
+        idx = gi[changed]
+        now = self.env.now
+        self.remaining[idx] -= old[changed] * (now - self.job_t[idx])
+        self.job_t[idx] = now
+        self.job_replan[idx] = False
+        self.job_rate[idx] = rate[changed]
+        self.version[idx] += 1
+        for i, r in zip(idx.tolist(), rate[changed].tolist(), strict=True):
+            if r > 0:
+                done = self.env.timeout(max(self.remaining[i], 0.0) / r)
+                done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
 
     # ------------------------------------------------------------------ events
     def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:
@@ -425,8 +546,9 @@ class Simulation:
                 return  # rates changed since this completion was computed
             self._advance(self.env.now)
             self.n_events += 1
-            self._enter_phase(i, self.phase[i] + 1)
-            self._reshare()
+            before = self.phase[i]
+            self._enter_phase(i, before + 1)
+            self._reshare_after_job(i, before)
 
         return fire
 
@@ -442,6 +564,7 @@ class Simulation:
             return
         self.phase[i] = phase
         self.remaining[i] = work[phase] if phase < DONE else 0.0
+        self.job_t[i] = self.env.now
         self.job_replan[i] = True  # new work: its end must be scheduled even at an equal rate
         if phase == DONE:
             now = self.env.now
@@ -491,9 +614,9 @@ class Simulation:
         for t in sorted(actions):
             if t < self.scenario.duration:
                 ev = self.env.timeout(t)
-                ev.callbacks.append(self._apply(actions[t]))
+                ev.callbacks.append(self._lifecycle(actions[t]))
 
-    def _apply(self, batch: list[tuple[str, np.ndarray]]) -> Callable[[simpy.Event], None]:
+    def _lifecycle(self, batch: list[tuple[str, np.ndarray]]) -> Callable[[simpy.Event], None]:
         handlers = {
             "start": self._start,
             "stop": self._stop,

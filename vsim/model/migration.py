@@ -61,6 +61,7 @@ class Migrator:
         self.sim = sim
         self.cfg = sim.scenario.migration
         self.active: list[LiveMigration] = []
+        self.t = 0.0  # when the transfers' byte counts were last brought up to date
         self.rows: list[tuple] = []
         sc = sim.scenario
         dirty = np.zeros(sim.guests.n)
@@ -81,6 +82,7 @@ class Migrator:
         """Begin moving guest ``g`` to host ``dst``; False (and an event) if it cannot."""
         sim, gt = self.sim, self.sim.guests
         now = sim.env.now
+        self.advance_to(now)
         name = gt.names[g]
         src = int(gt.host[g])
         why = None
@@ -133,11 +135,23 @@ class Migrator:
         return True
 
     # ------------------------------------------------------------------ what the engine needs
-    def advance(self, dt: float) -> None:
-        for m in self.active:
-            moved = m.rate * dt
-            m.remaining -= moved
-            m.sent += moved
+    def advance_to(self, now: float) -> None:
+        """Bring every transfer's bytes up to ``now`` at its current rate."""
+        dt = now - self.t
+        self.t = now
+        if dt > 0:
+            for m in self.active:
+                moved = m.rate * dt
+                m.remaining -= moved
+                m.sent += moved
+
+    def paused_guests(self) -> np.ndarray:
+        """Guests paused by their migration (stop-and-copy, or the whole of a cold one)."""
+        gt = self.sim.guests
+        return np.array(
+            [m.guest for m in self.active if m.phase == STOP and gt.state[m.guest] == gs.PAUSED],
+            dtype=np.int64,
+        )
 
     def demand(self) -> float:
         return self.cfg.bandwidth_cap or math.inf
@@ -184,6 +198,7 @@ class Migrator:
     def set_rates(self, rates: np.ndarray) -> None:
         """New flow rates after a reshare: re-plan the end of each transfer whose rate changed."""
         env = self.sim.env
+        self.advance_to(env.now)
         for m, rate in zip(self.active, rates.tolist(), strict=True):
             if rate == m.rate and not m.replan:
                 continue
