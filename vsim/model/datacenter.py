@@ -119,6 +119,7 @@ class Simulation:
         self._cpu_grant = np.zeros(n)
         self._swap_frac = np.zeros(n)
         self._host_request = np.zeros(self.hosts.n)
+        self._reshare_pending = False
         self._schedule_lifecycle()
         self._step_traces_to(0)
         self._reshare()
@@ -404,6 +405,20 @@ class Simulation:
             self._station_useful_of[st] = now_useful
             for i in changed:
                 self.stations[int(i)].rate_changed()
+
+    def request_reshare(self) -> None:
+        """Re-solve once at the end of this instant, however many changes it brings (many
+        migrations started in one consolidation round end together). No time passes before
+        the solve, so the integrals stay exact."""
+        if self._reshare_pending:
+            return
+        self._reshare_pending = True
+
+        def solve(_: simpy.Event) -> None:
+            self._reshare_pending = False
+            self._reshare()
+
+        self.env.timeout(0).callbacks.append(solve)
 
     def _reshare_after_job(self, i: int, before: int) -> None:
         """After a batch phase of guest ``i`` ends, re-solve only its host when the change stays

@@ -231,7 +231,7 @@ class Migrator:
                 self._finish(m)
         else:  # post-copy pull complete
             self._finish(m)
-        sim._reshare()
+        sim.request_reshare()
 
     def _round_done(self, m: LiveMigration) -> None:
         """Pre-copy: send what was dirtied during this round, or stop and copy the rest."""
@@ -253,6 +253,12 @@ class Migrator:
             return
         if not m.converged and cfg.on_no_convergence == "abort":
             self._abort(m, "did not converge")
+            return
+        if remainder + cfg.device_state <= 0:
+            # Nothing left to copy: the guest switches over at once, with no downtime.
+            m.paused_at = now
+            self._switch(m)
+            self._finish(m)
             return
         self._pause(m)
         m.phase = STOP
