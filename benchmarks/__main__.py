@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks import planetlab_consolidation, planetlab_static, requests
+from benchmarks import (
+    contention,
+    kernels,
+    planetlab_consolidation,
+    planetlab_static,
+    requests,
+    scaling,
+)
 from benchmarks.common import REPO
 
-SUITE = [planetlab_static, requests, planetlab_consolidation]
+SUITE = [kernels, planetlab_static, requests, contention, scaling, planetlab_consolidation]
 
 
 def main() -> None:
@@ -21,6 +28,7 @@ def main() -> None:
     out = REPO / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
     if rows:
+        # Benchmarks report different columns; one long table keeps them all.
         pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
         print(f"written {out / 'results.csv'}")
 

@@ -68,6 +68,8 @@ class SampleRecorder:
         state_names: np.ndarray,
     ) -> pd.DataFrame:
         n, g = self.guest_state.shape
+        if g == 0:  # per-guest samples were not kept
+            names, kinds = names[:0], kinds[:0]
         placed = self.guest_host.ravel()
         host_col = np.where(placed >= 0, np.append(host_names, "")[placed], "")
         frame = {

@@ -103,7 +103,9 @@ class Simulation:
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
         self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
-        self.recorder = SampleRecorder(self.sample_times, self.hosts.n, n)
+        self.recorder = SampleRecorder(
+            self.sample_times, self.hosts.n, n, guests=scenario.output.guests
+        )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
         self.migrator = Migrator(self)
         self.has_children = (

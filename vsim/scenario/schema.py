@@ -322,6 +322,13 @@ class Cost(Strict):
     energy_price_kwh: float = Field(0.0, ge=0, description="price of one kWh at the facility")
 
 
+class Output(Strict):
+    """What a run keeps. Per-guest samples cost (samples x guests x 7) floats; large fleets may
+    keep only the hosts' and the summary."""
+
+    guests: bool = Field(True, description="record per-guest samples (guests.parquet)")
+
+
 class LifecycleEvent(Strict):
     at: Seconds = Field(ge=0)
     action: Literal["pause", "resume", "stop", "start", "delete", "migrate"]
@@ -347,6 +354,7 @@ class Scenario(Strict):
     scheduler: Scheduler = Scheduler()
     memory: MemoryModel = MemoryModel()
     cost: Cost | None = None
+    output: Output = Output()
     network: Network = Network()
     migration: Migration = Migration()
     workloads: dict[str, Workload] = {}
