@@ -30,12 +30,11 @@ The meaning of each number, and the rules of the model, are in ``docs/failures.m
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from vsim.scenario.base import Strict
+from vsim.scenario.base import Strict, existing_path
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 
 if TYPE_CHECKING:
@@ -210,16 +209,8 @@ Protection = Annotated[
 ]
 
 
-def _trace_path(value: str, info: ValidationInfo) -> str:
-    base = (info.context or {}).get("base_dir")
-    path = Path(value)
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    if not path.exists():
-        raise ValueError(
-            f"failure trace not found: {value!r} (relative paths start at the scenario's folder)"
-        )
-    return str(path)
+def _failure_trace(value: str, info: ValidationInfo) -> str:
+    return existing_path(value, info, "failure trace")
 
 
 class Failures(Strict):
@@ -238,7 +229,7 @@ class Failures(Strict):
     @field_validator("trace")
     @classmethod
     def _exists(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _trace_path(v, info)
+        return None if v is None else _failure_trace(v, info)
 
     @field_validator("guest_crashes")
     @classmethod

@@ -9,7 +9,6 @@ Unknown fields are errors: a typo must never be silently ignored.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -21,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from vsim.scenario.base import Strict
+from vsim.scenario.base import Strict, existing_path
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
 from vsim.scenario.failures import Failures
@@ -168,18 +167,6 @@ class RandomWalkWorkload(_Demand):
     high: float = Field(1.0, ge=0, le=1)
 
 
-def _existing_path(value: str, info: ValidationInfo) -> Path:
-    base = (info.context or {}).get("base_dir")
-    path = Path(value)
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    if not path.exists():
-        raise ValueError(
-            f"trace not found: {value!r} (relative paths start at the scenario's folder)"
-        )
-    return path
-
-
 class PlanetLabWorkload(_Demand):
     kind: Literal["planetlab"]
     path: str = Field(description="folder with one CPU-percent file per VM")
@@ -188,7 +175,7 @@ class PlanetLabWorkload(_Demand):
     @field_validator("path")
     @classmethod
     def _exists(cls, v: str, info: ValidationInfo) -> str:
-        return str(_existing_path(v, info))
+        return existing_path(v, info)
 
 
 class CsvWorkload(_Demand):
@@ -199,7 +186,7 @@ class CsvWorkload(_Demand):
     @field_validator("path")
     @classmethod
     def _exists(cls, v: str, info: ValidationInfo) -> str:
-        return str(_existing_path(v, info))
+        return existing_path(v, info)
 
 
 class BatchWorkload(Strict):

@@ -9,12 +9,11 @@ leave or go on to the next tier.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from vsim.scenario.base import Strict
+from vsim.scenario.base import Strict, existing_path
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 
 Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v))]
@@ -137,15 +136,7 @@ class Arrivals(Strict):
     @field_validator("path")
     @classmethod
     def _exists(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None:
-            return v
-        base = (info.context or {}).get("base_dir")
-        path = Path(v)
-        if not path.is_absolute() and base is not None:
-            path = Path(base) / path
-        if not path.exists():
-            raise ValueError(f"arrival trace not found: {v!r}")
-        return str(path)
+        return None if v is None else existing_path(v, info, "arrival trace")
 
     def mean_rate(self) -> float:
         """Long-run arrivals per second (open loop)."""
