@@ -174,6 +174,19 @@ class Simulation:
         """Bring the byte counts of running migrations up to ``now`` (rates integrate lazily)."""
         self.migrator.advance_to(now)
 
+    def _set_one(self, rates: dict, acc: dict, i: int, new: dict) -> None:
+        """:meth:`_set_rates` for a single entry, in scalar arithmetic (the per-request path)."""
+        w = self.env.now - self.t0
+        for c, value in new.items():
+            arr = rates[c]
+            old = arr[i]
+            if old != value:
+                if w > 0:
+                    d = (old - value) * w
+                    acc[c][i] += d
+                    self.total[c] += d
+                arr[i] = value
+
     def _set_rates(self, rates: dict, acc: dict, idx: slice | np.ndarray | int, new: dict) -> None:
         """Set new rates for the entries ``idx`` from now on, correcting the sample integrals
         so that the integration at the sample's end counts each old rate up to now."""
@@ -480,7 +493,7 @@ class Simulation:
         own = request / k_tot
         old_grant = self._cpu_grant[g]
         self._cpu_grant[g] = request
-        self._set_rates(
+        self._set_one(
             self.rate,
             self._acc_guest,
             g,
@@ -494,7 +507,7 @@ class Simulation:
         hr = self.host_rate
         cpu = hr["cpu"][h] - old_grant + request
         capacity = self.hosts.cpu_mips[h]
-        self._set_rates(
+        self._set_one(
             hr,
             self._acc_host,
             h,
