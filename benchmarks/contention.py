@@ -78,7 +78,7 @@ def main(hosts: int = 1000) -> list[dict]:
             "cores": os.cpu_count(),
             "wall_s": wall,
             "executions": done * 10,
-            "peak_traced_mb": peak,
+            "peak_rss_mb": peak,
         }
     ]
 
