@@ -55,7 +55,7 @@ class Simulation:
         placement_seq, workload_seq, service_seq = np.random.SeedSequence(scenario.seed).spawn(3)
         self.placement_rng = np.random.default_rng(placement_seq)
         self.hosts = HostTable.from_scenario(scenario)
-        self.guests = GuestTable_from(scenario)
+        self.guests = gs.GuestTable.from_scenario(scenario)
         oc = scenario.scheduler.overcommit
         self.pool = HostPool(
             self.hosts.placement_capacity(),
@@ -887,7 +887,3 @@ class Simulation:
         for i in idx:
             self.guests.state[i] = gs.DELETED
             self.events.add(self.env.now, "deleted", self.guests.names[i])
-
-
-def GuestTable_from(scenario: Scenario) -> gs.GuestTable:  # noqa: N802
-    return gs.GuestTable.from_scenario(scenario)
