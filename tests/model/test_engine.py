@@ -231,3 +231,23 @@ def test_repeated_executions_run_back_to_back_under_sharing():
     )
     ev = vsim.run(sc).events
     np.testing.assert_allclose(ev[ev.kind == "job_done"].time_s, [6.0, 6.0], rtol=1e-12)
+
+
+def test_a_repeated_execution_restarting_leaves_its_neighbours_rates_alone():
+    # One 1000-MIPS core: A repeats 1000 MI twice, B runs 3000 MI once. Both run at 500 MIPS
+    # until A ends at 4 s (two executions); B then has 1000 MI left at full speed: 5 s.
+    wl = {
+        "a": {"kind": "batch", "cpu_work": 1000, "repeat": 2},
+        "b": {"kind": "batch", "cpu_work": 3000},
+    }
+    sc = scenario(
+        [host(cores=1)],
+        [vm("A", "a"), vm("B", "b")],
+        wl,
+        duration=20,
+        sample_interval=20,
+        scheduler={"overcommit": {"cpu": 2}},
+    )
+    done = vsim.run(sc).events.query("kind == 'job_done'").set_index("subject").time_s
+    assert done["A"] == pytest.approx(4.0, abs=1e-12)
+    assert done["B"] == pytest.approx(5.0, abs=1e-12)

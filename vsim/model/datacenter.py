@@ -196,7 +196,7 @@ class Simulation:
             if w > 0:
                 d = arr[idx] - values
                 acc[c][idx] += d * w
-                self.total[c] += float(np.sum(d)) * w
+                self.total[c] += float(d.sum()) * w
             arr[idx] = values
 
     # ------------------------------------------------------------------ sharing
@@ -440,11 +440,15 @@ class Simulation:
         there: CPU or disk, no network phase on either side, the guest still placed, no
         migration under way."""
         h = int(self.guests.host[i])
+        running = self.guests.state[i] == gs.RUNNING
+        if running and before == self.phase[i]:
+            # The next execution of a repeated job starts in the same phase: the guest's demand
+            # is what it was, so no rate changes; only its new end needs scheduling.
+            rate = float(self.rate[("cpu_useful_mips", "disk_bps", "net_bps")[before]][i])
+            self._reschedule_job(i, rate)
+            return
         local = (
-            h >= 0
-            and not self.migrator.active
-            and self.guests.state[i] == gs.RUNNING
-            and NET not in (before, self.phase[i])
+            h >= 0 and running and not self.migrator.active and NET not in (before, self.phase[i])
         )
         self._reshare(np.array([h]) if local else None)
 
@@ -568,6 +572,18 @@ class Simulation:
             if r > 0:
                 done = self.env.timeout(max(self.remaining[i], 0.0) / r)
                 done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
+
+    def _reschedule_job(self, i: int, rate: float) -> None:
+        """:meth:`_reschedule_jobs` for one job, in scalar arithmetic (its work was just reset)."""
+        now = self.env.now
+        self.remaining[i] -= self.job_rate[i] * (now - self.job_t[i])
+        self.job_t[i] = now
+        self.job_replan[i] = False
+        self.job_rate[i] = rate
+        self.version[i] += 1
+        if rate > 0:
+            done = self.env.timeout(max(float(self.remaining[i]), 0.0) / rate)
+            done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
 
     # ------------------------------------------------------------------ events
     def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:
