@@ -29,18 +29,22 @@ if TYPE_CHECKING:
 class Sampler:
     """Draws from a distribution, one NumPy call per block of draws."""
 
-    BLOCK = 4096
+    # Blocks start small and double: a station that serves few requests draws few numbers, one
+    # that serves millions pays the NumPy call once per 4096 draws.
+    FIRST_BLOCK, MAX_BLOCK = 32, 4096
 
     def __init__(self, dist: Distribution, rng: np.random.Generator):
         self.dist, self.rng = dist, rng
         self._buf: list[float] = []
+        self._block = self.FIRST_BLOCK
         self.constant = dist.mean if dist.dist == "deterministic" else None
 
     def __call__(self) -> float:
         if self.constant is not None:
             return self.constant
         if not self._buf:
-            self._buf = draw(self.dist, self.rng, self.BLOCK).tolist()[::-1]
+            self._buf = draw(self.dist, self.rng, self._block).tolist()[::-1]
+            self._block = min(2 * self._block, self.MAX_BLOCK)
         return self._buf.pop()
 
 
