@@ -468,7 +468,8 @@ class Simulation:
         self.want["cpu"][g] = frac
         if not self._fast_cpu_update(g):
             # A CPU-only change: its host alone needs solving, unless migrations are running.
-            self._reshare(None if self.migrator.active else np.array([self.guests.host[g]]))
+            h = self.guests.host[g]
+            self._reshare(None if self.migrator.active or h < 0 else np.array([h]))
 
     def _fast_cpu_update(self, g: int) -> bool:
         """Apply one guest's new CPU demand without re-solving, when nothing else can change.
