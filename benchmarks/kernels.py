@@ -2,6 +2,7 @@
 
 - placement: one best-fit decision over 100,000 hosts with ``HostPool`` (one array per
   resource), against the same decision on a (hosts x resources) matrix and a plain-Python loop;
+- placement_policies: one decision per policy over the same 100,000 hosts (median of 200);
 - sharing: weighted max-min for 10,000 hosts x 10 guests with the ``bincount`` solver, against
   solving host by host with the plain-Python single-resource solver.
 """
@@ -13,7 +14,7 @@ import time
 
 import numpy as np
 
-from vsim.core.placement import HostPool
+from vsim.core.placement import POLICIES, HostPool
 from vsim.core.sharing import maxmin_one, maxmin_share
 
 RESOURCES = ("cpu", "memory", "disk", "net")
@@ -28,12 +29,17 @@ def _median_ms(fn, repeat: int) -> float:
     return float(np.median(times)) * 1e3
 
 
-def placement(n_hosts: int = 100_000, seed: int = 1) -> dict:
+def _placement_pool(n_hosts: int, seed: int) -> tuple[HostPool, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     cap = {r: rng.uniform(50, 100, n_hosts) for r in RESOURCES}
     pool = HostPool(cap)
     for r in RESOURCES:
         pool.used[r][:] = cap[r] * rng.uniform(0, 0.9, n_hosts)
+    return pool, cap
+
+
+def placement(n_hosts: int = 100_000, seed: int = 1) -> dict:
+    pool, cap = _placement_pool(n_hosts, seed)
     req = {r: 10.0 for r in RESOURCES}
     vec = _median_ms(lambda: pool.choose(req, "best_fit"), 200)
 
@@ -80,6 +86,21 @@ def placement(n_hosts: int = 100_000, seed: int = 1) -> dict:
     }
 
 
+def placement_policies(n_hosts: int = 100_000, seed: int = 1) -> dict:
+    """Every policy on the pool of :func:`placement`, without allocating (same state each time)."""
+    pool, _ = _placement_pool(n_hosts, seed)
+    req = {r: 10.0 for r in RESOURCES}
+    rng = np.random.default_rng(seed)
+    ms = {p: _median_ms(lambda p=p: pool.choose(req, p, rng=rng), 200) for p in POLICIES}
+    print(
+        f"placement: one decision over {n_hosts:,} hosts, ms: "
+        + ", ".join(f"{p} {v:.3f}" for p, v in ms.items())
+    )
+    return {"benchmark": "placement_policies_100k", "cores": os.cpu_count()} | {
+        f"{p}_ms": v for p, v in ms.items()
+    }
+
+
 def sharing(n_hosts: int = 10_000, per_host: int = 10, seed: int = 2) -> dict:
     rng = np.random.default_rng(seed)
     n = n_hosts * per_host
@@ -112,7 +133,7 @@ def sharing(n_hosts: int = 10_000, per_host: int = 10, seed: int = 2) -> dict:
 
 
 def main() -> list[dict]:
-    return [placement(), sharing()]
+    return [placement(), placement_policies(), sharing()]
 
 
 if __name__ == "__main__":

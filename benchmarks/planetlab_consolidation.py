@@ -12,6 +12,7 @@ Policies: NPA, DVFS, THR-MMT-0.8, IQR-MMT-1.5, MAD-MMT-2.5, LR-MMT-1.2, LRR-MMT-
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 
@@ -19,6 +20,7 @@ import vsim
 from benchmarks import planetlab_static
 from benchmarks.common import planetlab_day
 from vsim.scenario import validate_scenario
+from vsim.scenario.catalogue import SPECPOWER_TABLES as SPECPOWER
 
 # CloudSim 4.0 on this project's machine, day 20110303, trace files in sorted name order (issue
 # 4 of this project): energy kWh, migrations, SLATAH, PDM, wall seconds (None: not given).
@@ -43,9 +45,65 @@ POLICIES = {
 POWER = {"g4": "hp_ml110_g4", "g5": "hp_ml110_g5"}
 
 
+HOST_TYPES = {"g4": (1860.0, SPECPOWER["hp_ml110_g4"]), "g5": (2660.0, SPECPOWER["hp_ml110_g5"])}
+VM_TYPES = [(2500.0, 870.0), (2000.0, 1740.0), (1000.0, 1740.0), (500.0, 613.0)]  # MIPS, MB
+HOST_MB = 4096.0
+
+
+def _power(table, u: float) -> float:
+    x = min(max(u, 0.0), 1.0) * 10.0
+    lo = min(int(x), 9)
+    return table[lo] + (table[lo + 1] - table[lo]) * (x - lo)
+
+
+def cloudsim_placement(n_hosts: int, n_vms: int, policy: str) -> list[int]:
+    """CloudSim's initial placement of the paper's experiment (issue 4 of this project and the
+    brief of this benchmark): host ``i`` is a G4 if ``i`` is even, a G5 if odd; VM ``j`` (type
+    ``j // ceil(N/4)``) is placed at creation, in index order, on nominal MIPS (a VM being
+    created asks for its full MIPS), with its whole RAM, and only where its single vCPU fits one
+    core (2500 MIPS VMs only on G5). NPA and DVFS (no migration policy) take the first host
+    that fits; the migration policies place with power-aware best fit (Algorithm 1 of the
+    paper): least power increase, an empty host counting as 0 W (a host at 0 % counts as
+    switched off), with the capacity, core and RAM checks only. (A utilization-threshold check
+    at creation is not applied: with nominal MIPS it would leave VMs of the 0.7 fallback
+    unplaceable, while CloudSim creates all 1052.)"""
+    block = -(-n_vms // 4)
+    kind = [("g4", "g5")[i % 2] for i in range(n_hosts)]
+    core = [HOST_TYPES[k][0] for k in kind]
+    table = [HOST_TYPES[k][1] for k in kind]
+    cap = [2.0 * c for c in core]
+    used = [0.0] * n_hosts
+    ram = [0.0] * n_hosts
+    det = POLICIES[policy]["detector"]
+    out = []
+    for j in range(n_vms):
+        mips, mb = VM_TYPES[j // block]
+        best, best_inc = -1, math.inf
+        for i in range(n_hosts):
+            after = used[i] + mips
+            if mips > core[i] or after > cap[i] or ram[i] + mb > HOST_MB:
+                continue
+            if det == "none":
+                best = i
+                break
+            before = _power(table[i], used[i] / cap[i]) if used[i] > 0 else 0.0
+            inc = _power(table[i], after / cap[i]) - before
+            if inc < best_inc:
+                best, best_inc = i, inc
+        if best < 0:
+            raise RuntimeError(f"VM {j} fits on no host")
+        used[best] += mips
+        ram[best] += mb
+        out.append(best)
+    return out
+
+
 def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1052):
     """The static benchmark's datacenter with SPECpower tables, 4096 MB hosts (CloudSim's MB
-    arithmetic: a 1740 + 1740 + 613 MB mix fits) and a ``consolidation:`` section."""
+    arithmetic: a 1740 + 1740 + 613 MB mix fits) and a ``consolidation:`` section. Under the
+    ``cloudsim`` profile the hosts alternate G4, G5 (one host type each, in CloudSim's order)
+    and every VM is pinned where CloudSim's initial placement puts it
+    (``cloudsim_placement``)."""
     base = planetlab_static.scenario(folder, n_vms).model_dump(by_alias=True, exclude_unset=True)
     for t in base["datacenter"]["host_types"]:
         t["memory"] = "4096MB"
@@ -54,6 +112,27 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
     if profile == "cloudsim":
         # CloudSim's PlanetLab VMs use no memory once created (null RAM utilization model).
         base["workloads"]["planetlab"]["memory"] = 0.0
+        n_hosts = sum(t["count"] for t in base["datacenter"]["host_types"])
+        by_kind = {t["name"]: t for t in base["datacenter"]["host_types"]}
+        hosts = []
+        for i in range(n_hosts):
+            t = dict(by_kind[("g4", "g5")[i % 2]], name=f"h{i:03d}", count=1)
+            hosts.append(t)
+        base["datacenter"]["host_types"] = hosts
+        where = cloudsim_placement(n_hosts, n_vms, policy)
+        block = -(-n_vms // 4)
+        base["guests"] = [
+            {
+                "name": f"vm{j:04d}",
+                "vcpus": 1,
+                "vcpu_mips": VM_TYPES[j // block][0],
+                "memory": f"{VM_TYPES[j // block][1]:g}MB",
+                "workload": "planetlab",
+                "boot_time": 0,
+                "host": f"h{where[j]:03d}-0",
+            }
+            for j in range(n_vms)
+        ]
     base["consolidation"] = {"profile": profile, "interval": "5m", **POLICIES[policy]}
     return validate_scenario(base)
 

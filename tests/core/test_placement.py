@@ -3,6 +3,8 @@ agreement with a plain-Python reference (loops over hosts, Python floats, same f
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,41 +29,46 @@ class RefPool:
         self.cursor = 0
 
     @staticmethod
-    def _norm(x: float, c: float) -> float:
-        return x / c if c != 0.0 else 0.0
+    def _inv(c: float) -> float:
+        """1 / c, or 0 where that is not finite (no capacity, or unlimited capacity)."""
+        if c == 0.0 or c != c:
+            return 0.0
+        v = 1.0 / c
+        return v if math.isfinite(v) else 0.0
 
     def fits(self, h: int, req: list[float]) -> bool:
         for r, q in zip(self.resources, req, strict=True):
             c = self.cap[r][h]
-            if not self.used[r][h] + q <= c + 1e-9 * c:
+            if not q <= (c + 1e-9 * c) - self.used[r][h]:
                 return False
         return True
 
     def score(self, h: int, req: list[float], policy: str) -> float:
-        terms = []
+        """The module's formulas, host by host; sums run left to right in resource order."""
+        a = b = dot = None
+        utils = []
         for r, q in zip(self.resources, req, strict=True):
             c, u = self.cap[r][h], self.used[r][h]
-            f = c - u
-            if policy in ("best_fit", "worst_fit"):
-                terms.append(self._norm(f - q, c))
-            elif policy == "dot_product":
-                terms.append(self._norm(q, c) * self._norm(f, c))
-            else:  # balanced: post-placement utilization
-                terms.append(self._norm(u + q, c))
-        if policy == "balanced":
-            mean = terms[0]
-            for t in terms[1:]:
-                mean = mean + t
-            mean = mean / len(terms)
-            var = None
-            for t in terms:
-                d = t - mean
-                var = d * d if var is None else var + d * d
-            return var / len(terms)
-        total = terms[0]
-        for t in terms[1:]:
-            total = total + t
-        return total
+            inv = self._inv(c)
+            g = (c - u) * inv if inv != 0.0 else 0.0  # normalized free capacity
+            a = g if a is None else a + g
+            b = q * inv if b is None else b + q * inv
+            t = (q * inv) * g
+            dot = t if dot is None else dot + t
+            utils.append((u + q) * inv)  # post-placement utilization
+        if policy in ("best_fit", "worst_fit"):
+            return a - b
+        if policy == "dot_product":
+            return dot
+        mean = utils[0]
+        for t in utils[1:]:
+            mean = mean + t
+        mean = mean / len(utils)
+        var = None
+        for t in utils:
+            d = t - mean
+            var = d * d if var is None else var + d * d
+        return var / len(utils)
 
     def choose(self, req: list[float], policy: str, rng, excluded: set[int]) -> int:
         feas = [
@@ -350,3 +357,136 @@ def test_seeded_larger_instances_agree_with_reference():
             for policy in POLICIES:
                 _, _, got, want = run_both(case, policy, order, 99)
                 assert got.tolist() == want, (policy, order)
+
+
+# --------------------------------------------------------------------------- caches and pruning
+#
+# The pool caches per-host terms and scores only hosts that can still win. Decisions must not
+# depend on that: the reference recomputes everything from scratch for every decision, and the
+# two agree exactly (same IEEE operations in the same order, so no tolerance and no near-tie
+# flakiness: ties, exact or after rounding, go to the lowest index on both sides).
+
+
+def run_sequence(capacity, requests, policy, seed, mutate=None):
+    """Place ``requests`` one by one with choose + allocate on both implementations, with an
+    optional ``mutate(step, pool, ref)`` hook that changes state from outside between steps."""
+    pool = HostPool({r: np.array(v, dtype=np.float64) for r, v in capacity.items()})
+    ref = RefPool(capacity, None)
+    rng_a, rng_b = np.random.default_rng(seed), np.random.default_rng(seed)
+    got, want = [], []
+    m = len(next(iter(requests.values())))
+    for i in range(m):
+        if mutate is not None:
+            mutate(i, pool, ref)
+        req = {r: float(v[i]) for r, v in requests.items()}
+        h = pool.choose(req, policy, rng=rng_a)
+        w = ref.choose([req.get(r, 0.0) for r in ref.resources], policy, rng_b, set())
+        got.append(h)
+        want.append(w)
+        if h >= 0:
+            pool.allocate(h, req)
+        if w >= 0:
+            for r in ref.resources:
+                ref.used[r][w] += req.get(r, 0.0)
+    return got, want
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_many_hosts_agree_with_reference(policy):
+    # Enough hosts that best/worst fit take their pruned path, heterogeneous capacities, and
+    # requests of changing sizes so the pruning threshold hint is often wrong.
+    rng = np.random.default_rng(7)
+    n, m = 3000, 40
+    capacity = {r: rng.uniform(50, 100, n).round(1).tolist() for r in RESOURCE_NAMES}
+    requests = {r: rng.choice([1.0, 5.0, 20.0, 45.0], m).tolist() for r in RESOURCE_NAMES}
+
+    def prefill(i, pool, ref):
+        if i == 0:
+            for r in RESOURCE_NAMES:
+                used = (np.array(capacity[r]) * rng.uniform(0, 0.95, n)).round(1)
+                pool.used[r][:] = used  # in-place write through the tracked dict
+                ref.used[r] = used.tolist()
+
+    got, want = run_sequence(capacity, requests, policy, 3, prefill)
+    assert got == want
+
+
+@pytest.mark.parametrize("policy", ["best_fit", "worst_fit", "dot_product", "balanced"])
+def test_identical_hosts_tie_to_lowest_index(policy):
+    # Every host alike: the pruning band holds every host, scores tie exactly.
+    capacity = {r: [16.0] * 2000 for r in RESOURCE_NAMES}
+    requests = {"cpu": [1.0, 2.0, 1.0, 3.0], "memory": [2.0, 0.0, 2.0, 1.0]}
+    got, want = run_sequence(capacity, requests, policy, 0)
+    assert got == want
+    assert got[0] == 0
+
+
+def test_outside_changes_to_capacity_used_and_enabled_are_seen():
+    capacity = {"cpu": [10.0] * 50 + [20.0] * 50, "memory": [10.0] * 100}
+    requests = {"cpu": [3.0] * 30, "memory": [2.0] * 30}
+
+    def mutate(i, pool, ref):
+        if i == 5:  # as failures.py does: scale capacity in place
+            cap = pool.capacity["cpu"]
+            cap *= 0.5
+            ref.cap["cpu"] = [c * 0.5 for c in ref.cap["cpu"]]
+        if i == 10:  # as consolidation.py does: lift a check, later restore it
+            pool.capacity["memory"][:] = np.inf
+            ref.cap["memory"] = [np.inf] * 100
+        if i == 15:
+            pool.capacity["memory"][:] = 10.0
+            ref.cap["memory"] = [10.0] * 100
+        if i == 8:
+            pool.enabled[:60] = False
+            ref.enabled[:60] = [False] * 60
+        if i == 12:
+            pool.used["cpu"][70] = 19.0  # a single-host write
+            ref.used["cpu"][70] = 19.0
+        if i == 20:
+            pool.enabled[:] = True
+            ref.enabled = [True] * 100
+
+    for policy in POLICIES:
+        got, want = run_sequence(capacity, requests, policy, 1, mutate)
+        assert got == want, policy
+
+
+def test_kept_reference_needs_invalidate():
+    pool = HostPool({"cpu": np.array([4.0, 8.0])})
+    cap = pool.capacity["cpu"]
+    assert pool.choose({"cpu": 1.0}, "best_fit") == 0
+    cap[0] = 0.5  # written through a reference kept across a call: not noticed by itself
+    pool.invalidate()
+    assert pool.choose({"cpu": 1.0}, "best_fit") == 1
+    assert pool.feasible({"cpu": 1.0}).tolist() == [False, True]
+    pool.capacity["cpu"] = np.array([8.0, 8.0])  # replacing the array is noticed too
+    assert pool.feasible({"cpu": 6.0}).tolist() == [True, True]
+    with pytest.raises(TypeError):
+        del pool.capacity["cpu"]
+
+
+def test_pruning_keeps_hosts_whose_large_request_term_wins():
+    # Hosts 0..99; score = A - B with A = sum free/cap, B = sum req/cap; request (1, 1).
+    # best fit: host 10 (cap 100, A 0.3, score 0.28) has the least A, but small host 20
+    # (cap 2, A 1.1, B 1.0, score 0.1) wins: the pruned search must look up to A <= 0.28 + B_hi.
+    cap = np.full(100, 100.0)
+    cap[[20, 30, 40]] = 2.0
+    pool = HostPool({"cpu": cap, "memory": cap})
+    used = np.zeros(100)
+    used[10], used[20] = 85.0, 0.9  # host 10 free 15 of 100, host 20 free 1.1 of 2
+    used[30] = used[40] = 2.0  # full
+    for r in ("cpu", "memory"):
+        pool.used[r][:] = used
+    req = {"cpu": 1.0, "memory": 1.0}
+    assert pool.choose(req, "best_fit") == 20
+    # worst fit: the host of largest A (41, cap 2, empty, A 2.0) is disabled; host 42
+    # (cap 2, A 1.5, score 0.5) is next in A, but host 43 (cap 100, A 1.0, score 0.98) wins.
+    cap = np.full(100, 100.0)
+    cap[[41, 42]] = 2.0
+    pool = HostPool({"cpu": cap, "memory": cap})
+    used = np.full(100, 80.0)  # fillers: A 0.4, score 0.38
+    used[41], used[42], used[43] = 0.0, 0.5, 50.0
+    for r in ("cpu", "memory"):
+        pool.used[r][:] = used
+    pool.enabled[41] = False
+    assert pool.choose(req, "worst_fit") == 43

@@ -211,3 +211,63 @@ def test_cloudsim_profile_runs_each_detector(detector):
     # CloudSim's migration time: RAM / (half of the 1 Gbps NIC), whatever runs at once.
     assert (m.end_s - m.start_s).tolist() == pytest.approx([GIB / (NIC / 2)] * len(m))
     assert res.summary.energy_kwh_cloudsim > 0
+
+
+def test_cloudsim_pabfd_measures_increase_from_round_start_power():
+    # a-0 (2000 MIPS) runs p, q, r, s at 500 MIPS (RAM 1..4 GiB) and t at 200: 2200 / 2000 =
+    # 1.1 > 0.8. MMT takes p (1.1 -> 0.85, still over), then q (-> 0.6). PABFD places p, then q
+    # (equal MIPS, lower index first). Candidates: c-0, running 1000 MIPS (0.5), linear
+    # 100 -> 620 W, room for one more 500 (1500 <= 1600): increase 520 x 0.25 = 130 W; e-0,
+    # empty (switched off at time 0: 0 W), linear 100 -> 200 W: P(0.25) - 0 = 125 W. p goes to
+    # e-0. For q, CloudSim still measures e-0's increase from its power when the round began
+    # (0 W): P(0.5) - 0 = 150 W > 130 W, so q goes to c-0. (Measured from e-0's power with p,
+    # 125 W, the increase would be 25 W and q would follow p.)
+    sc = validate_scenario(
+        {
+            "duration": 600,
+            "sample_interval": 300,
+            "datacenter": {
+                "host_types": [
+                    host_type("a", memory="32GiB"),
+                    host_type("c", power=linear(100, 620)),
+                    host_type("e"),
+                ]
+            },
+            "guests": [
+                vm("p", "half", "a-0", memory="1GiB"),
+                vm("q", "half", "a-0", memory="2GiB"),
+                vm("r", "half", "a-0", memory="3GiB"),
+                vm("s", "half", "a-0", memory="4GiB"),
+                vm("t", "low", "a-0", memory="5GiB"),
+                vm("x", "full", "c-0"),
+            ],
+            "workloads": {"half": cpu(0.5), "low": cpu(0.2), "full": cpu(1.0)},
+            "scheduler": {"overcommit": {"cpu": 3}},
+            "consolidation": {
+                "profile": "cloudsim",
+                "detector": "thr",
+                "param": 0.8,
+                "underload": False,
+            },
+        }
+    )
+    m = vsim.run(sc).migrations
+    assert sorted(zip(m.guest, m.src, m.dst, strict=True)) == [
+        ("p", "a-0", "e-0"),
+        ("q", "a-0", "c-0"),
+    ]
+
+
+def test_cloudsim_initial_placement_first_fit_and_per_core_check():
+    # 4 hosts alternating G4 (2 x 1860 MIPS), G5 (2 x 2660), 4096 MB; 8 VMs in blocks of 2:
+    # 2500/870, 2000/1740, 1000/1740, 500/613. First fit: VMs 0, 1 (2500 > 1860: G5 only) on
+    # h1 (5000 <= 5320); VMs 2, 3 (2000 > 1860: G5 only; h1 has 320 left) on h3 (4000, 3480
+    # MB); VMs 4, 5 on h0 (2000 MIPS, 3480 MB); VM 6 on h0 (2500 MIPS, 4093 MB); VM 7 needs
+    # 613 MB (h0 has 3 left), h1 has 320 MIPS, so h2.
+    from benchmarks.planetlab_consolidation import cloudsim_placement
+
+    assert cloudsim_placement(4, 8, "DVFS") == [1, 1, 3, 3, 0, 0, 0, 2]
+    # Power-aware best fit (G4 86 -> 117 W, G5 93.7 -> 135 W; an empty host counts 0 W):
+    # VM 0 (2500) on G5 only, h1 and h3 tie, lowest index h1. VM 1: h1 increase
+    # P(5000/5320) - P(2500/5320), below any empty host's full P(.): h1.
+    assert cloudsim_placement(4, 8, "THR-MMT-0.8")[:2] == [1, 1]

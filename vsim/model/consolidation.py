@@ -25,10 +25,14 @@ Algorithms 1-2. Each round:
    prediction) < 1, the regression being linear in the data; the fallback threshold while the
    history is short). If no host that is on fits, an off host is switched on (``host_boot_time``)
    and the migration starts once it is up.
-5. **Underloaded hosts** (Section 5.2): the least-utilized remaining host (not overloaded, not a
-   destination this round) is evacuated if all its VMs fit elsewhere under the same rules; it is
-   switched off when its last VM has left. Repeated for every such host, in increasing
-   utilization.
+   Under ``profile: cloudsim`` the power increase is measured from each host's power when the
+   round began (0 W if empty or off): VMs placed earlier in the round count only on the
+   "after" side, as CloudSim evaluates a host's power at the utilization of its last update.
+5. **Underloaded hosts** (Section 5.2): the least-utilized remaining host (on, not overloaded,
+   not a destination this round, no VM already migrating) is evacuated if all its VMs fit
+   elsewhere under the same rules (all or none); it is switched off when its last VM has left.
+   Repeated for every such host, in increasing utilization, skipping those that cannot be
+   evacuated (a vectorized necessary test rules most of them out without trying).
 
 Migrations of a round start together (one reshare). Hosts left without guests are switched off
 when ``switch_off_idle``. The controller also integrates what the paper's metrics need
@@ -43,7 +47,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vsim.core.detectors import loess_predict, overloaded, power_at, select_vms, upper_threshold
+from vsim.core.detectors import loess_predict, overloaded, select_vms, upper_threshold
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_OFF, HOST_ON
 
@@ -79,6 +83,17 @@ class Consolidator:
         self.switch_ons = 0
         self._evacuating: set[int] = set()
         self.tables = sim.power.tables.copy()  # for placement: the real tables even under NPA
+        # Constant per-host arrays the placement reads (the hosts' hardware does not change).
+        self._cap = h.cpu_mips.astype(np.float64)
+        self._capfit = self._cap * (1 + _EPS)
+        self._corefit = h.core_mips * (1 + _EPS)
+        self._speeds = np.unique(self._corefit)
+        self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
+        self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
+        self._all = np.arange(h.n)
+        # Power tables as per-segment base and slope, flat (host * 10 + segment).
+        self._p0 = np.ascontiguousarray(self.tables[:, :10]).reshape(-1)
+        self._dp = np.ascontiguousarray(np.diff(self.tables, axis=1)).reshape(-1)
         if not cfg.power_aware:
             # The paper's NPA: "all hosts run at 100% CPU utilization and consume maximum power
             # all the time" (Section 7.3) -- every host that is on draws its peak power.
@@ -189,7 +204,7 @@ class Consolidator:
                 self._switch_off_empty()
             return
         h, g = sim.hosts, sim.guests
-        cap = h.cpu_mips
+        cap = self._cap
         vms = self._vms()
         migrating = np.zeros(g.n, dtype=bool)
         for m in sim.migrator.active:
@@ -212,7 +227,7 @@ class Consolidator:
         on = h.state == HOST_ON
         horizon = self._horizon(vms, vm_host)
         method = cfg.detector
-        adaptive_pred = method in ("lr", "lrr")
+        lr = method in ("lr", "lrr")
         # Per-host admission limit (utilization a destination may reach) or prediction.
         enough = hn >= cfg.min_history
         if method == "thr":
@@ -226,16 +241,14 @@ class Consolidator:
             limit = np.full(h.n, cfg.fallback_threshold)
         pred = np.zeros(h.n)
         vm_pred = np.zeros(len(vms))
-        if adaptive_pred:
-            pred = self._predict(hist, hn, horizon)
-            vm_pred = self._predict(vhist, vn, horizon[vm_host])
-            vm_pred = np.nan_to_num(vm_pred, nan=0.0)
-            pred = np.nan_to_num(pred, nan=0.0)
+        if lr:
+            pred = np.nan_to_num(self._predict(hist, hn, horizon), nan=0.0)
+            vm_pred = np.nan_to_num(self._predict(vhist, vn, horizon[vm_host]), nan=0.0)
 
         over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon)
         # --- select VMs from overloaded hosts until they are no longer overloaded
         eligible = ~migrating[vms]
-        chosen: list[int] = []  # positions in vms
+        chosen: list[np.ndarray] = []  # positions in vms
         still = over.copy()
         for _ in range(int(n_vms.max(initial=0))):
             if not still.any():
@@ -247,100 +260,171 @@ class Consolidator:
                 break
             pos = np.searchsorted(vms, pick[rows])
             eligible[pos] = False
-            chosen.extend(pos.tolist())
+            chosen.append(pos)
             load[rows] -= req[pos]
             hist[rows] -= vhist[pos] / cap[rows, None]
-            if adaptive_pred:
+            if lr:
                 pred[rows] -= vm_pred[pos] / cap[rows]
             still[rows] = self._detect(hist[rows], hn[rows], load[rows] / cap[rows], horizon[rows])
-        mem_used = sim.pool.used["memory"].copy()
-        mem_req = g.memory[vms] + g.mem_overhead[vms]
-        per_vcpu = req / np.maximum(g.vcpus[vms], 1.0)
-        state = dict(load=load, pred=pred, mem_used=mem_used, limit=limit, enough=enough)
+        # Round state the placement reads and updates (per host, float64[H]; per VM position).
+        self._load = load
+        self._pred = pred
+        self._mem_used = sim.pool.used["memory"].copy()
+        self._enough = enough
+        self._limcap = np.minimum(limit, 1.0) * self._capfit
+        self._req = req
+        self._vm_pred = vm_pred
+        self._mem_req = g.memory[vms] + g.mem_overhead[vms]
+        self._per_vcpu = req / np.maximum(g.vcpus[vms], 1.0)
+        # Power each host draws before this round's moves, the base of PABFD's increase: 0 W
+        # for a host that is off or (cloudsim: a host at 0 % counts as switched off) empty.
+        idle = h.state == HOST_OFF
+        if self.cloudsim:
+            idle = idle | (load <= 0)
+        self._pw = np.where(idle, 0.0, self._power(self._all, load))
         moves: list[tuple[int, int]] = []  # (guest, destination)
         dest = np.zeros(h.n, dtype=bool)
         to_boot: set[int] = set()
-        blocked = over.copy()  # no VM goes to an overloaded host
         # --- place the VMs from overloaded hosts (PABFD), switching hosts on if needed
         if chosen:
-            pos = np.array(chosen, dtype=np.int64)
+            pos = np.concatenate(chosen)
             pos = pos[np.lexsort((vms[pos], -req[pos]))]
+            cand = on & ~over  # no VM goes to an overloaded host
+            if self.cloudsim:
+                cand |= h.state == HOST_OFF
+            off = (h.state == HOST_OFF) & ~over
             for p in pos.tolist():
-                cand = on & ~blocked
-                if self.cloudsim:
-                    cand = cand | (h.state == HOST_OFF)
-                hh = self._best_host(p, cand, req, per_vcpu, mem_req, vhist, vm_pred, state)
+                hh = self._best_host(p, cand)
                 if hh < 0 and not self.cloudsim:
-                    off = (h.state == HOST_OFF) & ~blocked
-                    hh = self._best_host(p, off, req, per_vcpu, mem_req, vhist, vm_pred, state)
+                    hh = self._best_host(p, off)
                 if hh < 0:
                     continue
-                self._commit(p, vm_host[p], hh, req, mem_req, vhist, vm_pred, state)
+                self._commit(p, int(vm_host[p]), hh)
                 moves.append((int(vms[p]), hh))
                 dest[hh] = True
                 if h.state[hh] == HOST_OFF:
                     to_boot.add(hh)
-                    on = on.copy()
-                    on[hh] = True  # others may follow it there this round
+                    cand[hh] = True  # others may follow it there this round
+                    off[hh] = False
         # --- underloaded hosts: evacuate the least utilized, one after another
         if cfg.underload:
-            sources = on & ~over & ~dest & (n_vms > 0) & (h.state == HOST_ON)
-            done = np.zeros(h.n, dtype=bool)
-            evacuated = np.zeros(h.n, dtype=bool)
-            while True:
-                cand_src = sources & ~done
-                if not cand_src.any():
-                    break
-                util = np.where(cand_src, state["load"] / cap, np.inf)
-                src = int(np.argmin(util))
-                done[src] = True
-                members = np.flatnonzero(vm_host == src)
-                if migrating[vms[members]].any() or not members.size:
-                    continue
-                saved = {k: v.copy() for k, v in state.items() if isinstance(v, np.ndarray)}
-                plan = []
-                members = members[np.lexsort((vms[members], -req[members]))]
-                targets = on & (h.state == HOST_ON) & ~over & ~evacuated
-                if self.cloudsim:
-                    # CloudSim: a host once considered as underloaded takes no VMs this round.
-                    targets &= ~done
-                targets[src] = False
-                if self.cloudsim:
-                    targets &= state["load"] > 0
-                for p in members.tolist():
-                    hh = self._best_host(p, targets, req, per_vcpu, mem_req, vhist, vm_pred, state)
-                    if hh < 0:
-                        plan = None
-                        break
-                    self._commit(p, src, hh, req, mem_req, vhist, vm_pred, state)
-                    plan.append((int(vms[p]), hh))
-                if plan is None:
-                    state.update(saved)
-                    continue
-                evacuated[src] = True
-                landed = [d for _, d in plan]
-                sources[landed] = False
-                dest[landed] = True
-                moves.extend(plan)
-                self._evacuating.add(src)
+            moves.extend(self._underload(vms, vm_host, migrating, over, dest))
         self._start(moves, to_boot)
         if cfg.switch_off_idle:
             self._switch_off_empty()
+
+    def _underload(self, vms, vm_host, migrating, over, dest) -> list[tuple[int, int]]:
+        """Evacuate underloaded hosts in increasing utilization; each only if all its VMs fit.
+
+        A source's load changes only if it receives VMs, and then it is no longer a source, so
+        the order is fixed once. A VM that fits on no target alone never will later in the
+        round (targets only lose headroom), so a vectorized necessary test (each VM of the
+        host fits on the roomiest target of its core class) skips hopeless hosts without
+        trying them."""
+        h = self.sim.hosts
+        load, cap, req = self._load, self._cap, self._req
+        host_on = h.state == HOST_ON
+        busy = np.zeros(h.n, dtype=bool)
+        busy[vm_host[migrating[vms]]] = True  # a VM of the host is already moving
+        n_vms = np.bincount(vm_host, minlength=h.n)
+        sources = host_on & ~over & ~dest & (n_vms > 0) & ~busy
+        src_order = np.flatnonzero(sources)
+        src_order = src_order[np.argsort(load[src_order] / cap[src_order], kind="stable")]
+        targets = host_on & ~over
+        if self.cloudsim:
+            targets &= load > 0
+        by_host = np.lexsort((vms, -req, vm_host))  # VMs grouped by host, largest first
+        first = np.searchsorted(vm_host[by_host], np.arange(h.n + 1))
+        moves: list[tuple[int, int]] = []
+        i = 0
+        ok_host = self._evacuable(vm_host, targets)
+        while i < len(src_order):
+            rest = src_order[i:]
+            nxt = np.flatnonzero(ok_host[rest] & sources[rest])
+            if not nxt.size:
+                break
+            j = i + int(nxt[0])
+            src = int(src_order[j])
+            if self.cloudsim:
+                # CloudSim: a host once considered as underloaded takes no VMs this round.
+                targets[src_order[i : j + 1]] = False
+            i = j + 1
+            members = by_host[first[src] : first[src + 1]]
+            tgt = targets.copy()
+            tgt[src] = False
+            plan: list[tuple[int, int]] = []
+            for p in members.tolist():
+                hh = self._best_host(p, tgt)
+                if hh < 0:
+                    break
+                self._commit(p, src, hh)
+                plan.append((p, hh))
+            if len(plan) < len(members):
+                for p, hh in reversed(plan):
+                    self._commit(p, hh, src)
+                continue
+            targets[src] = False
+            landed = [d for _, d in plan]
+            sources[landed] = False
+            moves.extend((int(vms[p]), d) for p, d in plan)
+            self._evacuating.add(src)
+            ok_host = self._evacuable(vm_host, targets)
+        return moves
+
+    def _evacuable(self, vm_host: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """bool[H]: hosts each of whose VMs, alone, passes the capacity and admission tests on
+        the roomiest target host with a core fast enough (a necessary condition for moving
+        them all)."""
+        n = self.sim.hosts.n
+        if not targets.any():
+            return np.zeros(n, dtype=bool)
+        load, capfit = self._load, self._capfit
+        if self.cfg.detector in ("lr", "lrr"):
+            room = np.where(self._enough, capfit, self._fbcap) - load
+            # Prediction headroom (strict): s (pred + v / cap) < 1  <=>  v < cap (1/s - pred).
+            proom = np.where(self._enough, self._cap * (1.0 / self.param - self._pred), np.inf)
+        else:
+            room = self._limcap - load
+            proom = np.full(n, np.inf)
+        if not self.cloudsim:
+            mroom = self._memcap - self._mem_used
+        else:
+            mroom = np.full(n, np.inf)
+        room = room + 1e-6 * self._cap  # slack: this test must never be stricter than PABFD's
+        speeds = self._speeds  # distinct core speeds (with slack), ascending
+        cls = np.searchsorted(speeds, self._per_vcpu, side="left")
+        fits = cls < len(speeds)
+        for k, s in enumerate(speeds):
+            mine = cls == k
+            if not mine.any():
+                continue
+            sel = targets & (self._corefit >= s)
+            if not sel.any():
+                fits[mine] = False
+                continue
+            ok = (self._req[mine] <= room[sel].max()) & (self._vm_pred[mine] < proom[sel].max())
+            ok &= self._mem_req[mine] <= mroom[sel].max()
+            fits[mine] &= ok
+        bad = np.bincount(vm_host, ~fits, minlength=n)  # (room carries 1 ppm slack, see below)
+        return bad == 0
 
     # ------------------------------------------------------------------ helpers
     def _quantile_method(self) -> str:
         return "weibull" if self.cloudsim else "linear"
 
     def _horizon(self, vms: np.ndarray, vm_host: np.ndarray) -> np.ndarray:
-        """Steps ahead the regression predicts: the paper's next observation, or under the
-        cloudsim profile one more step per interval the slowest migration off the host takes."""
+        """Steps ahead the regression predicts: the paper's next observation (1), or under the
+        cloudsim profile ``ceil(slowest migration off the host / interval)`` steps, at least 1
+        (CloudSim numbers the fitted observations 1..n and predicts at ``n`` plus that many
+        intervals; see ``vsim.core.detectors``). With the paper's VMs (at most 1740 MB over
+        half of 1 Gbps, 28 s) that is one step, the paper's next observation."""
         h = self.sim.hosts
         horizon = np.ones(h.n)
         if self.cloudsim and len(vms):
             ram = np.zeros(h.n)
             np.maximum.at(ram, vm_host, self.sim.guests.memory[vms])
             t_mig = ram / (h.net_bw / 2.0)
-            horizon += np.ceil(t_mig / self.cfg.interval)
+            horizon = np.maximum(np.ceil(t_mig / self.cfg.interval), 1.0)
         return horizon
 
     def _predict(self, hist: np.ndarray, n: np.ndarray, horizon: np.ndarray) -> np.ndarray:
@@ -390,46 +474,46 @@ class Consolidator:
         )
         return np.where(pick >= 0, vms[np.maximum(pick, 0)], -1)
 
-    def _best_host(self, p, cand, req, per_vcpu, mem_req, vhist, vm_pred, state) -> int:
+    def _power(self, idx: np.ndarray, mips: np.ndarray) -> np.ndarray:
+        """Power of hosts ``idx`` at ``mips`` MIPS of load (SPECpower table, interpolated)."""
+        x = np.clip(mips / self._cap[idx], 0.0, 1.0) * 10.0
+        lo = np.minimum(x.astype(np.int64), 9)
+        k = idx * 10 + lo
+        return self._p0[k] + self._dp[k] * (x - lo)
+
+    def _best_host(self, p: int, cand: np.ndarray) -> int:
         """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies."""
-        h = self.sim.hosts
-        cap = h.cpu_mips
-        load = state["load"]
-        after = load + req[p]
-        ok = cand.copy()
+        after = self._load + self._req[p]
+        ok = cand & (after <= self._capfit) & (self._corefit >= self._per_vcpu[p])
         if not self.cloudsim:
-            ok &= state["mem_used"] + mem_req[p] <= self.sim.pool.capacity["memory"] * (1 + _EPS)
-        ok &= per_vcpu[p] <= h.core_mips * (1 + _EPS)
-        ok &= after <= cap * (1 + _EPS)
+            ok &= self._mem_used + self._mem_req[p] <= self._memcap
         if self.cfg.detector in ("lr", "lrr"):
-            adm = np.where(
-                state["enough"],
-                self.param * (state["pred"] + vm_pred[p] / cap) < 1.0,
-                after <= self.cfg.fallback_threshold * cap * (1 + _EPS),
-            )
+            pred_ok = self.param * (self._pred + self._vm_pred[p] / self._cap) < 1.0
+            ok &= np.where(self._enough, pred_ok, after <= self._fbcap)
         else:
-            adm = after <= state["limit"] * cap * (1 + _EPS)
-        ok &= adm
-        if not ok.any():
-            return -1
+            ok &= after <= self._limcap
         idx = np.flatnonzero(ok)
-        tab = self.tables[idx]
-        before = power_at(load[idx] / cap[idx], tab)
-        # A host that is off (or, under the cloudsim profile, has no load) draws nothing yet.
-        idle = h.state[idx] == HOST_OFF
-        if self.cloudsim:
-            idle |= load[idx] <= 0
-        before = np.where(idle, 0.0, before)
-        inc = power_at(after[idx] / cap[idx], tab) - before
+        if not idx.size:
+            return -1
+        inc = self._power(idx, after[idx]) - self._pw[idx]
         return int(idx[int(np.argmin(inc))])
 
-    def _commit(self, p, src, dst, req, mem_req, vhist, vm_pred, state) -> None:
-        cap = self.sim.hosts.cpu_mips
-        state["load"][dst] += req[p]
-        state["load"][src] -= req[p]
-        state["mem_used"][dst] += mem_req[p]
-        state["pred"][dst] += vm_pred[p] / cap[dst]
-        state["pred"][src] -= vm_pred[p] / cap[src]
+    def _commit(self, p: int, src: int, dst: int) -> None:
+        """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
+        r = self._req[p]
+        cap = self._cap
+        self._load[dst] += r
+        self._load[src] -= r
+        self._mem_used[dst] += self._mem_req[p]
+        self._mem_used[src] -= self._mem_req[p]
+        self._pred[dst] += self._vm_pred[p] / cap[dst]
+        self._pred[src] -= self._vm_pred[p] / cap[src]
+        if self.cloudsim:
+            # CloudSim measures the increase from the host's power at its utilization when the
+            # round began; VMs placed there earlier in the round count on the "after" side only.
+            return
+        both = np.array([dst, src])
+        self._pw[both] = self._power(both, self._load[both])
 
     def _start(self, moves: list[tuple[int, int]], to_boot: set[int]) -> None:
         """Start this round's migrations together (one reshare), after booting hosts if any."""

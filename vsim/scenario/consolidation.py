@@ -33,8 +33,9 @@ class Consolidation(Strict):
     they change the figures: migrations take ``RAM / (NIC / 2)`` (no dirty pages, no device
     state, no migration-thread CPU), the destination reserves 10 % of the migrating VM's MIPS,
     host histories are the sum of the current VMs' histories, IQR uses the Weibull quartile,
-    LR/LRR predict ``1 + ceil(max migration time / interval)`` steps ahead, placement counts an
-    empty host as drawing 0 W, active hosts for SLATAH are those with utilization > 0, and the
+    LR/LRR predict ``max(1, ceil(max migration time / interval))`` steps ahead, placement
+    measures a host's power increase from its power when the round began (0 W if empty),
+    active hosts for SLATAH are those with utilization > 0, and the
     summary gains ``energy_kwh_cloudsim`` (0 W at 0 % utilization, trapezoidal per interval).
     """
 
