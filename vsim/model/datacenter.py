@@ -743,7 +743,7 @@ class Simulation:
     def switch_off(self, h: int) -> bool:
         """Switch an empty host off (0 W, no capacity); False if anything still uses it."""
         busy = np.any(gs.HOLDS_HOST[self.guests.state] & (self.guests.host == h))
-        busy = busy or any(h in (m.src, m.dst) for m in self.migrator.active)
+        busy = busy or self.migrator.touches(h)
         if busy or self.hosts.state[h] != HOST_ON:
             return False
         self._advance(self.env.now)
@@ -751,7 +751,7 @@ class Simulation:
         self.hosts.state[h] = HOST_OFF
         self.pool.enabled[h] = False
         self.events.add(self.env.now, "host_off", self.hosts.names[h])
-        self._reshare()
+        self._reshare(np.array([h]))  # an empty host: nothing but its own power changes
         return True
 
     def switch_on(self, h: int, boot_s: float = 0.0) -> None:
@@ -762,7 +762,7 @@ class Simulation:
         self.n_events += 1
         self.hosts.state[h] = HOST_BOOTING
         self.events.add(self.env.now, "host_booting", self.hosts.names[h])
-        self._reshare()
+        self._reshare(np.array([h]))  # still empty: only its power changes
 
         def up(_: simpy.Event) -> None:
             if self.hosts.state[h] != HOST_BOOTING:
@@ -772,7 +772,7 @@ class Simulation:
             self.hosts.state[h] = HOST_ON
             self.pool.enabled[h] = True
             self.events.add(self.env.now, "host_on", self.hosts.names[h])
-            self._reshare()
+            self._reshare(np.array([h]))
 
         self.env.timeout(boot_s).callbacks.append(up)
 

@@ -61,6 +61,8 @@ class Migrator:
         self.sim = sim
         self.cfg = sim.scenario.migration
         self.active: list[LiveMigration] = []
+        self._by_guest: dict[int, LiveMigration] = {}
+        self._host_use: dict[int, int] = {}  # running migrations per source/destination host
         self.t = 0.0  # when the transfers' byte counts were last brought up to date
         self.rows: list[tuple] = []
         sc = sim.scenario
@@ -75,7 +77,23 @@ class Migrator:
         self.dirty, self.wws = dirty, wws
 
     def migrating(self, g: int) -> bool:
-        return any(m.guest == g for m in self.active)
+        return g in self._by_guest
+
+    def touches(self, h: int) -> bool:
+        """Whether a running migration leaves from or goes to host ``h``."""
+        return self._host_use.get(h, 0) > 0
+
+    def _added(self, m: LiveMigration) -> None:
+        self.active.append(m)
+        self._by_guest[m.guest] = m
+        for h in (m.src, m.dst):
+            self._host_use[h] = self._host_use.get(h, 0) + 1
+
+    def _removed(self, m: LiveMigration) -> None:
+        self.active.remove(m)
+        del self._by_guest[m.guest]
+        for h in (m.src, m.dst):
+            self._host_use[h] -= 1
 
     # ------------------------------------------------------------------ starting
     def start(self, g: int, dst: int) -> bool:
@@ -131,7 +149,7 @@ class Migrator:
             self._pause(m)
             m.phase = STOP
             m.remaining = m.memory + self.cfg.device_state
-        self.active.append(m)
+        self._added(m)
         return True
 
     # ------------------------------------------------------------------ what the engine needs
@@ -288,7 +306,7 @@ class Migrator:
     def _finish(self, m: LiveMigration) -> None:
         sim = self.sim
         now = sim.env.now
-        self.active.remove(m)
+        self._removed(m)
         rounds = len(m.round_bytes)
         sim.events.add(
             now,
@@ -313,7 +331,7 @@ class Migrator:
 
     def _abort(self, m: LiveMigration, why: str) -> None:
         sim = self.sim
-        self.active.remove(m)
+        self._removed(m)
         sim.pool.release(m.dst, sim.request_of(m.guest))
         sim.events.add(sim.env.now, "migration_aborted", sim.guests.names[m.guest], why)
         self.rows.append(
@@ -333,11 +351,11 @@ class Migrator:
 
     def cancel_for(self, g: int) -> None:
         """The guest went down or stopped mid-migration: drop the migration and its reservation."""
-        for m in [m for m in self.active if m.guest == g]:
+        for m in [m for m in [self._by_guest.get(g)] if m is not None]:
             if not m.switched:
                 self._abort(m, "guest went down")
             else:
-                self.active.remove(m)
+                self._removed(m)
 
     def frame(self) -> pd.DataFrame:
         cols = [
