@@ -490,3 +490,14 @@ def test_pruning_keeps_hosts_whose_large_request_term_wins():
         pool.used[r][:] = used
     pool.enabled[41] = False
     assert pool.choose(req, "worst_fit") == 43
+
+
+def test_fits_agrees_with_the_feasibility_mask():
+    rng = np.random.default_rng(4)
+    pool = HostPool({"cpu": rng.uniform(1, 10, 50), "memory": rng.uniform(1, 10, 50)})
+    for h in range(0, 50, 3):
+        pool.allocate(h, {"cpu": 1.0, "memory": 2.0})
+    pool.enabled[7] = False
+    req = {"cpu": 2.5, "memory": 3.0}
+    mask = pool.feasible(req)
+    assert [pool.fits(h, req) for h in range(50)] == mask.tolist()

@@ -411,6 +411,14 @@ class HostPool:
         self._sync()
         return self._feasible(req, self._excluded(exclude), 0, self.n_hosts).copy()
 
+    def fits(self, host: int, request: Mapping[str, float]) -> bool:
+        """Whether ``host`` can take ``request`` (the :meth:`feasible` rule for one host)."""
+        req = self._request(request)
+        self._sync()
+        if not self.enabled[host]:
+            return False
+        return all(q <= slack[host] for slack, q in zip(self._slack, req, strict=True))
+
     def choose(
         self,
         request: Mapping[str, float],

@@ -838,7 +838,7 @@ class Simulation:
             self.migrator.cancel_for(int(i))
 
     def request_of(self, i: int) -> dict[str, float]:
-        return {r: float(v[0]) for r, v in self.guests.placement_request(np.array([i])).items()}
+        return self.guests.request_of(i)
 
     def _affinity_hosts(self) -> dict[int, list[int]]:
         """Hosts already holding a member of each anti-affinity group."""

@@ -114,7 +114,7 @@ class Migrator:
             why = "already migrating"
         else:
             request = sim.request_of(g)
-            if not sim.pool.feasible(request)[dst]:
+            if not sim.pool.fits(dst, request):
                 why = f"{sim.hosts.names[dst]} has no room"
         if why:
             sim.events.add(now, "migration_refused", name, why)
