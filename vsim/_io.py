@@ -52,24 +52,18 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
 
 def _fsync_file(path: Path) -> None:
     """Flush a file's content to stable storage (best effort)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    _fsync(path)
 
 
 def _fsync_dir(folder: Path) -> None:
     """Persist a rename by syncing its folder (POSIX only; best effort)."""
-    if os.name != "posix":
-        return
+    if os.name == "posix":
+        _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

@@ -186,3 +186,11 @@ def test_overrides(tmp_path, override, ok):
     else:
         with pytest.raises(ScenarioError, match="guests.5.count"):
             load_scenario(path, override)
+
+
+def test_schema_offers_exactly_the_policies_the_scheduler_core_implements():
+    # The scenario layer keeps its own list (it must not import the NumPy kernels).
+    from vsim.core.placement import POLICIES
+    from vsim.scenario import PLACEMENT_POLICIES
+
+    assert tuple(PLACEMENT_POLICIES) == tuple(POLICIES)
