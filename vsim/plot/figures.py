@@ -325,7 +325,11 @@ def save_figures(
         raise ValueError(f"unsupported figure format(s) {unknown}; choose from {sorted(supported)}")
     folder.mkdir(parents=True, exist_ok=True)
 
-    figures = result_figures(result_like)
+    return _write_all(result_figures(result_like), folder, fmts)
+
+
+def _write_all(figures: dict[str, Figure], folder: Path, fmts: Iterable[str]) -> list[Path]:
+    """Save each figure in each format, atomically; the paths written."""
     written: list[Path] = []
     for name, fig in figures.items():
         for fmt in fmts:

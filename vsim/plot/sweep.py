@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vsim._io import atomic_write
-from vsim.plot.figures import _empty, _new_figure, _save
+from vsim.plot.figures import _empty, _new_figure, _write_all
 
 __all__ = [
     "SweepPlots",
@@ -352,13 +351,7 @@ def save_sweep_figures(
             label=params or None,
             title=f"{metric_label(py)} vs {metric_label(px)} across the sweep",
         )
-    written: list[Path] = []
-    for name, fig in figures.items():
-        for fmt in fmts:
-            path = folder / f"{name}.{fmt}"
-            atomic_write(path, lambda p, fig=fig, fmt=fmt: _save(fig, p, fmt))
-            written.append(path)
-    return written
+    return _write_all(figures, folder, fmts)
 
 
 class SweepPlots:
