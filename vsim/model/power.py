@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vsim.core.detectors import power_at
 from vsim.scenario.schema import Scenario
 
 
@@ -16,7 +17,6 @@ class PowerTables:
 
     def __init__(self, tables: np.ndarray):
         self.tables = np.asarray(tables, dtype=np.float64)  # float64[H, 11]
-        self._rows = np.arange(len(self.tables))
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> PowerTables:
@@ -33,9 +33,4 @@ class PowerTables:
 
     def watts(self, utilization: np.ndarray, on: np.ndarray) -> np.ndarray:
         """Power of each host at ``utilization`` (clipped to [0, 1]); 0 W where not ``on``."""
-        u = np.clip(utilization, 0.0, 1.0) * 10.0
-        lo = np.minimum(u.astype(np.int64), 9)
-        frac = u - lo
-        p_lo = self.tables[self._rows, lo]
-        p_hi = self.tables[self._rows, lo + 1]
-        return np.where(on, p_lo + (p_hi - p_lo) * frac, 0.0)
+        return np.where(on, power_at(utilization, self.tables), 0.0)
