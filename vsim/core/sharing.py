@@ -47,6 +47,8 @@ def maxmin_one(capacity: float, weight: list[float], demand: list[float]) -> lis
     few microseconds, far less than the fixed overhead of NumPy calls; the engine uses it when
     a single host's consumers change.
     """
+    if sum(demand) <= capacity:
+        return list(demand)  # everyone's demand fits: nothing to share
     order = sorted(range(len(demand)), key=lambda i: demand[i] / weight[i])
     alloc = [0.0] * len(demand)
     left = max(capacity, 0.0)

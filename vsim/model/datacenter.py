@@ -28,22 +28,24 @@ from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.consolidation import start_consolidation
 from vsim.model.failures import start_failures
+from vsim.model.host_share import reshare_host, static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.migration import Migrator
 from vsim.model.network import build_fabric
 from vsim.model.power import PowerTables
+from vsim.model.rates import (
+    CPU,
+    DONE,
+    GUEST_RATES,
+    HOST_RATES,
+    IO,
+    NET,
+    PAGE_BYTES,
+    SATURATED,
+)
 from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
-
-PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
-CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
-# Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
-# takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
-GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
-# Host "on", "on_busy" (on with CPU in use) and "saturated" (at 100 % CPU) integrate to times.
-HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power", "on", "on_busy", "saturated")
-SATURATED = 1 - 1e-9  # CPU use at or above this share of capacity counts as 100 %
 
 
 class Simulation:
@@ -73,6 +75,10 @@ class Simulation:
         for j, b in enumerate(self.batch_demands):
             self.job_of[b.guests] = j
             self.want["memory"][b.guests] = b.memory
+        # Per job: its only phase with work (-1 if several), that phase's work, its repeats.
+        self._only_phase = [b.only_phase for b in self.batch_demands]
+        self._phase_work = [b.work[max(b.only_phase, 0)] for b in self.batch_demands]
+        self._repeats = [b.repeat for b in self.batch_demands]
         self.phase = np.full(n, CPU, dtype=np.int8)
         self.remaining = np.zeros(n)
         self.job_rate = np.zeros(n)
@@ -87,13 +93,17 @@ class Simulation:
         # MIPS of overhead (in its vCPUs plus the hypervisor's on its behalf), memory in use,
         # disk and network bytes/s. Hosts: CPU MIPS in use, of which the hypervisor's, memory
         # in use, disk busy fraction, NIC bytes/s, watts.
-        self.rate = {c: np.zeros(n) for c in GUEST_RATES}
+        # Guest rates and sample integrals are rows of one 2-D array each, so that one host's
+        # guests are updated in all columns by a single indexing (the one-host path).
+        self._rate_rows = np.zeros((len(GUEST_RATES), n))
+        self._acc_rows = np.zeros((len(GUEST_RATES), n))
+        self.rate = dict(zip(GUEST_RATES, self._rate_rows, strict=True))
         self.host_rate = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.power = PowerTables.from_scenario(scenario)
         # Integrals over the current sample (started at t0), per guest and host over the whole
         # run (cum_*), and summed over guests or hosts over the whole run (total).
         self.t0 = 0.0
-        self._acc_guest = {c: np.zeros(n) for c in GUEST_RATES}
+        self._acc_guest = dict(zip(GUEST_RATES, self._acc_rows, strict=True))
         self._acc_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.cum_guest = {c: np.zeros(n) for c in GUEST_RATES}
         self.cum_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
@@ -122,6 +132,11 @@ class Simulation:
         self._swap_frac = np.zeros(n)
         self._host_request = np.zeros(self.hosts.n)
         self._reshare_pending = False
+        # One host's change is solved in scalar arithmetic (the same allocation, faster);
+        # tests turn this off to compare it with the array solve.
+        self.scalar_host_solve = True
+        self.any_nested = bool(self.has_children.any())
+        self.static_rows: np.ndarray | None = None  # set once setup is done
         self._schedule_lifecycle()
         self._step_traces_to(0)
         self._reshare()
@@ -130,6 +145,7 @@ class Simulation:
             start_failures(self)
         if scenario.consolidation is not None:
             self.consolidation = start_consolidation(self)
+        self.static_rows = static_rows(self)  # after setup: replication adds guest overhead
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:
@@ -187,6 +203,17 @@ class Simulation:
                     self.total[c] += d
                 arr[i] = value
 
+    def _set_many(self, gi: np.ndarray, new: np.ndarray) -> None:
+        """:meth:`_set_rates` of guests ``gi`` in every column at once: ``new`` holds one row
+        per column of :data:`GUEST_RATES`."""
+        w = self.env.now - self.t0
+        if w > 0:
+            d = self._rate_rows[:, gi] - new
+            self._acc_rows[:, gi] += d * w
+            for c, moved in zip(GUEST_RATES, (d.sum(axis=1) * w).tolist(), strict=True):
+                self.total[c] += moved
+        self._rate_rows[:, gi] = new
+
     def _set_rates(self, rates: dict, acc: dict, idx: slice | np.ndarray | int, new: dict) -> None:
         """Set new rates for the entries ``idx`` from now on, correcting the sample integrals
         so that the integration at the sample's end counts each old rate up to now."""
@@ -204,6 +231,9 @@ class Simulation:
         """Re-solve the fluid allocation for the current state: of every resource of every host,
         or, given ``hosts``, only CPU, disk and IOPS of the guests on them (the caller knows
         nothing else changed: no placement, memory, network or migration)."""
+        if hosts is not None and len(hosts) == 1 and self.scalar_host_solve:
+            if reshare_host(self, int(hosts[0])):
+                return
         g, h = self.guests, self.hosts
         full = hosts is None
         if full:
@@ -593,16 +623,38 @@ class Simulation:
                 return  # rates changed since this completion was computed
             self._advance(self.env.now)
             self.n_events += 1
+            if self._repeat_in_place(i):
+                return
             before = self.phase[i]
             self._enter_phase(i, before + 1)
             self._reshare_after_job(i, before)
 
         return fire
 
+    def _repeat_in_place(self, i: int) -> bool:
+        """Start the next execution of a repeated single-phase job at once, if that is what
+        ends now: its demand stays what it was, so no rate changes and only its end needs
+        scheduling (the hot path of many short repeated executions)."""
+        j = self.job_of[i]
+        phase = self._only_phase[j]
+        if phase < 0 or self.job_round[i] + 1 >= self._repeats[j]:
+            return False
+        self.job_round[i] += 1
+        work = self._phase_work[j]
+        now = self.env.now
+        self.remaining[i] = work
+        self.job_t[i] = now
+        self.version[i] += 1
+        rate = self.job_rate[i]
+        if rate > 0:
+            done = self.env.timeout(work / rate)
+            done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
+        return True
+
     def _enter_phase(self, i: int, phase: int) -> None:
         """Move job ``i`` to ``phase``, skipping phases with no work."""
         b = self.batch_demands[self.job_of[i]]
-        work = (b.cpu_work, b.io_bytes, b.net_bytes)
+        work = b.work
         while phase < DONE and work[phase] <= 0:
             phase += 1
         if phase == DONE and self.job_round[i] + 1 < b.repeat:

@@ -57,6 +57,18 @@ class BatchDemand:
     stop_when_done: bool
     repeat: int = 1
 
+    @property
+    def work(self) -> tuple[float, float, float]:
+        """Work of each phase in order: CPU (MI), disk bytes, network bytes."""
+        return (self.cpu_work, self.io_bytes, self.net_bytes)
+
+    @property
+    def only_phase(self) -> int:
+        """The phase index when exactly one phase has work, else -1: then one execution
+        follows the last in the same phase and at the same rate."""
+        busy = [p for p, w in enumerate(self.work) if w > 0]
+        return busy[0] if len(busy) == 1 else -1
+
 
 def build_demands(
     scenario: schema.Scenario,

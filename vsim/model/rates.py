@@ -1,0 +1,14 @@
+"""What the engine tracks per guest and host, and the constants its solvers share."""
+
+from __future__ import annotations
+
+from vsim.metrics import GUEST_COLUMNS
+
+PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
+CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
+# Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
+# takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
+GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
+# Host "on", "on_busy" (on with CPU in use) and "saturated" (at 100 % CPU) integrate to times.
+HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power", "on", "on_busy", "saturated")
+SATURATED = 1 - 1e-9  # CPU use at or above this share of capacity counts as 100 %
