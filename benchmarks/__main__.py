@@ -10,6 +10,7 @@ import pandas as pd
 
 from benchmarks import (
     contention,
+    fleet_consolidation,
     kernels,
     planetlab_consolidation,
     planetlab_static,
@@ -18,7 +19,15 @@ from benchmarks import (
 )
 from benchmarks.common import REPO
 
-SUITE = [kernels, planetlab_static, requests, contention, scaling, planetlab_consolidation]
+SUITE = [
+    kernels,
+    planetlab_static,
+    requests,
+    contention,
+    scaling,
+    planetlab_consolidation,
+    fleet_consolidation,
+]
 
 
 def main() -> None:

@@ -271,3 +271,51 @@ def test_cloudsim_initial_placement_first_fit_and_per_core_check():
     # VM 0 (2500) on G5 only, h1 and h3 tie, lowest index h1. VM 1: h1 increase
     # P(5000/5320) - P(2500/5320), below any empty host's full P(.): h1.
     assert cloudsim_placement(4, 8, "THR-MMT-0.8")[:2] == [1, 1]
+
+
+def test_underload_pruning_changes_no_decision(monkeypatch):
+    # A fleet nearly full in memory (three 1 GiB VMs fill a host): most underloaded hosts cannot
+    # be evacuated. The aggregate test (CPU room and memory slots on the other targets) must only
+    # spare hopeless trials, never change an outcome: the same run with every host offered to
+    # the one-VM-at-a-time trial gives the same migrations, with more placement attempts.
+    from vsim.model.consolidation import Consolidator
+
+    hosts = [host_type("h", count=12, memory="3.5GiB")]
+    guests = [
+        {
+            "name": "v",
+            "count": 28,
+            "vcpus": 1,
+            "vcpu_mips": 1000,
+            "memory": "1GiB",
+            "workload": "walk",
+            "boot_time": 0,
+        }
+    ]
+    wl = {"walk": {"kind": "random_walk", "start": 0.15, "sigma": 0.05, "step": "5m"}}
+    sc = scenario(
+        hosts,
+        guests,
+        wl,
+        {"detector": "thr", "param": 0.8},
+        duration=6 * 3600,
+        seed=3,
+        sample_interval=3600,
+        scheduler={"policy": "round_robin"},
+    )
+    attempts = []
+    real_best = Consolidator._best_host
+
+    def counted(self, p, cand):
+        attempts.append(p)
+        return real_best(self, p, cand)
+
+    monkeypatch.setattr(Consolidator, "_best_host", counted)
+    pruned = vsim.run(sc)
+    n_pruned = len(attempts)
+    attempts.clear()
+    monkeypatch.setattr(Consolidator, "_evacuable", lambda self, vm_host, targets: targets | True)
+    full = vsim.run(sc)
+    assert len(pruned.migrations) > 0
+    pd.testing.assert_frame_equal(pruned.migrations, full.migrations)
+    assert n_pruned < len(attempts)

@@ -337,6 +337,12 @@ class Consolidator:
         first = np.searchsorted(vm_host[by_host], np.arange(h.n + 1))
         moves: list[tuple[int, int]] = []
         i = 0
+        # What each host's VMs need together (fixed for the round: hosts that receive VMs are
+        # no longer sources).
+        self._src_n = n_vms
+        self._src_req = np.bincount(vm_host, req, minlength=h.n)
+        self._src_mem = np.full(h.n, np.inf)
+        np.minimum.at(self._src_mem, vm_host, self._mem_req)
         ok_host = self._evacuable(vm_host, targets)
         while i < len(src_order):
             rest = src_order[i:]
@@ -406,7 +412,19 @@ class Consolidator:
             ok &= self._mem_req[mine] <= mroom[sel].max()
             fits[mine] &= ok
         bad = np.bincount(vm_host, ~fits, minlength=n)  # (room carries 1 ppm slack, see below)
-        return bad == 0
+        ok = bad == 0
+        # Together, a host's VMs need that much CPU room and that many memory slots on the
+        # other targets (a slot: room for its smallest VM). Also necessary; it spares trying,
+        # and undoing, hosts of a nearly full fleet one VM at a time.
+        cpu_room = np.where(targets, np.maximum(room, 0.0), 0.0)
+        others = cpu_room.sum() - cpu_room
+        ok &= self._src_req <= others
+        if not self.cloudsim:
+            for m in np.unique(self._src_mem[ok & (self._src_n > 0)]):
+                slots = np.where(targets, np.maximum(np.floor(mroom / m + 1e-9), 0.0), 0.0)
+                mine = ok & (self._src_mem == m)
+                ok[mine] = self._src_n[mine] <= slots.sum() - slots[mine]
+        return ok
 
     # ------------------------------------------------------------------ helpers
     def _quantile_method(self) -> str:

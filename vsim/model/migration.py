@@ -119,7 +119,7 @@ class Migrator:
         if why:
             sim.events.add(now, "migration_refused", name, why)
             return False
-        sim.pool.allocate(dst, sim.request_of(g))
+        sim.pool.allocate(dst, request)
         footprint = gt.memory[g]
         m = LiveMigration(
             g,
@@ -296,8 +296,9 @@ class Migrator:
         g = m.guest
         sim.pool.release(m.src, sim.request_of(g))
         gt.host[g] = m.dst
-        kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
-        gt.host[kids] = m.dst
+        if sim.has_children[g]:
+            kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
+            gt.host[kids] = m.dst
         if m.was_running:
             gt.state[g] = gs.RUNNING
         m.switched = True
