@@ -184,15 +184,12 @@ class Consolidator:
                 self.switch_offs += 1
 
     def _maybe_off(self, host: int) -> None:
+        """Switch an evacuated host off once nothing is on it or moving to or from it."""
         sim = self.sim
-        g = sim.guests
-        if np.any(gs.HOLDS_HOST[g.state] & (g.host == host)):
-            return
-        if any(host in (m.src, m.dst) for m in sim.migrator.active):
-            return
+        if sim.migrator.touches(host) or not sim.switch_off(host):
+            return  # (switch_off refuses while a guest still holds the host)
         self._evacuating.discard(host)
-        if sim.switch_off(host):
-            self.switch_offs += 1
+        self.switch_offs += 1
 
     # ------------------------------------------------------------------ one round
     def _round(self) -> None:
@@ -340,6 +337,7 @@ class Consolidator:
         # What each host's VMs need together (fixed for the round: hosts that receive VMs are
         # no longer sources).
         self._src_n = n_vms
+        self._alone_key = None  # the one-VM test of _evacuable, for this round's VMs
         self._src_req = np.bincount(vm_host, req, minlength=h.n)
         self._src_mem = np.full(h.n, np.inf)
         np.minimum.at(self._src_mem, vm_host, self._mem_req)
@@ -398,21 +396,30 @@ class Consolidator:
             mroom = np.full(n, np.inf)
         room = room + 1e-6 * self._cap  # slack: this test must never be stricter than PABFD's
         speeds = self._speeds  # distinct core speeds (with slack), ascending
-        cls = np.searchsorted(speeds, self._per_vcpu, side="left")
-        fits = cls < len(speeds)
-        for k, s in enumerate(speeds):
-            mine = cls == k
-            if not mine.any():
-                continue
+        # The most room of each kind on a target of each core class decides the one-VM test;
+        # it changes rarely within a round, so the per-VM pass reruns only when it does.
+        best = []
+        for s in speeds:
             sel = targets & (self._corefit >= s)
-            if not sel.any():
-                fits[mine] = False
-                continue
-            ok = (self._req[mine] <= room[sel].max()) & (self._vm_pred[mine] < proom[sel].max())
-            ok &= self._mem_req[mine] <= mroom[sel].max()
-            fits[mine] &= ok
-        bad = np.bincount(vm_host, ~fits, minlength=n)  # (room carries 1 ppm slack, see below)
-        ok = bad == 0
+            best.append(
+                (room[sel].max(), proom[sel].max(), mroom[sel].max()) if sel.any() else None
+            )
+        if best != self._alone_key:
+            cls = np.searchsorted(speeds, self._per_vcpu, side="left")
+            fits = cls < len(speeds)
+            for k, b in enumerate(best):
+                mine = cls == k
+                if not mine.any():
+                    continue
+                if b is None:
+                    fits[mine] = False
+                    continue
+                ok = (self._req[mine] <= b[0]) & (self._vm_pred[mine] < b[1])
+                ok &= self._mem_req[mine] <= b[2]
+                fits[mine] &= ok
+            bad = np.bincount(vm_host, ~fits, minlength=n)  # (room carries 1 ppm slack)
+            self._alone_key, self._alone_ok = best, bad == 0
+        ok = self._alone_ok.copy()
         # Together, a host's VMs need that much CPU room and that many memory slots on the
         # other targets (a slot: room for its smallest VM). Also necessary; it spares trying,
         # and undoing, hosts of a nearly full fleet one VM at a time.
