@@ -21,7 +21,7 @@ import numpy as np
 from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
-from vsim.model.rates import CPU, DONE, GUEST_RATES, IO, PAGE_BYTES, SATURATED
+from vsim.model.rates import CPU, GUEST_RATES, IO, PAGE_BYTES, SATURATED
 
 if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
@@ -171,16 +171,12 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     sim._host_request[h] = sum(vm_request[k] for k in t)
 
     # Batch jobs whose progress rate changed get a new completion.
-    net = sim.rate["net_bps"]
-    job_rate, replan = sim.job_rate, sim.job_replan
-    for k, i in enumerate(idx):
-        if rows[k][8] and state[k] == gs.RUNNING and phase[k] < DONE:
-            p = phase[k]
-            rate = useful[k] if p == CPU else disk[k] if p == IO else float(net[i])
-        else:
-            rate = 0.0
-        if rate != job_rate[i] or replan[i]:
-            sim._reschedule_job(i, rate)
+    net = new["net_bps"]
+    phase_rate = [
+        useful[k] if p == CPU else disk[k] if p == IO else float(net[k])
+        for k, p in enumerate(phase)
+    ]
+    sim._reschedule_jobs(gi, np.array(phase_rate))
     if sim.stations:
         for k, i in enumerate(idx):
             if i in sim.stations and useful[k] != sim._station_useful_of[i]:
