@@ -63,8 +63,9 @@ def cloudsim_placement(n_hosts: int, n_vms: int, policy: str) -> list[int]:
     created asks for its full MIPS), with its whole RAM, and only where its single vCPU fits one
     core (2500 MIPS VMs only on G5). NPA and DVFS (no migration policy) take the first host
     that fits; the migration policies place with power-aware best fit (Algorithm 1 of the
-    paper): least power increase, an empty host counting as 0 W (a host at 0 % counts as
-    switched off), with the capacity, core and RAM checks only. (A utilization-threshold check
+    paper): least power increase over the host's power at its last update, which at t = 0 is
+    every host's idle power (0 % utilization, read from its table), so VMs spread over all
+    800 hosts; with the capacity, core and RAM checks only. (A utilization-threshold check
     at creation is not applied: with nominal MIPS it would leave VMs of the 0.7 fallback
     unplaceable, while CloudSim creates all 1052.)"""
     block = -(-n_vms // 4)
@@ -86,8 +87,9 @@ def cloudsim_placement(n_hosts: int, n_vms: int, policy: str) -> list[int]:
             if det == "none":
                 best = i
                 break
-            before = _power(table[i], used[i] / cap[i]) if used[i] > 0 else 0.0
-            inc = _power(table[i], after / cap[i]) - before
+            # Every host's utilization at its last update is 0 at t = 0, so the base is idle
+            # power everywhere and VMs placed earlier count only on the "after" side.
+            inc = _power(table[i], after / cap[i]) - table[i][0]
             if inc < best_inc:
                 best, best_inc = i, inc
         if best < 0:

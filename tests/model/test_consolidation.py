@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import vsim
-from vsim.metrics.consolidation import energy_kwh_cloudsim, pdm, slatah
+from vsim.metrics.consolidation import energy_kwh_cloudsim, pdm, pooled, slatah
 from vsim.scenario import validate_scenario
 
 GIB = 2**30
@@ -131,9 +131,11 @@ def test_npa_versus_dvfs_energy_by_hand():
     e_dvfs = vsim.run(scenario(hosts, guests, wl, dvfs, duration=d)).summary
     assert e_npa.energy_kwh == pytest.approx(2 * 117.0 * d / 3.6e6)
     assert e_dvfs.energy_kwh == pytest.approx(94.3 * d / 3.6e6)
-    # CloudSim's accounting stops at the last consolidation round (3300 s), as CloudSim does.
+    # CloudSim's accounting stops at the last consolidation round (3300 s), as CloudSim does;
+    # its power-aware datacenter also counts nothing for the first interval (every host's
+    # previous utilization is 0 at its first update): 300 to 3300 s.
     assert e_npa.energy_kwh_cloudsim == pytest.approx(2 * 117.0 * 3300 / 3.6e6)
-    assert e_dvfs.energy_kwh_cloudsim == pytest.approx(94.3 * 3300 / 3.6e6)
+    assert e_dvfs.energy_kwh_cloudsim == pytest.approx(94.3 * 3000 / 3.6e6)
 
 
 def test_slatah_and_pdm_on_a_constructed_case():
@@ -167,11 +169,13 @@ def test_slatah_and_pdm_on_a_constructed_case():
 def test_metric_functions_by_hand():
     assert slatah([10, 0, 5], [100, 0, 50]) == pytest.approx(0.1)  # host 1 never active
     assert pdm([1, 0], [10, 20]) == pytest.approx(0.05)
-    # One host, table 0..100 W in 10 W steps: u = 0.5 then 0 then 0.5 at 0, 100, 200 s:
-    # intervals (50 + 0) / 2 x 100 + (0 + 50) / 2 x 100 = 5000 J.
-    table = [[10.0 * k for k in range(11)]]
-    e = energy_kwh_cloudsim([0, 100, 200], [[0.5], [0.0], [0.5]], table)
-    assert e == pytest.approx(5000 / 3.6e6)
+    assert pooled([1, 0], [10, 20]) == pytest.approx(1 / 30)
+    # One host, table 10..110 W in 10 W steps: u = 0.5, 0.5, 0, 0.5 at 0, 100, 200, 300 s.
+    # CloudSim counts nothing for the first interval, (60 + 10) / 2 x 100 = 3500 J for the
+    # second (an end at 0 % draws idle power), and nothing for the third (it starts at 0 %).
+    table = [[10.0 + 10.0 * k for k in range(11)]]
+    e = energy_kwh_cloudsim([0, 100, 200, 300], [[0.5], [0.5], [0.0], [0.5]], table)
+    assert e == pytest.approx(3500 / 3.6e6)
 
 
 def _adaptive(selection):
@@ -217,11 +221,11 @@ def test_cloudsim_pabfd_measures_increase_from_round_start_power():
     # a-0 (2000 MIPS) runs p, q, r, s at 500 MIPS (RAM 1..4 GiB) and t at 200: 2200 / 2000 =
     # 1.1 > 0.8. MMT takes p (1.1 -> 0.85, still over), then q (-> 0.6). PABFD places p, then q
     # (equal MIPS, lower index first). Candidates: c-0, running 1000 MIPS (0.5), linear
-    # 100 -> 620 W, room for one more 500 (1500 <= 1600): increase 520 x 0.25 = 130 W; e-0,
-    # empty (switched off at time 0: 0 W), linear 100 -> 200 W: P(0.25) - 0 = 125 W. p goes to
-    # e-0. For q, CloudSim still measures e-0's increase from its power when the round began
-    # (0 W): P(0.5) - 0 = 150 W > 130 W, so q goes to c-0. (Measured from e-0's power with p,
-    # 125 W, the increase would be 25 W and q would follow p.)
+    # 100 -> 260 W, room for one more 500 (1500 <= 1600): increase 160 x 0.25 = 40 W; e-0,
+    # empty, linear 100 -> 200 W, whose power CloudSim takes at 0 % from the table (100 W):
+    # P(0.25) - P(0) = 25 W. p goes to e-0. For q, CloudSim still measures e-0's increase from
+    # its power when the round began: P(0.5) - P(0) = 50 W > 40 W, so q goes to c-0. (Measured
+    # from e-0's power with p, 125 W, the increase would be 25 W and q would follow p.)
     sc = validate_scenario(
         {
             "duration": 600,
@@ -229,7 +233,7 @@ def test_cloudsim_pabfd_measures_increase_from_round_start_power():
             "datacenter": {
                 "host_types": [
                     host_type("a", memory="32GiB"),
-                    host_type("c", power=linear(100, 620)),
+                    host_type("c", power=linear(100, 260)),
                     host_type("e"),
                 ]
             },
@@ -267,10 +271,13 @@ def test_cloudsim_initial_placement_first_fit_and_per_core_check():
     from benchmarks.planetlab_consolidation import cloudsim_placement
 
     assert cloudsim_placement(4, 8, "DVFS") == [1, 1, 3, 3, 0, 0, 0, 2]
-    # Power-aware best fit (G4 86 -> 117 W, G5 93.7 -> 135 W; an empty host counts 0 W):
-    # VM 0 (2500) on G5 only, h1 and h3 tie, lowest index h1. VM 1: h1 increase
-    # P(5000/5320) - P(2500/5320), below any empty host's full P(.): h1.
-    assert cloudsim_placement(4, 8, "THR-MMT-0.8")[:2] == [1, 1]
+    # Power-aware best fit, every increase measured from idle power (at t = 0 every host's
+    # last utilization is 0): VM 0 (2500) on G5 only, h1 and h3 tie, lowest index h1. VM 1:
+    # P5(5000/5320) on h1 against P5(2500/5320) on h3: h3. VMs 2, 3 (2000, G5 only) likewise
+    # h1 then h3. VMs 4, 5 (1000 MIPS, 1740 MB: no G5 has the RAM left) h0 then h2. VM 6 (500):
+    # G4 P4(1500/3720) - 86 = 13.6 W against G5 P5(5000/5320) - 93.7 = 40.1 W: h0. VM 7: h0
+    # would reach P4(2000/3720), h2 only P4(1500/3720): h2. The VMs spread over all hosts.
+    assert cloudsim_placement(4, 8, "THR-MMT-0.8") == [1, 3, 1, 3, 0, 2, 0, 2]
 
 
 def test_underload_pruning_changes_no_decision(monkeypatch):
@@ -319,3 +326,50 @@ def test_underload_pruning_changes_no_decision(monkeypatch):
     assert len(pruned.migrations) > 0
     pd.testing.assert_frame_equal(pruned.migrations, full.migrations)
     assert n_pruned < len(attempts)
+
+
+def _planetlab_folder(tmp_path, series):
+    folder = tmp_path / "pl"
+    folder.mkdir()
+    for name, percents in series.items():
+        (folder / name).write_text("".join(f"{p}\n" for p in percents))
+    return str(folder)
+
+
+def test_cloudsim_profile_deletes_vms_whose_request_is_zero(tmp_path):
+    # CloudSim reads the trace 0.1 s after each sample, interpolating toward the next one, and
+    # deletes a VM whose request is then exactly 0: x (50, 0, 0, 30 %) at its first update
+    # (300 s: samples 1 and 2 both 0); y (50, 0, 40, 40 %) never (0 + 40 x 0.1 / 300 > 0).
+    folder = _planetlab_folder(tmp_path, {"x": [50, 0, 0, 30], "y": [50, 0, 40, 40]})
+    sc = scenario(
+        [host_type("h", count=2)],
+        [vm("x", "pl", "h-0"), vm("y", "pl", "h-1")],
+        {"pl": {"kind": "planetlab", "path": folder}},
+        {"profile": "cloudsim", "detector": "none", "underload": False},
+        duration=1200,
+    )
+    res = vsim.run(sc)
+    ev = res.events
+    assert ev[ev.kind == "stopped"][["time_s", "subject"]].values.tolist() == [[300.0, "x"]]
+    # y's demand in its second interval is the interpolated 0.1 s value: 1000 x 0.4/3000.
+    y = res.guests[res.guests.guest == "y"].set_index("time_s").cpu_demand_mips
+    assert y[600.0] == pytest.approx(1000 * 0.4 * 0.1 / 300)
+
+
+def test_cloudsim_slatah_counts_migration_destinations_and_pools_hosts():
+    # CloudSim's SLATAH: while m migrates h-0 -> h-1 (T = 1 GiB / half of 1 Gbps), h-1 counts
+    # as violating its SLA (the incoming VM is allocated 10 % of its request); nothing else
+    # is short of CPU. Pooled over the two hosts, active all 600 s: T / 1200. PDM pooled: m
+    # loses 10 % of its 500 MIPS during T, out of 3 VMs x 500 MIPS x 600 s requested.
+    sc = scenario(
+        [host_type("h", count=2)],
+        [vm("a", "half", "h-0"), vm("m", "half", "h-0"), vm("b", "half", "h-1")],
+        {"half": cpu(0.5)},
+        {"profile": "cloudsim", "detector": "none", "underload": False},
+        events=[{"at": 100, "action": "migrate", "guest": "m", "to": "h-1"}],
+    )
+    s = vsim.run(sc).summary
+    t = GIB / (NIC / 2)
+    assert s.migrations == 1
+    assert s.slatah == pytest.approx(t / 1200)
+    assert s.pdm == pytest.approx(0.1 * 500 * t / (3 * 500 * 600))

@@ -211,12 +211,14 @@ def loess_predict(
     horizon: float = 1.0,
     robust: bool = False,
     robust_iters: int = 2,
+    weighted: bool = True,
 ) -> np.ndarray:
     """Local-regression prediction of each row's utilization ``horizon`` samples after the newest.
 
     Fits over the last ``k = min(window, n_valid)`` samples, see the module docstring (``lr``,
-    ``lrr``). Rows with fewer than 3 valid samples (no line through two points with positive
-    tricube weight) give ``nan``.
+    ``lrr``); ``weighted=False`` fits an ordinary least-squares line instead (every sample
+    weighs the same, as CloudSim 4.0 does). Rows with fewer than 3 valid samples (no line
+    through two points with positive tricube weight) give ``nan``.
     """
     history, n_valid = _as_history(history, n_valid)
     if window < 2:
@@ -232,7 +234,7 @@ def loess_predict(
     x = col - (w_cols - k)[:, None]
     dist = (k - 1)[:, None] - x  # distance to the newest sample
     spread = np.maximum(k - 1, 1)[:, None].astype(np.float64)
-    w = np.where(valid, _tricube(dist / spread), 0.0)
+    w = np.where(valid, _tricube(dist / spread), 0.0) if weighted else valid.astype(np.float64)
     a, b = _wls_line(x, y, w)
     if robust:
         for _ in range(robust_iters):
@@ -293,6 +295,7 @@ def overloaded(
     horizon: float | np.ndarray = 1.0,
     robust_iters: int = 2,
     quantile_method: str = "linear",
+    weighted: bool = True,
 ) -> np.ndarray:
     """bool[H]: which hosts are overloaded under ``method`` (see the module docstring).
 
@@ -310,8 +313,8 @@ def overloaded(
     min_history, fallback_threshold:
         hosts with fewer valid samples than ``min_history`` are overloaded iff
         ``current > fallback_threshold`` (adaptive methods only).
-    window, horizon, robust_iters:
-        local-regression settings (``lr``, ``lrr``).
+    window, horizon, robust_iters, weighted:
+        local-regression settings (``lr``, ``lrr``), see :func:`loess_predict`.
     """
     m = _check_method(method)
     util_history, n_valid = _as_history(util_history, n_valid)
@@ -333,6 +336,7 @@ def overloaded(
             horizon=horizon,
             robust=m == "lrr",
             robust_iters=robust_iters,
+            weighted=weighted,
         )
         adaptive = param * pred >= 1.0
     return np.where(enough, adaptive, fallback)

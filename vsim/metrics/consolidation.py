@@ -40,29 +40,42 @@ def pdm(cpu_lost: np.ndarray, cpu_requested: np.ndarray) -> float:
     return float(np.mean(cpu_lost[req] / cpu_requested[req])) if req.any() else 0.0
 
 
+def pooled(part: np.ndarray, whole: np.ndarray) -> float:
+    """``sum(part) / sum(whole)``: SLATAH and PDM as CloudSim 4.0 computes them (total SLA
+    violation time over total active time, total CPU lost to migrations over total CPU
+    requested; ``Helper.getSlaTimePerActiveHost`` and ``getSlaMetrics``), 0 if nothing."""
+    total = float(np.sum(whole))
+    return float(np.sum(part)) / total if total > 0 else 0.0
+
+
 def energy_kwh_cloudsim(
     times: np.ndarray, util: np.ndarray, tables: np.ndarray, *, power_aware: bool = True
 ) -> float:
     """Energy as CloudSim 4.0 accounts it, from utilization sampled at ``times`` (float64[K])
-    for every host (``util`` float64[K, H], tables float64[H, 11]): a host at 0 % utilization
-    draws 0 W (it counts as switched off), otherwise the interpolated table; each interval
-    between two samples costs the mean of the power at its two ends times its length. Without
-    ``power_aware`` (NPA) every host draws its peak power throughout. The time after the last
-    sample is not counted (CloudSim leaves out the last interval of the run too)."""
+    for every host (``util`` float64[K, H], tables float64[H, 11]).
+
+    Each interval between two samples costs the mean of the power at its two ends times its
+    length, except that an interval starting at 0 % utilization costs nothing (the host counts
+    as switched off; ``PowerHost.getEnergyLinearInterpolation``); the power at an end at 0 % is
+    the table's idle power. The first interval costs nothing either: at CloudSim's first update
+    every host's previous utilization is still 0. The time after the last sample is not counted
+    (CloudSim's last update is one interval before the end of the run). Without ``power_aware``
+    (NPA, ``PowerDatacenterNonPowerAware``) every host draws its peak power throughout, the
+    first interval included."""
     times = np.asarray(times, dtype=np.float64)
     if len(times) < 2:
         return 0.0
     util = np.clip(np.asarray(util, dtype=np.float64), 0.0, 1.0)
     tables = np.asarray(tables, dtype=np.float64)
-    if power_aware:
-        x = util * 10.0
-        lo = np.minimum(x.astype(np.int64), 9)
-        rows = np.arange(tables.shape[0])[None, :]
-        p = tables[rows, lo] + (tables[rows, lo + 1] - tables[rows, lo]) * (x - lo)
-        p = np.where(util > 0, p, 0.0)
-    else:
-        p = np.broadcast_to(tables[:, -1], util.shape)
-    joules = (0.5 * (p[:-1] + p[1:]).sum(axis=1) * np.diff(times)).sum()
+    dt = np.diff(times)
+    if not power_aware:
+        return float(tables[:, -1].sum() * dt.sum() / 3.6e6)
+    x = util * 10.0
+    lo = np.minimum(x.astype(np.int64), 9)
+    rows = np.arange(tables.shape[0])[None, :]
+    p = tables[rows, lo] + (tables[rows, lo + 1] - tables[rows, lo]) * (x - lo)
+    mean = np.where(util[:-1] > 0, 0.5 * (p[:-1] + p[1:]), 0.0)
+    joules = (mean[1:].sum(axis=1) * dt[1:]).sum()
     return float(joules / 3.6e6)
 
 
@@ -77,13 +90,18 @@ def consolidation_summary(sim: Any) -> dict[str, float]:
     # 0 % counts as off) and at 100 % CPU; per VM, CPU demanded, CPU a migration took, and CPU
     # wanted while paused for a stop-and-copy (demanded and lost alike).
     hosts, guests = sim.cum_host, sim.cum_guest
-    active = hosts["on_busy"] if c.cloudsim else hosts["on"]
     paused = guests["cpu_paused_want_mips"]
-    s = slatah(hosts["saturated"], active)
-    d = pdm(
-        (guests["cpu_migration_loss_mips"] + paused)[is_vm],
-        (guests["cpu_demand_mips"] + paused)[is_vm],
-    )
+    lost = (guests["cpu_migration_loss_mips"] + paused)[is_vm]
+    wanted = (guests["cpu_demand_mips"] + paused)[is_vm]
+    if c.cloudsim:
+        # CloudSim's definitions: a host violates its SLA while a VM on it gets less CPU than
+        # it requests or a migration is coming to it (the incoming VM is allocated 10 % of its
+        # request); a host at 0 % counts as off; both ratios are pooled.
+        s = pooled(hosts["short"], hosts["on_busy"])
+        d = pooled(lost, wanted)
+    else:
+        s = slatah(hosts["saturated"], hosts["on"])
+        d = pdm(lost, wanted)
     e_cs = energy_kwh_cloudsim(
         np.array(c.tick_times),
         np.array(c.tick_util),

@@ -42,6 +42,7 @@ each VM requested and lost to migration (PDM), exactly between events.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
 
 _EPS = 1e-9
+CLOUDSIM_DT = 0.1  # CloudSim's updates come this long after each sample time
 RS_STREAM = 3  # child of the scenario seed for random selection (the engine uses 0..2)
 
 
@@ -82,6 +84,12 @@ class Consolidator:
         self.switch_offs = 0
         self.switch_ons = 0
         self._evacuating: set[int] = set()
+        # CloudSim's IQR and MAD policies wait for 12 samples (its LR for 10).
+        cs_wait = self.cloudsim and cfg.detector in ("iqr", "mad")
+        unset = "min_history" not in cfg.model_fields_set
+        self.min_history = 12 if cs_wait and unset else cfg.min_history
+        self.removed = 0  # VMs deleted as CloudSim deletes "completed" ones (cloudsim profile)
+        self._traced = np.zeros(g.n, dtype=bool)
         self.tables = sim.power.tables.copy()  # for placement: the real tables even under NPA
         # Constant per-host arrays the placement reads (the hosts' hardware does not change).
         self._cap = h.cpu_mips.astype(np.float64)
@@ -111,6 +119,7 @@ class Consolidator:
                 }
             )
             sim.migrator.dirty[:] = 0.0
+            self._sample_like_cloudsim()
             # CloudSim models no network contention: every migration moves at half its host's
             # bandwidth however many run at once, so the fabric's links are not limiting.
             sim.fabric.capacity[:] = np.inf
@@ -123,6 +132,40 @@ class Consolidator:
 
         sim.migrator._finish = finished
         sim.env.process(self._loop())
+
+    def _sample_like_cloudsim(self) -> None:
+        """CloudSim reads each trace at its updates, 0.1 s after the sample times (its cloudlets
+        start at 0.1 s; ``UtilizationModelPlanetLabInMemory`` interpolates linearly between
+        samples), and holds that request until the next update. Each sample becomes the value
+        0.1 s into its interval; it is exactly 0 only where this sample and the next are."""
+        sim = self.sim
+        for d in sim.trace_demands:
+            if d.service is not None:
+                continue
+            t = d.trace
+            step = np.diff(t.times, append=np.inf)
+            nxt = np.concatenate([t.cpu[:, 1:], t.cpu[:, -1:]], axis=1)
+            d.trace = dataclasses.replace(t, cpu=t.cpu + (nxt - t.cpu) * (CLOUDSIM_DT / step))
+            self._traced[d.guests] = True
+        sim._step_traces_to(sim.env.now)
+        sim._reshare()
+
+    def _remove_completed(self) -> None:
+        """CloudSim's power datacenter deletes, at every update, each VM not migrating whose
+        requested MIPS is exactly 0 (its "completed" VMs: ``HostDynamicWorkload.getCompletedVms``),
+        for good. On PlanetLab day 20110303 that is about half of the VMs by the end of the day,
+        which is most of the gap between DVFS with and without it."""
+        sim = self.sim
+        vms = self._vms()
+        done = vms[self._traced[vms] & (sim.want["cpu"][vms] == 0.0)]
+        done = np.setdiff1d(done, [m.guest for m in sim.migrator.active])
+        if not len(done):
+            return
+        sim._advance(sim.env.now)
+        sim.n_events += 1
+        sim._stop(done)
+        self.removed += len(done)
+        sim._reshare()
 
     # ------------------------------------------------------------------ the loop
     def _loop(self):
@@ -195,6 +238,8 @@ class Consolidator:
     def _round(self) -> None:
         sim, cfg = self.sim, self.cfg
         self.rounds += 1
+        if self.cloudsim:
+            self._remove_completed()
         self._observe()
         if cfg.detector == "none":
             if cfg.switch_off_idle:
@@ -226,7 +271,7 @@ class Consolidator:
         method = cfg.detector
         lr = method in ("lr", "lrr")
         # Per-host admission limit (utilization a destination may reach) or prediction.
-        enough = hn >= cfg.min_history
+        enough = hn >= self.min_history
         if method == "thr":
             limit = np.full(h.n, self.param)
         elif method in ("iqr", "mad"):
@@ -274,11 +319,11 @@ class Consolidator:
         self._mem_req = g.memory[vms] + g.mem_overhead[vms]
         self._per_vcpu = req / np.maximum(g.vcpus[vms], 1.0)
         # Power each host draws before this round's moves, the base of PABFD's increase: 0 W
-        # for a host that is off or (cloudsim: a host at 0 % counts as switched off) empty.
-        idle = h.state == HOST_OFF
-        if self.cloudsim:
-            idle = idle | (load <= 0)
-        self._pw = np.where(idle, 0.0, self._power(self._all, load))
+        # for a host that is off. CloudSim never switches a host off and takes its power at 0 %
+        # from the table (idle power), so an empty host costs only what the VM adds above idle.
+        self._pw = self._power(self._all, load)
+        if not self.cloudsim:
+            self._pw[h.state == HOST_OFF] = 0.0
         moves: list[tuple[int, int]] = []  # (guest, destination)
         dest = np.zeros(h.n, dtype=bool)
         to_boot: set[int] = set()
@@ -458,7 +503,11 @@ class Consolidator:
             n,
             window=self.cfg.lr_window,
             horizon=horizon,
-            robust=self.cfg.detector == "lrr",
+            # CloudSim 4.0 builds tricube (and bisquare) weights but applies weights only when
+            # 40 % of them are zero, which never happens: its LR and LRR are one plain
+            # least-squares line (MathUtil.createWeigthedLinearRegression).
+            robust=self.cfg.detector == "lrr" and not self.cloudsim,
+            weighted=not self.cloudsim,
         )
 
     def _detect(
@@ -468,16 +517,17 @@ class Consolidator:
         if not len(n):
             return np.zeros(0, dtype=bool)
         return overloaded(
-            cfg.detector,
+            "lr" if self.cloudsim and cfg.detector == "lrr" else cfg.detector,
             hist,
             n,
             current,
             self.param,
-            min_history=cfg.min_history,
+            min_history=self.min_history,
             fallback_threshold=cfg.fallback_threshold,
             window=cfg.lr_window,
             horizon=horizon,
             quantile_method=self._quantile_method(),
+            weighted=not self.cloudsim,
         )
 
     def _select(self, vms, vm_host, req, vhist, vn, hosts, eligible) -> np.ndarray:

@@ -42,6 +42,7 @@ from vsim.model.rates import (
     NET,
     PAGE_BYTES,
     SATURATED,
+    SHORT,
 )
 from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
@@ -131,6 +132,8 @@ class Simulation:
         self._cpu_grant = np.zeros(n)
         self._swap_frac = np.zeros(n)
         self._host_request = np.zeros(self.hosts.n)
+        self._short = np.zeros(n, dtype=bool)  # guests getting less CPU than they ask
+        self._n_short = np.zeros(self.hosts.n, dtype=np.int64)  # such guests per host
         self._reshare_pending = False
         # One host's change is solved in scalar arithmetic (the same allocation, faster);
         # tests turn this off to compare it with the array solve.
@@ -340,6 +343,10 @@ class Simulation:
             # A guest paused for its stop-and-copy still wants the CPU it cannot have.
             p = self.migrator.paused_guests()
             paused_want[p] = np.minimum(want["cpu"][p], 1.0) * vcpus[p] * vcpu_mips[p]
+        short = running & (useful + loss_mips < demand * SHORT)
+        n_short = np.bincount(host, short, minlength=nh)
+        self._short[gi] = short
+        self._n_short[hi] = n_short
         vm_of = np.where(top, np.arange(n), lpar)
         in_guest = own * k_in[vm_of]  # CPU time the guest's vCPUs spend, overhead included
         hypervisor = own * g.cpu_on_host[gi][vm_of]
@@ -397,6 +404,9 @@ class Simulation:
             "on": is_on.astype(np.float64),
             "on_busy": (is_on & (host_cpu > 0)).astype(np.float64),
             "saturated": (is_on & (host_cpu >= cpu_cap * SATURATED)).astype(np.float64),
+            "short": (is_on & ((n_short > 0) | np.isin(hi, self.migrator.receiving()))).astype(
+                np.float64
+            ),
         }
 
         if full:
@@ -512,6 +522,8 @@ class Simulation:
         gt = self.guests
         if gt.state[g] != gs.RUNNING or self.has_children[g] or self._swap_frac[g] > 0:
             return False
+        if self.migrator.migrating(g):
+            return False  # its migration slows it: the full solve accounts for that
         h = gt.host[g]
         capacity = self.hosts.cpu_mips[h] * (1 + 1e-12)  # equal sum: still all granted
         old_req = self._cpu_request[g]
@@ -539,6 +551,9 @@ class Simulation:
                 "cpu_overhead_mips": own * (k_in - 1.0 + gt.cpu_on_host[g]),
             },
         )
+        short = own < demand * SHORT
+        self._n_short[h] += int(short) - int(self._short[g])
+        self._short[g] = short
         hr = self.host_rate
         cpu = hr["cpu"][h] - old_grant + request
         capacity = self.hosts.cpu_mips[h]
@@ -550,6 +565,7 @@ class Simulation:
                 "cpu": cpu,
                 "on_busy": float(cpu > 0),
                 "saturated": float(cpu >= capacity * SATURATED),
+                "short": float(self._n_short[h] > 0 or h in self.migrator.receiving()),
                 "hypervisor": hr["hypervisor"][h]
                 + (request - old_grant) * gt.cpu_on_host[g] / k_tot,
                 "power": self.power.watts_one(h, cpu / capacity),

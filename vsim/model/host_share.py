@@ -21,7 +21,7 @@ import numpy as np
 from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
-from vsim.model.rates import CPU, GUEST_RATES, IO, PAGE_BYTES, SATURATED
+from vsim.model.rates import CPU, GUEST_RATES, IO, PAGE_BYTES, SATURATED, SHORT
 
 if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
@@ -146,6 +146,9 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         "cpu_paused_want_mips": [0.0] * n,
     }
     sim._set_many(gi, np.array([new[c] for c in GUEST_RATES]))
+    short = [running[k] and useful[k] < demand[k] * SHORT for k in range(n)]
+    sim._short[gi] = short
+    sim._n_short[h] = sum(short)
     host_cpu = sum(grant)
     powered = host_on or host_state == HOST_BOOTING
     sim._set_one(
@@ -161,6 +164,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
             "on": float(host_on),
             "on_busy": float(host_on and host_cpu > 0),
             "saturated": float(host_on and host_cpu >= capacity * SATURATED),
+            "short": float(host_on and any(short)),  # (no migration runs: none arrives)
         },
     )
     # Kept for the single-guest fast path of request-level services.

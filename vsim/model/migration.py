@@ -83,6 +83,10 @@ class Migrator:
         """Whether a running migration leaves from or goes to host ``h``."""
         return self._host_use.get(h, 0) > 0
 
+    def receiving(self) -> np.ndarray:
+        """Hosts a migration is coming to whose guest has not switched over yet."""
+        return np.array(sorted({m.dst for m in self.active if not m.switched}), dtype=np.int64)
+
     def _added(self, m: LiveMigration) -> None:
         self.active.append(m)
         self._by_guest[m.guest] = m

@@ -9,6 +9,20 @@ CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
 # Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
 # takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
 GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
-# Host "on", "on_busy" (on with CPU in use) and "saturated" (at 100 % CPU) integrate to times.
-HOST_RATES = ("cpu", "hypervisor", "mem", "disk", "net", "power", "on", "on_busy", "saturated")
+# Host "on", "on_busy" (on with CPU in use), "saturated" (at 100 % CPU) and "short" (on, and a
+# guest gets less CPU than it asks, migration losses aside, or a migration is arriving: what
+# CloudSim counts as an SLA violation) integrate to times.
+HOST_RATES = (
+    "cpu",
+    "hypervisor",
+    "mem",
+    "disk",
+    "net",
+    "power",
+    "on",
+    "on_busy",
+    "saturated",
+    "short",
+)
+SHORT = 1 - 1e-9  # a guest getting less than this share of its CPU demand is short of it
 SATURATED = 1 - 1e-9  # CPU use at or above this share of capacity counts as 100 %
