@@ -12,6 +12,9 @@ Section 6.2 ("Performance metrics"):
 - SLAV = SLATAH x PDM, and ESV = E x SLAV with E the energy consumed (kWh here).
 
 Hosts that were never active and VMs that never requested CPU are left out of the averages.
+Under the ``cloudsim`` profile SLATAH and PDM follow CloudSim 4.0's code instead (:func:`pooled`):
+totals over hosts and VMs, and a host violates its SLA while any VM on it gets less CPU than it
+requests or a migration is coming to it.
 vsim measures ``C_dj`` as the useful CPU the migration actually took from the VM (the
 ``migration.degradation`` share while pre-copied, all of its demand while paused for the
 stop-and-copy), integrated exactly between events by the engine.

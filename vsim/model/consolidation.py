@@ -26,8 +26,10 @@ Algorithms 1-2. Each round:
    history is short). If no host that is on fits, an off host is switched on (``host_boot_time``)
    and the migration starts once it is up.
    Under ``profile: cloudsim`` the power increase is measured from each host's power when the
-   round began (0 W if empty or off): VMs placed earlier in the round count only on the
-   "after" side, as CloudSim evaluates a host's power at the utilization of its last update.
+   round began (from its table even at 0 %: idle power): VMs placed earlier in the round count
+   only on the "after" side, as CloudSim evaluates a host's power at the utilization of its last
+   update. That profile also reads traces 0.1 s after each sample and deletes VMs whose request
+   is then 0, as CloudSim does (``docs/consolidation.md`` lists its rules and their sources).
 5. **Underloaded hosts** (Section 5.2): the least-utilized remaining host (on, not overloaded,
    not a destination this round, no VM already migrating) is evacuated if all its VMs fit
    elsewhere under the same rules (all or none); it is switched off when its last VM has left.

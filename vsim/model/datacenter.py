@@ -478,7 +478,7 @@ class Simulation:
     def _reshare_after_job(self, i: int, before: int) -> None:
         """After a batch phase of guest ``i`` ends, re-solve only its host when the change stays
         there: CPU or disk, no network phase on either side, the guest still placed, no
-        migration under way."""
+        migration to or from that host."""
         h = int(self.guests.host[i])
         running = self.guests.state[i] == gs.RUNNING
         if running and before == self.phase[i]:
@@ -488,7 +488,10 @@ class Simulation:
             self._reschedule_job(i, rate)
             return
         local = (
-            h >= 0 and running and not self.migrator.active and NET not in (before, self.phase[i])
+            h >= 0
+            and running
+            and not self.migrator.touches(h)
+            and NET not in (before, self.phase[i])
         )
         self._reshare(np.array([h]) if local else None)
 
@@ -507,9 +510,9 @@ class Simulation:
             return
         self.want["cpu"][g] = frac
         if not self._fast_cpu_update(g):
-            # A CPU-only change: its host alone needs solving, unless migrations are running.
+            # A CPU-only change: its host alone needs solving, unless a migration touches it.
             h = self.guests.host[g]
-            self._reshare(None if self.migrator.active or h < 0 else np.array([h]))
+            self._reshare(None if h < 0 or self.migrator.touches(h) else np.array([h]))
 
     def _fast_cpu_update(self, g: int) -> bool:
         """Apply one guest's new CPU demand without re-solving, when nothing else can change.

@@ -7,8 +7,9 @@ its hundred-odd NumPy calls cost far more (hundreds of microseconds) than the ar
 This module computes the same allocation for one host over plain Python floats.
 
 It covers the common shape only: every guest on the host is top-level (no containers inside
-VMs) and no migration is running anywhere. The caller falls back to the array solve otherwise,
-and a test keeps both solves equal on random host states.
+VMs) and no migration leaves from or goes to the host (migrations elsewhere do not reach it).
+The caller falls back to the array solve otherwise, and a test keeps both solves equal on mixed
+scenarios.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     weighted max-min CPU with caps and virtualization overhead, flat disk and IOPS sharing,
     host power, then new job completions and service rate notifications.
     """
-    if sim.migrator.active or sim.static_rows is None:
+    if sim.static_rows is None or sim.migrator.touches(h):
         return False
     g, hosts = sim.guests, sim.hosts
     gi = np.flatnonzero(g.host == h)
@@ -164,7 +165,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
             "on": float(host_on),
             "on_busy": float(host_on and host_cpu > 0),
             "saturated": float(host_on and host_cpu >= capacity * SATURATED),
-            "short": float(host_on and any(short)),  # (no migration runs: none arrives)
+            "short": float(host_on and any(short)),  # (no migration arrives here)
         },
     )
     # Kept for the single-guest fast path of request-level services.
