@@ -373,3 +373,42 @@ def test_cloudsim_slatah_counts_migration_destinations_and_pools_hosts():
     assert s.migrations == 1
     assert s.slatah == pytest.approx(t / 1200)
     assert s.pdm == pytest.approx(0.1 * 500 * t / (3 * 500 * 600))
+
+
+def test_cloudsim_moves_a_vm_twice_when_its_new_host_is_evacuated():
+    # s-0 runs p (500 MIPS, 1 GiB), q and r (500, 700; 2 GiB): 1700 / 2000 = 0.85 > 0.8. MMT
+    # takes p (-> 0.6). PABFD: a-0 (a, 200 MIPS) and b-0 (b, 600) both add 25 W (linear
+    # power), the tie goes to the lower index, a-0. Underload, in CloudSim's order of
+    # utilization at the last update: a-0 (0.1) first. CloudSim does not exclude the overload
+    # phase's destinations here, so a-0's VMs are a and the p it was just given: both fit on
+    # b-0 (600 + 500 + 200 = 1300 <= 1600). p is moved twice (s-0 -> a-0 -> b-0), both moves
+    # running together and counted; a-0 ends empty and is switched off.
+    hosts = [host_type("s"), host_type("a"), host_type("b")]
+    guests = [
+        vm("p", "p", "s-0", memory="1GiB"),
+        vm("q", "q", "s-0", memory="2GiB"),
+        vm("r", "r", "s-0", memory="2GiB"),
+        vm("a", "a", "a-0", memory="2GiB"),
+        vm("b", "b", "b-0", memory="2GiB"),
+    ]
+    wl = {"p": cpu(0.5), "q": cpu(0.5), "r": cpu(0.7), "a": cpu(0.2), "b": cpu(0.6)}
+    sc = scenario(
+        hosts,
+        guests,
+        wl,
+        {"profile": "cloudsim", "detector": "thr", "param": 0.8},
+        scheduler={"overcommit": {"cpu": 2}},
+    )
+    res = vsim.run(sc)
+    m = res.migrations
+    assert list(zip(m.guest, m.src, m.dst, strict=True)) == [
+        ("p", "s-0", "a-0"),
+        ("p", "a-0", "b-0"),
+        ("a", "a-0", "b-0"),
+    ]
+    assert (m.start_s == 300).all()
+    assert res.summary.migrations == 3
+    final = res.guests[res.guests.time_s == 600].set_index("guest").host
+    assert final["p"] == "b-0" and final["a"] == "b-0"
+    ev = res.events
+    assert "a-0" in set(ev[ev.kind == "host_off"].subject)

@@ -48,6 +48,8 @@ class LiveMigration:
     replan: bool = True  # a new transfer began: its end must be scheduled
     downtime: float = 0.0
     was_running: bool = True
+    footprint: float = 0.0  # memory held on the end the guest is not running on
+    via: int = -1  # a host the move is also recorded to (CloudSim's doubled move), else -1
 
     @property
     def degradation_host(self) -> int:
@@ -64,6 +66,9 @@ class Migrator:
         self._by_guest: dict[int, LiveMigration] = {}
         self._host_use: dict[int, int] = {}  # running migrations per source/destination host
         self.t = 0.0  # when the transfers' byte counts were last brought up to date
+        # Whether the other end holds the guest's memory during a move (CloudSim's migrating-in
+        # VMs ask for their current RAM, which is 0 for its PlanetLab VMs).
+        self.reserve_memory = True
         self.rows: list[tuple] = []
         sc = sim.scenario
         dirty = np.zeros(sim.guests.n)
@@ -85,23 +90,33 @@ class Migrator:
 
     def receiving(self) -> np.ndarray:
         """Hosts a migration is coming to whose guest has not switched over yet."""
-        return np.array(sorted({m.dst for m in self.active if not m.switched}), dtype=np.int64)
+        to = {m.dst for m in self.active if not m.switched}
+        to |= {m.via for m in self.active if not m.switched and m.via >= 0}
+        return np.array(sorted(to), dtype=np.int64)
 
     def _added(self, m: LiveMigration) -> None:
         self.active.append(m)
         self._by_guest[m.guest] = m
-        for h in (m.src, m.dst):
-            self._host_use[h] = self._host_use.get(h, 0) + 1
+        for h in (m.src, m.dst, m.via):
+            if h >= 0:
+                self._host_use[h] = self._host_use.get(h, 0) + 1
 
     def _removed(self, m: LiveMigration) -> None:
         self.active.remove(m)
         del self._by_guest[m.guest]
-        for h in (m.src, m.dst):
-            self._host_use[h] -= 1
+        for h in (m.src, m.dst, m.via):
+            if h >= 0:
+                self._host_use[h] -= 1
 
     # ------------------------------------------------------------------ starting
-    def start(self, g: int, dst: int) -> bool:
-        """Begin moving guest ``g`` to host ``dst``; False (and an event) if it cannot."""
+    def start(self, g: int, dst: int, via: int = -1) -> bool:
+        """Begin moving guest ``g`` to host ``dst``; False (and an event) if it cannot.
+
+        ``via``: a host CloudSim would also have moved the guest to in the same round, first
+        (``profile: cloudsim``): it reserves CPU for the guest and counts as receiving it for
+        the whole move, and the move is recorded as two migrations, source to ``via`` and
+        ``via`` to ``dst``, ending together.
+        """
         sim, gt = self.sim, self.sim.guests
         now = sim.env.now
         self.advance_to(now)
@@ -124,7 +139,6 @@ class Migrator:
             sim.events.add(now, "migration_refused", name, why)
             return False
         sim.pool.allocate(dst, request)
-        footprint = gt.memory[g]
         m = LiveMigration(
             g,
             src,
@@ -133,8 +147,10 @@ class Migrator:
             now,
             self.dirty[g],
             self.wws[g],
-            footprint,
+            gt.memory[g],
             round_started=now,
+            footprint=gt.memory[g] if self.reserve_memory else 0.0,
+            via=via,
         )
         sim.events.add(
             now,
@@ -181,7 +197,7 @@ class Migrator:
     def extra_memory(self) -> tuple[np.ndarray, np.ndarray]:
         """Hosts holding a migrating guest's memory besides its current host, and how much."""
         hosts = [m.src if m.switched else m.dst for m in self.active]
-        mem = [m.memory for m in self.active]
+        mem = [m.footprint for m in self.active]
         return np.array(hosts, dtype=np.int64), np.array(mem, dtype=np.float64)
 
     def cpu_consumers(self) -> tuple[np.ndarray, np.ndarray]:
@@ -195,10 +211,14 @@ class Migrator:
             # The destination also reserves a share of the VM's requested MIPS (still on the
             # source until the switch-over).
             todo = [m for m in self.active if not m.switched]
+            doubled = [m for m in todo if m.via >= 0]  # a doubled move reserves on both hosts
+            n_via = len(doubled)
+            todo += doubled
             g = np.array([m.guest for m in todo], dtype=np.int64)
             gt = self.sim.guests
             want = self.sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
-            ends = np.concatenate([ends, np.array([m.dst for m in todo], dtype=np.int64)])
+            to = [m.via if k >= len(todo) - n_via else m.dst for k, m in enumerate(todo)]
+            ends = np.concatenate([ends, np.array(to, dtype=np.int64)])
             mips = np.concatenate([mips, reserve * want])
         return ends, mips
 
@@ -319,20 +339,22 @@ class Migrator:
             sim.guests.names[m.guest],
             f"{now - m.started:.6g} s, downtime {m.downtime:.6g} s",
         )
-        self.rows.append(
-            (
-                str(sim.guests.names[m.guest]),
-                str(sim.hosts.names[m.src]),
-                str(sim.hosts.names[m.dst]),
-                m.algorithm,
-                m.started,
-                now,
-                rounds,
-                m.sent,
-                m.downtime,
-                m.converged,
+        legs = [(m.src, m.via), (m.via, m.dst)] if m.via >= 0 else [(m.src, m.dst)]
+        for a, b in legs:
+            self.rows.append(
+                (
+                    str(sim.guests.names[m.guest]),
+                    str(sim.hosts.names[a]),
+                    str(sim.hosts.names[b]),
+                    m.algorithm,
+                    m.started,
+                    now,
+                    rounds,
+                    m.sent,
+                    m.downtime,
+                    m.converged,
+                )
             )
-        )
 
     def _abort(self, m: LiveMigration, why: str) -> None:
         sim = self.sim
