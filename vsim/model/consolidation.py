@@ -34,7 +34,9 @@ Algorithms 1-2. Each round:
    not a destination this round, no VM already migrating) is evacuated if all its VMs fit
    elsewhere under the same rules (all or none); it is switched off when its last VM has left.
    Repeated for every such host, in increasing utilization, skipping those that cannot be
-   evacuated (a vectorized necessary test rules most of them out without trying).
+   evacuated (a vectorized necessary test rules most of them out without trying). Under
+   ``profile: cloudsim`` this round's destinations may be evacuated too, as in CloudSim, the
+   VMs just placed there moving on (recorded as two migrations).
 
 Migrations of a round start together (one reshare). Hosts left without guests are switched off
 when ``switch_off_idle``. The controller also integrates what the paper's metrics need
