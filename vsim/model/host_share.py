@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
 
 HOLDS = gs.HOLDS_HOST.tolist()
+# Host rates of a host without guests, but for its power and whether it is on.
+EMPTY = dict.fromkeys(("cpu", "hypervisor", "mem", "disk", "on_busy", "saturated", "short"), 0.0)
 
 
 STATIC = (
@@ -62,9 +64,19 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     gi = np.flatnonzero(g.host == h)
     if sim.any_nested and (sim.has_children[gi].any() or (g.parent[gi] >= 0).any()):
         return False
-    idx = gi.tolist()
     host_state = int(hosts.state[h])
     host_on = host_state == HOST_ON
+    if not len(gi):
+        # An empty host (switched on or off by consolidation): only its own power changes.
+        powered = host_on or host_state == HOST_BOOTING
+        watts = sim.power.watts_one(h, 0.0) if powered else 0.0
+        sim._set_one(
+            sim.host_rate, sim._acc_host, h, {**EMPTY, "power": watts, "on": float(host_on)}
+        )
+        sim._host_request[h] = 0.0
+        sim._n_short[h] = 0
+        return True
+    idx = gi.tolist()
     state = g.state[gi].tolist()
     phase = sim.phase[gi].tolist()
     want = sim.want
