@@ -630,8 +630,9 @@ class Consolidator:
         for hh in sorted(to_boot):
             sim.switch_on(hh, self.cfg.host_boot_time)
             self.switch_ons += 1
-        now_moves = [m for m in moves if m[1] not in to_boot]
-        later = [m for m in moves if m[1] in to_boot]
+        booting = to_boot if self.cfg.host_boot_time > 0 else set()  # else they are on now
+        now_moves = [m for m in moves if m[1] not in booting]
+        later = [m for m in moves if m[1] in booting]
         self._migrate(now_moves)
         if later:
             ev = sim.env.timeout(self.cfg.host_boot_time)

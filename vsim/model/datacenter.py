@@ -826,16 +826,18 @@ class Simulation:
         return True
 
     def switch_on(self, h: int, boot_s: float = 0.0) -> None:
-        """Switch an off host on; it draws idle power while booting and takes guests after."""
+        """Switch an off host on; it draws idle power while booting and takes guests after
+        (at once when ``boot_s`` is 0)."""
         if self.hosts.state[h] != HOST_OFF:
             return
         self._advance(self.env.now)
         self.n_events += 1
         self.hosts.state[h] = HOST_BOOTING
         self.events.add(self.env.now, "host_booting", self.hosts.names[h])
-        self._reshare(np.array([h]))  # still empty: only its power changes
+        if boot_s > 0:
+            self._reshare(np.array([h]))  # still empty: only its power changes
 
-        def up(_: simpy.Event) -> None:
+        def up(_: simpy.Event | None) -> None:
             if self.hosts.state[h] != HOST_BOOTING:
                 return
             self._advance(self.env.now)
@@ -845,7 +847,10 @@ class Simulation:
             self.events.add(self.env.now, "host_on", self.hosts.names[h])
             self._reshare(np.array([h]))
 
-        self.env.timeout(boot_s).callbacks.append(up)
+        if boot_s > 0:
+            self.env.timeout(boot_s).callbacks.append(up)
+        else:
+            up(None)
 
     # ------------------------------------------------------------------ failures (public API)
     def fail_host(self, h: int, detail: str = "") -> np.ndarray:
