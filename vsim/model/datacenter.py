@@ -233,7 +233,8 @@ class Simulation:
     def _reshare(self, hosts: np.ndarray | None = None) -> None:
         """Re-solve the fluid allocation for the current state: of every resource of every host,
         or, given ``hosts``, only CPU, disk and IOPS of the guests on them (the caller knows
-        nothing else changed: no placement, memory, network or migration)."""
+        nothing else changed: no placement, memory or network, and no migration to or from
+        them)."""
         if hosts is not None and len(hosts) == 1 and self.scalar_host_solve:
             if reshare_host(self, int(hosts[0])):
                 return
