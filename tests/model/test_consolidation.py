@@ -351,6 +351,7 @@ def test_cloudsim_profile_deletes_vms_whose_request_is_zero(tmp_path):
     res = vsim.run(sc)
     ev = res.events
     assert ev[ev.kind == "stopped"][["time_s", "subject"]].values.tolist() == [[300.0, "x"]]
+    assert res.summary.vms_deleted == 1
     # y's demand in its second interval is the interpolated 0.1 s value: 1000 x 0.4/3000.
     y = res.guests[res.guests.guest == "y"].set_index("time_s").cpu_demand_mips
     assert y[600.0] == pytest.approx(1000 * 0.4 * 0.1 / 300)

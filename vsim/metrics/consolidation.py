@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from vsim.core.detectors import power_at
+
 
 def slatah(time_full: np.ndarray, time_active: np.ndarray) -> float:
     """Mean over hosts that were active of the share of active time at 100 % CPU."""
@@ -73,10 +75,7 @@ def energy_kwh_cloudsim(
     dt = np.diff(times)
     if not power_aware:
         return float(tables[:, -1].sum() * dt.sum() / 3.6e6)
-    x = util * 10.0
-    lo = np.minimum(x.astype(np.int64), 9)
-    rows = np.arange(tables.shape[0])[None, :]
-    p = tables[rows, lo] + (tables[rows, lo + 1] - tables[rows, lo]) * (x - lo)
+    p = power_at(util, tables)
     mean = np.where(util[:-1] > 0, 0.5 * (p[:-1] + p[1:]), 0.0)
     joules = (mean[1:].sum(axis=1) * dt[1:]).sum()
     return float(joules / 3.6e6)
@@ -120,4 +119,5 @@ def consolidation_summary(sim: Any) -> dict[str, float]:
         "consolidation_rounds": c.rounds,
         "hosts_switched_off": c.switch_offs,
         "hosts_switched_on": c.switch_ons,
+        "vms_deleted": c.removed,  # cloudsim profile: VMs whose request fell to 0
     }

@@ -83,7 +83,6 @@ class Consolidator:
         # Metric integrals (exact between events) and per-round records.
         self.tick_times: list[float] = []
         self.tick_util: list[np.ndarray] = []
-        self.tick_on: list[np.ndarray] = []
         self.rounds = 0
         self.switch_offs = 0
         self.switch_ons = 0
@@ -205,7 +204,6 @@ class Consolidator:
         util = sim.host_rate["cpu"] / h.cpu_mips
         self.tick_times.append(float(sim.env.now))
         self.tick_util.append(util.copy())
-        self.tick_on.append(h.state == HOST_ON)
         if record_history:
             on = h.state == HOST_ON
             self.host_hist[:, :-1] = self.host_hist[:, 1:]

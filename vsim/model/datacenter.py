@@ -569,7 +569,7 @@ class Simulation:
                 "cpu": cpu,
                 "on_busy": float(cpu > 0),
                 "saturated": float(cpu >= capacity * SATURATED),
-                "short": float(self._n_short[h] > 0 or h in self.migrator.receiving()),
+                "short": float(self._n_short[h] > 0 or self.migrator.receives(h)),
                 "hypervisor": hr["hypervisor"][h]
                 + (request - old_grant) * gt.cpu_on_host[g] / k_tot,
                 "power": self.power.watts_one(h, cpu / capacity),

@@ -88,11 +88,24 @@ class Migrator:
         """Whether a running migration leaves from or goes to host ``h``."""
         return self._host_use.get(h, 0) > 0
 
+    def _incoming(self) -> list[tuple[int, int]]:
+        """(host, guest) of each move whose guest has not switched over yet: to its
+        destination and, for a doubled move, to its intermediate host too."""
+        pairs = []
+        for m in self.active:
+            if not m.switched:
+                pairs.append((m.dst, m.guest))
+                if m.via >= 0:
+                    pairs.append((m.via, m.guest))
+        return pairs
+
     def receiving(self) -> np.ndarray:
         """Hosts a migration is coming to whose guest has not switched over yet."""
-        to = {m.dst for m in self.active if not m.switched}
-        to |= {m.via for m in self.active if not m.switched and m.via >= 0}
-        return np.array(sorted(to), dtype=np.int64)
+        return np.array(sorted({h for h, _ in self._incoming()}), dtype=np.int64)
+
+    def receives(self, h: int) -> bool:
+        """Whether host ``h`` is among :meth:`receiving` (cheap when nothing migrates)."""
+        return self.touches(h) and any(to == h for to, _ in self._incoming())
 
     def _added(self, m: LiveMigration) -> None:
         self.active.append(m)
@@ -208,17 +221,14 @@ class Migrator:
         mips = self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
         reserve = getattr(self.cfg, "dest_cpu_reserve", 0.0)
         if reserve > 0:
-            # The destination also reserves a share of the VM's requested MIPS (still on the
-            # source until the switch-over).
-            todo = [m for m in self.active if not m.switched]
-            doubled = [m for m in todo if m.via >= 0]  # a doubled move reserves on both hosts
-            n_via = len(doubled)
-            todo += doubled
-            g = np.array([m.guest for m in todo], dtype=np.int64)
+            # The destination (and a doubled move's intermediate host) also reserves a share of
+            # the VM's requested MIPS (still on the source until the switch-over).
+            pairs = self._incoming()
+            to = np.array([h for h, _ in pairs], dtype=np.int64)
+            guest = np.array([g for _, g in pairs], dtype=np.int64)
             gt = self.sim.guests
-            want = self.sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
-            to = [m.via if k >= len(todo) - n_via else m.dst for k, m in enumerate(todo)]
-            ends = np.concatenate([ends, np.array(to, dtype=np.int64)])
+            want = self.sim.want["cpu"][guest] * gt.vcpus[guest] * gt.vcpu_mips[guest]
+            ends = np.concatenate([ends, to])
             mips = np.concatenate([mips, reserve * want])
         return ends, mips
 
