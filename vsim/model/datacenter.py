@@ -481,16 +481,9 @@ class Simulation:
         there: CPU or disk, no network phase on either side, the guest still placed, no
         migration to or from that host."""
         h = int(self.guests.host[i])
-        running = self.guests.state[i] == gs.RUNNING
-        if running and before == self.phase[i]:
-            # The next execution of a repeated job starts in the same phase: the guest's demand
-            # is what it was, so no rate changes; only its new end needs scheduling.
-            rate = float(self.rate[("cpu_useful_mips", "disk_bps", "net_bps")[before]][i])
-            self._reschedule_job(i, rate)
-            return
         local = (
             h >= 0
-            and running
+            and self.guests.state[i] == gs.RUNNING
             and not self.migrator.touches(h)
             and NET not in (before, self.phase[i])
         )
@@ -623,18 +616,6 @@ class Simulation:
             if r > 0:
                 done = self.env.timeout(max(self.remaining[i], 0.0) / r)
                 done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
-
-    def _reschedule_job(self, i: int, rate: float) -> None:
-        """:meth:`_reschedule_jobs` for one job, in scalar arithmetic (its work was just reset)."""
-        now = self.env.now
-        self.remaining[i] -= self.job_rate[i] * (now - self.job_t[i])
-        self.job_t[i] = now
-        self.job_replan[i] = False
-        self.job_rate[i] = rate
-        self.version[i] += 1
-        if rate > 0:
-            done = self.env.timeout(max(float(self.remaining[i]), 0.0) / rate)
-            done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
 
     # ------------------------------------------------------------------ events
     def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:

@@ -81,39 +81,40 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     phase = sim.phase[gi].tolist()
     want = sim.want
     w_cpu, w_mem, w_disk, w_iops = (want[r][gi].tolist() for r in ("cpu", "memory", "disk", "iops"))
-    rows = sim.static_rows[gi].tolist()
+    columns = sim.static_rows[gi].T.tolist()  # one list per STATIC attribute, then is_job
+    memory, vcpus, vcpu_mips, shares, cap_cores, c_in, c_host, mem_over, is_job = columns
     mem_model = sim.scenario.memory
     core = float(hosts.core_mips[h])
     capacity = float(hosts.cpu_mips[h])
 
     # Memory, and the share of it swapped out when the host is overcommitted.
     holds = [host_on and HOLDS[s] for s in state]
-    own_mem = [w * r[0] if hd else 0.0 for w, r, hd in zip(w_mem, rows, holds, strict=True)]
+    n = len(idx)
+    own_mem = [w_mem[k] * memory[k] if holds[k] else 0.0 for k in range(n)]
     host_mem = 0.0
-    for m, r, hd in zip(own_mem, rows, holds, strict=True):
-        if hd:
-            host_mem += min(r[0], m) + r[7]
+    for k in range(n):
+        if holds[k]:
+            host_mem += min(memory[k], own_mem[k]) + mem_over[k]
     excess = max(host_mem - float(hosts.memory[h]), 0.0)
     swapped = excess / host_mem if host_mem > 0 else 0.0
 
     # CPU: what each running guest asks of the host, virtualization overhead included; then
     # weighted max-min among them, each capped by its vCPUs.
-    n = len(idx)
     running = [host_on and s == gs.RUNNING for s in state]
+    cap = [cap_cores[k] * min(vcpu_mips[k], core) for k in range(n)]
     demand = [0.0] * n
     vm_request = [0.0] * n
-    for k, r in enumerate(rows):
-        cap = r[4] * min(r[2], core)
+    for k in range(n):
         if running[k]:
-            if r[8]:
-                demand[k] = cap if phase[k] == CPU else 0.0
+            if is_job[k]:
+                demand[k] = cap[k] if phase[k] == CPU else 0.0
             else:
-                demand[k] = w_cpu[k] * r[1] * r[2]
-        k_in = 1.0 + r[5]
-        vm_request[k] = min(cap / k_in, min(demand[k], cap)) * (k_in + r[6])
+                demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
+        k_in = 1.0 + c_in[k]
+        vm_request[k] = min(cap[k] / k_in, min(demand[k], cap[k])) * (k_in + c_host[k])
     t = [k for k in range(n) if running[k]]
     grant = [0.0] * n
-    solved = maxmin_one(capacity, [rows[k][3] for k in t], [vm_request[k] for k in t])
+    solved = maxmin_one(capacity, [shares[k] for k in t], [vm_request[k] for k in t])
     for k, x in zip(t, solved, strict=True):
         grant[k] = x
 
@@ -127,7 +128,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         for k in range(n):
             swap_bps = swap_frac[k] * own_mem[k] * mem_model.swap_touch_rate
             if running[k]:
-                disk_req[k] = math.inf if rows[k][8] and phase[k] == IO else w_disk[k]
+                disk_req[k] = math.inf if is_job[k] and phase[k] == IO else w_disk[k]
                 iops_req[k] = w_iops[k]
             disk_req[k] += swap_bps
             iops_req[k] += swap_bps / PAGE_BYTES
@@ -139,12 +140,12 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     alloc = [0.0] * n
     overhead = [0.0] * n
     hypervisor = 0.0
-    for k, r in enumerate(rows):
-        k_in = 1.0 + r[5]
-        own = grant[k] / (k_in + r[6])
+    for k in range(n):
+        k_in = 1.0 + c_in[k]
+        own = grant[k] / (k_in + c_host[k])
         useful[k] = own / (1.0 + mem_model.swap_penalty * swap_frac[k])
         alloc[k] = own * k_in
-        hyp = own * r[6]
+        hyp = own * c_host[k]
         overhead[k] = alloc[k] - own + hyp
         hypervisor += hyp
     new = {
@@ -181,7 +182,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         },
     )
     # Kept for the single-guest fast path of request-level services.
-    sim._cpu_cap[gi] = [r[4] * min(r[2], core) for r in rows]
+    sim._cpu_cap[gi] = cap
     sim._cpu_request[gi] = vm_request
     sim._cpu_grant[gi] = grant
     sim._swap_frac[gi] = swap_frac
