@@ -120,6 +120,8 @@ def maxmin_share(
     remaining = np.maximum(capacity, 0.0)
     # Zero-demand consumers are satisfied from the start (alloc stays 0).
     active = demand > 0.0
+    if not active.any():
+        return alloc  # (a host's disk when nothing on it reads or writes)
     level = np.zeros(n_groups, dtype=np.float64)
 
     # Hard bound on rounds: every round that continues saturates at least one consumer.

@@ -93,7 +93,8 @@ class Consolidator:
         self.min_history = 12 if cs_wait and unset else cfg.min_history
         self.removed = 0  # VMs deleted as CloudSim deletes "completed" ones (cloudsim profile)
         self._traced = np.zeros(g.n, dtype=bool)
-        self.tables = sim.power.tables.copy()  # for placement: the real tables even under NPA
+        self.power = sim.power  # for placement: the real tables even under NPA
+        self.tables = self.power.tables
         # Constant per-host arrays the placement reads (the hosts' hardware does not change).
         self._cap = h.cpu_mips.astype(np.float64)
         self._capfit = self._cap * (1 + _EPS)
@@ -102,13 +103,10 @@ class Consolidator:
         self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
-        # Power tables as per-segment base and slope, flat (host * 10 + segment).
-        self._p0 = np.ascontiguousarray(self.tables[:, :10]).reshape(-1)
-        self._dp = np.ascontiguousarray(np.diff(self.tables, axis=1)).reshape(-1)
         if not cfg.power_aware:
             # The paper's NPA: "all hosts run at 100% CPU utilization and consume maximum power
             # all the time" (Section 7.3) -- every host that is on draws its peak power.
-            sim.power.tables[:] = sim.power.tables[:, -1:]
+            sim.power = sim.power.at_peak()
         if self.cloudsim:
             net = float(h.net_bw.min())
             sim.migrator.cfg = sim.migrator.cfg.model_copy(
@@ -168,9 +166,15 @@ class Consolidator:
             return
         sim._advance(sim.env.now)
         sim.n_events += 1
+        # A VM that asks for no CPU and sends nothing frees nothing the round reads (CPU in use,
+        # the other VMs' requests, network), so its solve can wait for the round's own.
+        quiet = not sim.rate["net_bps"][done].any()
         sim._stop(done)
         self.removed += len(done)
-        sim._reshare()
+        if quiet:
+            sim.request_reshare()
+        else:
+            sim._reshare()
 
     # ------------------------------------------------------------------ the loop
     def _loop(self):
@@ -580,10 +584,7 @@ class Consolidator:
 
     def _power(self, idx: np.ndarray, mips: np.ndarray) -> np.ndarray:
         """Power of hosts ``idx`` at ``mips`` MIPS of load (SPECpower table, interpolated)."""
-        x = np.clip(mips / self._cap[idx], 0.0, 1.0) * 10.0
-        lo = np.minimum(x.astype(np.int64), 9)
-        k = idx * 10 + lo
-        return self._p0[k] + self._dp[k] * (x - lo)
+        return self.power.at(idx, mips / self._cap[idx])
 
     def _best_host(self, p: int, cand: np.ndarray) -> int:
         """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies."""

@@ -241,6 +241,7 @@ class Simulation:
         g, h = self.guests, self.hosts
         full = hosts is None
         if full:
+            self._reshare_pending = False  # this solve covers any change awaiting one
             gi = np.arange(g.n)
             hi = np.arange(h.n)
         else:
@@ -394,20 +395,11 @@ class Simulation:
                 np.bincount(host[on], disk[on], minlength=nh) / h.disk_bw[hi],
                 np.bincount(host[on], iops[on], minlength=nh) / h.disk_iops[hi],
             ),
-            "power": self.power.watts(host_cpu / cpu_cap, powered)
-            if full
-            else np.array(
-                [
-                    self.power.watts_one(int(x), float(u)) if p else 0.0
-                    for x, u, p in zip(hi, host_cpu / cpu_cap, powered, strict=True)
-                ]
-            ),
+            "power": np.where(powered, self.power.at(hi, host_cpu / cpu_cap), 0.0),
             "on": is_on.astype(np.float64),
             "on_busy": (is_on & (host_cpu > 0)).astype(np.float64),
             "saturated": (is_on & (host_cpu >= cpu_cap * SATURATED)).astype(np.float64),
-            "short": (is_on & ((n_short > 0) | np.isin(hi, self.migrator.receiving()))).astype(
-                np.float64
-            ),
+            "short": (is_on & ((n_short > 0) | self.migrator.receiving()[hi])).astype(np.float64),
         }
 
         if full:
@@ -464,15 +456,16 @@ class Simulation:
 
     def request_reshare(self) -> None:
         """Re-solve once at the end of this instant, however many changes it brings (many
-        migrations started in one consolidation round end together). No time passes before
-        the solve, so the integrals stay exact."""
+        migrations started in one consolidation round end together), unless a full solve
+        comes first in the same instant. No time passes before the solve, so the integrals
+        stay exact."""
         if self._reshare_pending:
             return
         self._reshare_pending = True
 
         def solve(_: simpy.Event) -> None:
-            self._reshare_pending = False
-            self._reshare()
+            if self._reshare_pending:
+                self._reshare()
 
         self.env.timeout(0).callbacks.append(solve)
 

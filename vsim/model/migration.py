@@ -100,8 +100,11 @@ class Migrator:
         return pairs
 
     def receiving(self) -> np.ndarray:
-        """Hosts a migration is coming to whose guest has not switched over yet."""
-        return np.array(sorted({h for h, _ in self._incoming()}), dtype=np.int64)
+        """bool[H]: hosts a migration is coming to whose guest has not switched over yet."""
+        mask = np.zeros(self.sim.hosts.n, dtype=bool)
+        if self.active:
+            mask[[h for h, _ in self._incoming()]] = True
+        return mask
 
     def receives(self, h: int) -> bool:
         """Whether host ``h`` is among :meth:`receiving` (cheap when nothing migrates)."""
