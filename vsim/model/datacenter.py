@@ -275,8 +275,10 @@ class Simulation:
         footprint = np.where(top & holds, np.minimum(memory, own_mem + child_mem), 0.0)
         footprint += np.where(top & holds, g.mem_overhead[gi], 0.0)
         host_mem = np.bincount(host[top], footprint[top], minlength=nh)
-        if full:
-            m_hosts, m_mem = self.migrator.extra_memory()
+        # What the solve reads of running migrations (a host-local solve has none to read).
+        mig = self.migrator.arrays() if full and self.migrator.active else None
+        if mig is not None:
+            m_hosts, m_mem = self.migrator.extra_memory(mig)
             host_mem += np.bincount(m_hosts, m_mem, minlength=nh)
         excess = np.maximum(host_mem - h.memory[hi], 0.0)
         swapped = np.divide(excess, host_mem, out=np.zeros(nh), where=host_mem > 0)
@@ -303,7 +305,9 @@ class Simulation:
         t_idx = np.flatnonzero(top & running)
         # Migration threads contend for CPU on both ends like any other consumer.
         mig_host, mig_cpu = (
-            self.migrator.cpu_consumers() if full else (np.zeros(0, np.int64), np.zeros(0))
+            self.migrator.cpu_consumers(mig)
+            if mig is not None
+            else (np.zeros(0, np.int64), np.zeros(0))
         )
         if nh == 1 and not len(mig_host):
             solved = np.array(
@@ -338,12 +342,12 @@ class Simulation:
         useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
         loss_mips = np.zeros(n)
         paused_want = np.zeros(n)
-        if full and self.migrator.active:
-            slowed, loss = self.migrator.slowdown()
+        if mig is not None:
+            slowed, loss = self.migrator.slowdown(mig)
             loss_mips[slowed] = useful[slowed] * loss
             useful[slowed] *= 1.0 - loss
             # A guest paused for its stop-and-copy still wants the CPU it cannot have.
-            p = self.migrator.paused_guests()
+            p = self.migrator.paused_guests(mig)
             paused_want[p] = np.minimum(want["cpu"][p], 1.0) * vcpus[p] * vcpu_mips[p]
         short = running & (useful + loss_mips < demand * SHORT)
         n_short = np.bincount(host, short, minlength=nh)
@@ -374,6 +378,7 @@ class Simulation:
         host_hyp = np.bincount(host, hypervisor, minlength=nh)
         host_hyp += np.bincount(mig_host, mig_grant, minlength=nh)
         hstate = h.state[hi]
+        receiving = self.migrator.receiving(mig)[hi] if mig is not None else np.zeros(nh, bool)
         powered = (hstate == HOST_ON) | (hstate == HOST_BOOTING)
         is_on = hstate == HOST_ON
         new_guest = {
@@ -399,7 +404,7 @@ class Simulation:
             "on": is_on.astype(np.float64),
             "on_busy": (is_on & (host_cpu > 0)).astype(np.float64),
             "saturated": (is_on & (host_cpu >= cpu_cap * SATURATED)).astype(np.float64),
-            "short": (is_on & ((n_short > 0) | self.migrator.receiving()[hi])).astype(np.float64),
+            "short": (is_on & ((n_short > 0) | receiving)).astype(np.float64),
         }
 
         if full:
@@ -409,9 +414,9 @@ class Simulation:
             net_req = np.where(running, net_req, 0.0)
             talk = np.flatnonzero(host_on & (net_req > 0))
             ptr, links = self.fabric.routes_outside(host[talk])
-            n_mig = len(self.migrator.active)
+            n_mig = mig.n if mig is not None else 0
             if n_mig:
-                m_ptr, m_links = self.migrator.routes()
+                m_ptr, m_links = self.migrator.routes(mig)
                 ptr = np.concatenate([ptr, ptr[-1] + m_ptr[1:]])
                 links = np.concatenate([links, m_links])
             flow_rate = maxmin_flows(
@@ -442,9 +447,9 @@ class Simulation:
         self._cpu_grant[gi] = grant
         self._swap_frac[gi] = swap_frac
         self._host_request[hi] = np.bincount(host[t_idx], vm_request[t_idx], minlength=nh)
-        phase_rate = np.select([phase == CPU, phase == IO], [useful, disk], net)
+        phase_rate = np.where(phase == CPU, useful, np.where(phase == IO, disk, net))
         self._reschedule_jobs(gi, phase_rate)
-        if full and self.migrator.active:
+        if mig is not None:
             self.migrator.set_rates(flow_rate[len(talk) :])
         if self.stations:
             st = self._station_idx if full else gi[np.isin(gi, self._station_idx)]

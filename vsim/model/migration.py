@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
 
 LIVE, STOP, PULL = "live", "stop_and_copy", "post_copy_pull"
+_PHASE_CODE = {LIVE: 0, STOP: 1, PULL: 2}
 
 
 @dataclass(eq=False)
@@ -54,6 +55,24 @@ class LiveMigration:
     @property
     def degradation_host(self) -> int:
         return self.dst if self.switched else self.src
+
+
+@dataclass(frozen=True, eq=False)
+class MigrationArrays:
+    """The running migrations as arrays, one entry each in start order: what one solve reads
+    of them, gathered in a single pass."""
+
+    guest: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    via: np.ndarray
+    switched: np.ndarray
+    phase: np.ndarray  # 0 live (pre-copy), 1 stop-and-copy, 2 post-copy pull
+    footprint: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.guest)
 
 
 class Migrator:
@@ -88,27 +107,40 @@ class Migrator:
         """Whether a running migration leaves from or goes to host ``h``."""
         return self._host_use.get(h, 0) > 0
 
-    def _incoming(self) -> list[tuple[int, int]]:
-        """(host, guest) of each move whose guest has not switched over yet: to its
-        destination and, for a doubled move, to its intermediate host too."""
-        pairs = []
-        for m in self.active:
-            if not m.switched:
-                pairs.append((m.dst, m.guest))
-                if m.via >= 0:
-                    pairs.append((m.via, m.guest))
-        return pairs
+    def arrays(self) -> MigrationArrays:
+        """The running migrations as arrays (see :class:`MigrationArrays`)."""
+        rows = [
+            (m.guest, m.src, m.dst, m.via, m.switched, _PHASE_CODE[m.phase], m.footprint)
+            for m in self.active
+        ]
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        ints = [np.array(c, dtype=np.int64) for c in cols[:4]]
+        return MigrationArrays(
+            *ints,
+            switched=np.array(cols[4], dtype=bool),
+            phase=np.array(cols[5], dtype=np.int8),
+            footprint=np.array(cols[6], dtype=np.float64),
+        )
 
-    def receiving(self) -> np.ndarray:
+    @staticmethod
+    def incoming(a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
+        """(host, guest) of each move whose guest has not switched over yet: to its destination
+        and, for a doubled move, to its intermediate host too (in start order)."""
+        coming = ~a.switched
+        to = np.stack([a.dst[coming], a.via[coming]], axis=1).reshape(-1)
+        guest = np.repeat(a.guest[coming], 2)
+        keep = to >= 0
+        return to[keep], guest[keep]
+
+    def receiving(self, a: MigrationArrays) -> np.ndarray:
         """bool[H]: hosts a migration is coming to whose guest has not switched over yet."""
         mask = np.zeros(self.sim.hosts.n, dtype=bool)
-        if self.active:
-            mask[[h for h, _ in self._incoming()]] = True
+        mask[self.incoming(a)[0]] = True
         return mask
 
     def receives(self, h: int) -> bool:
         """Whether host ``h`` is among :meth:`receiving` (cheap when nothing migrates)."""
-        return self.touches(h) and any(to == h for to, _ in self._incoming())
+        return self.touches(h) and any(not m.switched and h in (m.dst, m.via) for m in self.active)
 
     def _added(self, m: LiveMigration) -> None:
         self.active.append(m)
@@ -199,61 +231,49 @@ class Migrator:
                 m.remaining -= moved
                 m.sent += moved
 
-    def paused_guests(self) -> np.ndarray:
+    def paused_guests(self, a: MigrationArrays) -> np.ndarray:
         """Guests paused by their migration (stop-and-copy, or the whole of a cold one)."""
-        gt = self.sim.guests
-        return np.array(
-            [m.guest for m in self.active if m.phase == STOP and gt.state[m.guest] == gs.PAUSED],
-            dtype=np.int64,
-        )
+        g = a.guest[a.phase == 1]
+        return g[self.sim.guests.state[g] == gs.PAUSED]
 
     def demand(self) -> float:
         return self.cfg.bandwidth_cap or math.inf
 
-    def extra_memory(self) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def extra_memory(a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
         """Hosts holding a migrating guest's memory besides its current host, and how much."""
-        hosts = [m.src if m.switched else m.dst for m in self.active]
-        mem = [m.footprint for m in self.active]
-        return np.array(hosts, dtype=np.int64), np.array(mem, dtype=np.float64)
+        return np.where(a.switched, a.src, a.dst), a.footprint
 
-    def cpu_consumers(self) -> tuple[np.ndarray, np.ndarray]:
+    def cpu_consumers(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
         """Migration threads on both ends: (host, MIPS wanted)."""
-        if not self.active:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        ends = np.array([h for m in self.active for h in (m.src, m.dst)], dtype=np.int64)
+        ends = np.stack([a.src, a.dst], axis=1).reshape(-1)
         mips = self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
         reserve = getattr(self.cfg, "dest_cpu_reserve", 0.0)
         if reserve > 0:
             # The destination (and a doubled move's intermediate host) also reserves a share of
             # the VM's requested MIPS (still on the source until the switch-over).
-            pairs = self._incoming()
-            to = np.array([h for h, _ in pairs], dtype=np.int64)
-            guest = np.array([g for _, g in pairs], dtype=np.int64)
+            to, guest = self.incoming(a)
             gt = self.sim.guests
             want = self.sim.want["cpu"][guest] * gt.vcpus[guest] * gt.vcpu_mips[guest]
             ends = np.concatenate([ends, to])
             mips = np.concatenate([mips, reserve * want])
         return ends, mips
 
-    def slowdown(self) -> tuple[np.ndarray, np.ndarray]:
+    def slowdown(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
         """Guests slowed by their migration and the share of useful work they lose."""
-        g = [m.guest for m in self.active if m.phase in (LIVE, PULL)]
-        loss = [
-            self.cfg.degradation if m.phase == LIVE else self.cfg.postcopy_slowdown
-            for m in self.active
-            if m.phase in (LIVE, PULL)
-        ]
-        return np.array(g, dtype=np.int64), np.array(loss, dtype=np.float64)
+        slowed = a.phase != 1
+        loss = np.where(a.phase[slowed] == 0, self.cfg.degradation, self.cfg.postcopy_slowdown)
+        return a.guest[slowed], loss.astype(np.float64)
 
-    def routes(self) -> tuple[np.ndarray, np.ndarray]:
-        src = np.array([m.src for m in self.active], dtype=np.int64)
-        dst = np.array([m.dst for m in self.active], dtype=np.int64)
-        return self.sim.fabric.routes(src, dst)
+    def routes(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
+        return self.sim.fabric.routes(a.src, a.dst)
 
     def set_rates(self, rates: np.ndarray) -> None:
         """New flow rates after a reshare: re-plan the end of each transfer whose rate changed."""
         env = self.sim.env
         self.advance_to(env.now)
+        # Transfers that end together share one event (a round's migrations of one size do).
+        ends: dict[float, list[tuple[LiveMigration, int]]] = {}
         for m, rate in zip(self.active, rates.tolist(), strict=True):
             if rate == m.rate and not m.replan:
                 continue
@@ -261,9 +281,13 @@ class Migrator:
             m.replan = False
             m.version += 1
             if rate > 0:
-                ev = env.timeout(max(m.remaining, 0.0) / rate)
-                version = m.version
-                ev.callbacks.append(lambda _e, m=m, v=version: self._transfer_done(m, v))
+                ends.setdefault(max(m.remaining, 0.0) / rate, []).append((m, m.version))
+        for delay, batch in ends.items():
+            env.timeout(delay).callbacks.append(lambda _e, b=batch: self._transfers_done(b))
+
+    def _transfers_done(self, batch: list[tuple[LiveMigration, int]]) -> None:
+        for m, version in batch:
+            self._transfer_done(m, version)
 
     # ------------------------------------------------------------------ progress
     def _transfer_done(self, m: LiveMigration, version: int) -> None:
