@@ -198,6 +198,7 @@ class HostPool:
         self.rr_cursor: int = 0
         n_res = len(self.resources)
         self._pos = {r: i for i, r in enumerate(self.resources)}
+        self._names = frozenset(self.resources)
         self._cap = caps
         self._used = [np.zeros(n, dtype=np.float64) for _ in self.resources]
         self._capacity = _Tracked(zip(self.resources, self._cap, strict=True))
@@ -346,9 +347,27 @@ class HostPool:
             self._used_seen[i][h] = u
         self._a[h] = a
 
+    def _update_used(self, h: int, changed: list[int]) -> None:
+        """:meth:`_update_host` after host ``h``'s use of resources ``changed`` changed (the
+        same operations, so the same bits)."""
+        for i in changed:
+            c = float(self._cap[i][h])
+            u = float(self._used[i][h])
+            self._slack[i][h] = (c + _EPS * c) - u
+            v = float(self._invs[i][h])
+            self._g[i][h] = (c - u) * v if v != 0.0 else 0.0
+            self._used_seen[i][h] = u
+        g = self._g
+        a = float(g[0][h])
+        for i in range(1, len(g)):
+            a = a + float(g[i][h])
+        self._a[h] = a
+
     # ------------------------------------------------------------------ helpers
     def _check_names(self, request: Mapping[str, object]) -> None:
-        unknown = set(request) - set(self.resources)
+        if self._names.issuperset(request):
+            return
+        unknown = set(request) - self._names
         if unknown:
             raise ValueError(
                 f"request names unknown resources {sorted(unknown)}; "
@@ -417,7 +436,10 @@ class HostPool:
         self._sync()
         if not self.enabled[host]:
             return False
-        return all(q <= slack[host] for slack, q in zip(self._slack, req, strict=True))
+        for slack, q in zip(self._slack, req, strict=True):
+            if not q <= slack[host]:
+                return False
+        return True
 
     def choose(
         self,
@@ -666,18 +688,28 @@ class HostPool:
         self._add(int(host), req)
 
     def _add(self, h: int, req: list[float]) -> None:
-        for used, q in zip(self._used, req, strict=True):
-            used[h] = float(used[h]) + q
-        self._update_host(h, cap_changed=False)
+        changed = []
+        for i, q in enumerate(req):
+            if q != 0.0:
+                used = self._used[i]
+                used[h] = float(used[h]) + q
+                changed.append(i)
+        self._update_used(h, changed)
 
     def release(self, host: int, request: Mapping[str, float]) -> None:
         """Give back ``request`` on ``host``; clamps at 0 so rounding never leaves negative use."""
         req = self._request(request)
         self._sync()
         h = int(host)
-        for used, q in zip(self._used, req, strict=True):
-            used[h] = max(float(used[h]) - q, 0.0)
-        self._update_host(h, cap_changed=False)
+        changed = []
+        for i, q in enumerate(req):
+            used = self._used[i]
+            old = float(used[h])
+            new = max(old - q, 0.0)
+            if new != old:
+                used[h] = new
+                changed.append(i)
+        self._update_used(h, changed)
 
     def place_batch(
         self,

@@ -793,8 +793,8 @@ class Simulation:
     # ------------------------------------------------------------------ host power states
     def switch_off(self, h: int) -> bool:
         """Switch an empty host off (0 W, no capacity); False if anything still uses it."""
-        busy = np.any(gs.HOLDS_HOST[self.guests.state] & (self.guests.host == h))
-        busy = busy or self.migrator.touches(h)
+        there = np.flatnonzero(self.guests.host == h)
+        busy = gs.HOLDS_HOST[self.guests.state[there]].any() or self.migrator.touches(h)
         if busy or self.hosts.state[h] != HOST_ON:
             return False
         self._advance(self.env.now)
