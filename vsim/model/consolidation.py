@@ -100,6 +100,8 @@ class Consolidator:
         self._capfit = self._cap * (1 + _EPS)
         self._corefit = h.core_mips * (1 + _EPS)
         self._speeds = np.unique(self._corefit)
+        # Hosts whose cores are fast enough for each core class, and for none (see _cls).
+        self._fast = [self._corefit >= v for v in self._speeds] + [np.zeros(h.n, dtype=bool)]
         self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
@@ -321,11 +323,18 @@ class Consolidator:
         self._pred = pred
         self._mem_used = sim.pool.used["memory"].copy()
         self._enough = enough
-        self._limcap = np.minimum(limit, 1.0) * self._capfit
+        # The most CPU a destination may hold: its admission limit (LR/LRR: capacity, or the
+        # fallback threshold while its history is short).
+        if lr:
+            self._lim = np.where(enough, self._capfit, self._fbcap)
+        else:
+            self._lim = np.minimum(limit, 1.0) * self._capfit
         self._req = req
         self._vm_pred = vm_pred
         self._mem_req = g.memory[vms] + g.mem_overhead[vms]
-        self._per_vcpu = req / np.maximum(g.vcpus[vms], 1.0)
+        # Each VM's core class: index of the slowest core speed that fits one of its vCPUs
+        # (len(speeds): none does), and per class the hosts with such cores.
+        self._cls = np.searchsorted(self._speeds, req / np.maximum(g.vcpus[vms], 1.0), "left")
         # Power each host draws before this round's moves, the base of PABFD's increase: 0 W
         # for a host that is off. CloudSim never switches a host off and takes its power at 0 %
         # from the table (idle power), so an empty host costs only what the VM adds above idle.
@@ -460,13 +469,12 @@ class Consolidator:
         n = self.sim.hosts.n
         if not targets.any():
             return np.zeros(n, dtype=bool)
-        load, capfit = self._load, self._capfit
+        load = self._load
+        room = self._lim - load
         if self.cfg.detector in ("lr", "lrr"):
-            room = np.where(self._enough, capfit, self._fbcap) - load
             # Prediction headroom (strict): s (pred + v / cap) < 1  <=>  v < cap (1/s - pred).
             proom = np.where(self._enough, self._cap * (1.0 / self.param - self._pred), np.inf)
         else:
-            room = self._limcap - load
             proom = np.full(n, np.inf)
         if not self.cloudsim:
             mroom = self._memcap - self._mem_used
@@ -478,12 +486,12 @@ class Consolidator:
         # it changes rarely within a round, so the per-VM pass reruns only when it does.
         best = []
         for s in speeds:
-            sel = targets & (self._corefit >= s)
+            sel = targets & (self._corefit >= s)  # (the hosts of class k and faster)
             best.append(
                 (room[sel].max(), proom[sel].max(), mroom[sel].max()) if sel.any() else None
             )
         if best != self._alone_key:
-            cls = np.searchsorted(speeds, self._per_vcpu, side="left")
+            cls = self._cls
             fits = cls < len(speeds)
             for k, b in enumerate(best):
                 mine = cls == k
@@ -587,21 +595,22 @@ class Consolidator:
         return self.power.at(idx, mips / self._cap[idx])
 
     def _best_host(self, p: int, cand: np.ndarray) -> int:
-        """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies."""
+        """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies.
+
+        Evaluated over every host (whole arrays, no gathers), infeasible ones masked: the
+        lowest-index host of least power increase wins, as among the feasible ones alone."""
         after = self._load + self._req[p]
-        ok = cand & (after <= self._capfit) & (self._corefit >= self._per_vcpu[p])
+        ok = cand & self._fast[self._cls[p]]
+        ok &= after <= self._lim
         if not self.cloudsim:
             ok &= self._mem_used + self._mem_req[p] <= self._memcap
         if self.cfg.detector in ("lr", "lrr"):
-            pred_ok = self.param * (self._pred + self._vm_pred[p] / self._cap) < 1.0
-            ok &= np.where(self._enough, pred_ok, after <= self._fbcap)
-        else:
-            ok &= after <= self._limcap
-        idx = np.flatnonzero(ok)
-        if not idx.size:
-            return -1
-        inc = self._power(idx, after[idx]) - self._pw[idx]
-        return int(idx[int(np.argmin(inc))])
+            ok &= (self.param * (self._pred + self._vm_pred[p] / self._cap) < 1.0) | ~self._enough
+        inc = self.power.at(self._all, after / self._cap)
+        inc -= self._pw
+        inc[~ok] = np.inf
+        best = int(np.argmin(inc))
+        return best if ok[best] else -1
 
     def _commit(self, p: int, src: int, dst: int) -> None:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
