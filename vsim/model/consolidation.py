@@ -128,12 +128,15 @@ class Consolidator:
             # bandwidth however many run at once, so the fabric's links are not limiting.
             sim.fabric.capacity[:] = np.inf
         finish = sim.migrator._finish
+        self._left: list[int] = []  # evacuated hosts a migration just left, to switch off
 
         def finished(m) -> None:
             finish(m)
             for left in (m.src, m.via):
                 if left in self._evacuating:
-                    sim.env.timeout(0).callbacks.append(lambda _e, h=left: self._maybe_off(h))
+                    if not self._left:
+                        sim.env.timeout(0).callbacks.append(self._switch_off_left)
+                    self._left.append(left)
 
         sim.migrator._finish = finished
         sim.env.process(self._loop())
@@ -235,6 +238,13 @@ class Consolidator:
         for i in np.flatnonzero((h.state == HOST_ON) & ~busy):
             if sim.switch_off(int(i)):
                 self.switch_offs += 1
+
+    def _switch_off_left(self, _event=None) -> None:
+        """After the migrations ending at this instant: switch off the evacuated hosts they
+        left, once empty (several moves may leave one host)."""
+        left, self._left = self._left, []
+        for h in dict.fromkeys(left):
+            self._maybe_off(h)
 
     def _maybe_off(self, host: int) -> None:
         """Switch an evacuated host off once nothing is on it or moving to or from it."""

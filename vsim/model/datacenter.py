@@ -76,9 +76,8 @@ class Simulation:
         for j, b in enumerate(self.batch_demands):
             self.job_of[b.guests] = j
             self.want["memory"][b.guests] = b.memory
-        # Per job: its only phase with work (-1 if several), that phase's work, its repeats.
-        self._only_phase = [b.only_phase for b in self.batch_demands]
-        self._phase_work = [b.work[max(b.only_phase, 0)] for b in self.batch_demands]
+        # Per job: whether its executions run as one phase (see _enter_phase), its repeats.
+        self._one_phase = [b.only_phase >= 0 for b in self.batch_demands]
         self._repeats = [b.repeat for b in self.batch_demands]
         self.phase = np.full(n, CPU, dtype=np.int8)
         self.remaining = np.zeros(n)
@@ -612,8 +611,23 @@ class Simulation:
         self.version[idx] += 1
         for i, r in zip(idx.tolist(), rate[changed].tolist(), strict=True):
             if r > 0:
-                done = self.env.timeout(max(self.remaining[i], 0.0) / r)
-                done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
+                self._schedule_job_end(i, r)
+
+    def _replan_job(self, i: int, rate: float) -> None:
+        """:meth:`_reschedule_jobs` for one job whose rate changed (or must be replanned), in
+        scalar arithmetic (the one-host solve)."""
+        now = self.env.now
+        self.remaining[i] -= self.job_rate[i] * (now - self.job_t[i])
+        self.job_t[i] = now
+        self.job_replan[i] = False
+        self.job_rate[i] = rate
+        self.version[i] += 1
+        if rate > 0:
+            self._schedule_job_end(i, rate)
+
+    def _schedule_job_end(self, i: int, rate: float) -> None:
+        done = self.env.timeout(max(self.remaining[i], 0.0) / rate)
+        done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
 
     # ------------------------------------------------------------------ events
     def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:
@@ -622,33 +636,17 @@ class Simulation:
                 return  # rates changed since this completion was computed
             self._advance(self.env.now)
             self.n_events += 1
-            if self._repeat_in_place(i):
-                return
+            j = self.job_of[i]
+            if self._one_phase[j]:
+                # Its remaining executions all ended in this phase (one event each).
+                last = self._repeats[j] - 1
+                self.n_events += last - int(self.job_round[i])
+                self.job_round[i] = last
             before = self.phase[i]
             self._enter_phase(i, before + 1)
             self._reshare_after_job(i, before)
 
         return fire
-
-    def _repeat_in_place(self, i: int) -> bool:
-        """Start the next execution of a repeated single-phase job at once, if that is what
-        ends now: its demand stays what it was, so no rate changes and only its end needs
-        scheduling (the hot path of many short repeated executions)."""
-        j = self.job_of[i]
-        phase = self._only_phase[j]
-        if phase < 0 or self.job_round[i] + 1 >= self._repeats[j]:
-            return False
-        self.job_round[i] += 1
-        work = self._phase_work[j]
-        now = self.env.now
-        self.remaining[i] = work
-        self.job_t[i] = now
-        self.version[i] += 1
-        rate = self.job_rate[i]
-        if rate > 0:
-            done = self.env.timeout(work / rate)
-            done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
-        return True
 
     def _enter_phase(self, i: int, phase: int) -> None:
         """Move job ``i`` to ``phase``, skipping phases with no work."""
@@ -662,6 +660,11 @@ class Simulation:
             return
         self.phase[i] = phase
         self.remaining[i] = work[phase] if phase < DONE else 0.0
+        if phase < DONE and self._one_phase[self.job_of[i]]:
+            # A job with work in one phase only runs its remaining executions back to back in
+            # that phase at the same rate, so they are one phase of all their work: the
+            # same ends, without an event (and a reschedule) between two executions.
+            self.remaining[i] *= b.repeat - self.job_round[i]
         self.job_t[i] = self.env.now
         self.job_replan[i] = True  # new work: its end must be scheduled even at an equal rate
         if phase == DONE:

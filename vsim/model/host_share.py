@@ -22,7 +22,7 @@ import numpy as np
 from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
-from vsim.model.rates import CPU, GUEST_RATES, IO, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.rates import CPU, DONE, GUEST_RATES, IO, PAGE_BYTES, SATURATED, SHORT
 
 if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
@@ -188,13 +188,19 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     sim._swap_frac[gi] = swap_frac
     sim._host_request[h] = sum(vm_request[k] for k in t)
 
-    # Batch jobs whose progress rate changed get a new completion.
-    net = new["net_bps"]
-    phase_rate = [
-        useful[k] if p == CPU else disk[k] if p == IO else float(net[k])
-        for k, p in enumerate(phase)
-    ]
-    sim._reschedule_jobs(gi, np.array(phase_rate))
+    # Batch jobs whose progress rate changed get a new completion (the scalar form of
+    # Simulation._reschedule_jobs).
+    job_rate, job_replan = sim.job_rate, sim.job_replan
+    for k, i in enumerate(idx):
+        if not is_job[k]:
+            continue
+        p = phase[k]
+        if state[k] != gs.RUNNING or p >= DONE:
+            rate = 0.0
+        else:
+            rate = useful[k] if p == CPU else disk[k] if p == IO else float(new["net_bps"][k])
+        if rate != job_rate[i] or job_replan[i]:
+            sim._replan_job(i, rate)
     if sim.stations:
         for k, i in enumerate(idx):
             if i in sim.stations and useful[k] != sim._station_useful_of[i]:
