@@ -251,3 +251,29 @@ def test_a_repeated_execution_restarting_leaves_its_neighbours_rates_alone():
     done = vsim.run(sc).events.query("kind == 'job_done'").set_index("subject").time_s
     assert done["A"] == pytest.approx(4.0, abs=1e-12)
     assert done["B"] == pytest.approx(5.0, abs=1e-12)
+
+
+def test_a_repeated_execution_slowed_midway_ends_at_the_work_conserving_time():
+    # One 1000-MIPS core: A repeats 1000 MI three times, B runs 1500 MI once. Both get 500 MIPS
+    # until B ends at 3 s, A being 1.5 executions in; A's last 1500 MI then run at 1000 MIPS
+    # and end at 4.5 s. Each execution's end counts as one event, however it is simulated.
+    def run(repeat):
+        wl = {
+            "a": {"kind": "batch", "cpu_work": 1000, "repeat": repeat},
+            "b": {"kind": "batch", "cpu_work": 1500},
+        }
+        sc = scenario(
+            [host(cores=1)],
+            [vm("A", "a"), vm("B", "b")],
+            wl,
+            duration=20,
+            sample_interval=20,
+            scheduler={"overcommit": {"cpu": 2}},
+        )
+        return vsim.run(sc)
+
+    res = run(3)
+    done = res.events.query("kind == 'job_done'").set_index("subject").time_s
+    assert done["B"] == pytest.approx(3.0, abs=1e-12)
+    assert done["A"] == pytest.approx(4.5, abs=1e-12)
+    assert res.summary["events"] - run(1).summary["events"] == 2
