@@ -82,8 +82,9 @@ _EPS = 1e-9
 # Added to (subtracted from) the scores of infeasible hosts before argmin (argmax); a result
 # whose score is not clearly below this is re-checked the slow way.
 _BIG = 1e300
-# first_fit / round_robin scan this many hosts first, doubling after each miss.
-_CHUNK = 4096
+# first_fit / round_robin scan this many hosts first, doubling after each miss (a small first
+# chunk: in a fleet with room, the first host looked at usually fits).
+_CHUNK = 64
 # At most this many hosts changed in an array are recomputed one by one, otherwise vectorized.
 _FEW = 16
 

@@ -626,27 +626,27 @@ class Simulation:
             self._schedule_job_end(i, rate)
 
     def _schedule_job_end(self, i: int, rate: float) -> None:
-        done = self.env.timeout(max(self.remaining[i], 0.0) / rate)
-        done.callbacks.append(self._job_phase_done(i, int(self.version[i])))
+        """The end of job ``i``'s phase at ``rate``; the event carries the job and the version
+        of its rate, so that a later change makes it stale."""
+        done = self.env.timeout(max(self.remaining[i], 0.0) / rate, (i, int(self.version[i])))
+        done.callbacks.append(self._job_phase_done)
 
     # ------------------------------------------------------------------ events
-    def _job_phase_done(self, i: int, version: int) -> Callable[[simpy.Event], None]:
-        def fire(_: simpy.Event) -> None:
-            if self.version[i] != version:
-                return  # rates changed since this completion was computed
-            self._advance(self.env.now)
-            self.n_events += 1
-            j = self.job_of[i]
-            if self._one_phase[j]:
-                # Its remaining executions all ended in this phase (one event each).
-                last = self._repeats[j] - 1
-                self.n_events += last - int(self.job_round[i])
-                self.job_round[i] = last
-            before = self.phase[i]
-            self._enter_phase(i, before + 1)
-            self._reshare_after_job(i, before)
-
-        return fire
+    def _job_phase_done(self, event: simpy.Event) -> None:
+        i, version = event.value
+        if self.version[i] != version:
+            return  # rates changed since this completion was computed
+        self._advance(self.env.now)
+        self.n_events += 1
+        j = self.job_of[i]
+        if self._one_phase[j]:
+            # Its remaining executions all ended in this phase (one event each).
+            last = self._repeats[j] - 1
+            self.n_events += last - int(self.job_round[i])
+            self.job_round[i] = last
+        before = self.phase[i]
+        self._enter_phase(i, before + 1)
+        self._reshare_after_job(i, before)
 
     def _enter_phase(self, i: int, phase: int) -> None:
         """Move job ``i`` to ``phase``, skipping phases with no work."""
