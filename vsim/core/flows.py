@@ -153,6 +153,11 @@ def maxmin_flows(
 
     # Incidence entries e = (flow_of[e], links[e]), ordered by flow (CSR order) ...
     flow_of = np.repeat(np.arange(n_flows, dtype=np.int64), lengths)
+    cap = np.maximum(capacity, 0.0)
+    if (np.bincount(links, weights=demand[flow_of], minlength=n_links) <= cap).all():
+        # No link is asked for more than it carries: every flow gets its demand (what the
+        # filling below ends with, without its rounds).
+        return demand.copy()
     flow_nonempty = lengths > 0
     # ... and the same entries ordered by link, for per-link minima over their flows.
     by_link = np.argsort(links, kind="stable")
@@ -162,7 +167,6 @@ def maxmin_flows(
     np.cumsum(link_len, out=link_ptr[1:])
     link_nonempty = link_len > 0
 
-    cap = np.maximum(capacity, 0.0)
     demand_level = demand / weight
     frozen_load = np.zeros(n_links, dtype=np.float64)
     active = np.ones(n_flows, dtype=bool)
