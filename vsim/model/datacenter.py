@@ -98,13 +98,15 @@ class Simulation:
         self._rate_rows = np.zeros((len(GUEST_RATES), n))
         self._acc_rows = np.zeros((len(GUEST_RATES), n))
         self.rate = dict(zip(GUEST_RATES, self._rate_rows, strict=True))
-        self.host_rate = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
+        self._host_rows = np.zeros((len(HOST_RATES), self.hosts.n))
+        self._acc_host_rows = np.zeros((len(HOST_RATES), self.hosts.n))
+        self.host_rate = dict(zip(HOST_RATES, self._host_rows, strict=True))
         self.power = PowerTables.from_scenario(scenario)
         # Integrals over the current sample (started at t0), per guest and host over the whole
         # run (cum_*), and summed over guests or hosts over the whole run (total).
         self.t0 = 0.0
         self._acc_guest = dict(zip(GUEST_RATES, self._acc_rows, strict=True))
-        self._acc_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
+        self._acc_host = dict(zip(HOST_RATES, self._acc_host_rows, strict=True))
         self.cum_guest = {c: np.zeros(n) for c in GUEST_RATES}
         self.cum_host = {c: np.zeros(self.hosts.n) for c in HOST_RATES}
         self.total = dict.fromkeys((*GUEST_RATES, *HOST_RATES), 0.0)
@@ -216,6 +218,18 @@ class Simulation:
                 self.total[c] += moved
         self._rate_rows[:, gi] = new
 
+    def _set_all(self, rows: np.ndarray, acc_rows: np.ndarray, names: tuple, new: dict) -> None:
+        """:meth:`_set_rates` of every entry in every column at once (a full solve): ``rows``
+        and ``acc_rows`` hold one row per name of ``names``."""
+        values = np.stack([new[c] for c in names])
+        w = self.env.now - self.t0
+        if w > 0:
+            d = rows - values
+            acc_rows += d * w
+            for c, moved in zip(names, (d.sum(axis=1) * w).tolist(), strict=True):
+                self.total[c] += moved
+        rows[:] = values
+
     def _set_rates(self, rates: dict, acc: dict, idx: slice | np.ndarray | int, new: dict) -> None:
         """Set new rates for the entries ``idx`` from now on, correcting the sample integrals
         so that the integration at the sample's end counts each old rate up to now."""
@@ -260,7 +274,10 @@ class Simulation:
         running = (state == gs.RUNNING) & host_on
         parent = g.parent[gi]
         top = parent < 0
-        lpar = np.where(top, 0, np.searchsorted(gi, np.maximum(parent, 0)))  # local parent
+        if self.any_nested:
+            lpar = np.where(top, 0, np.searchsorted(gi, np.maximum(parent, 0)))  # local parent
+        else:
+            lpar = np.zeros(n, dtype=np.int64)  # (no guest runs inside another)
         is_job = self.job_of[gi] >= 0
         phase = self.phase[gi]
         want = {r: a[gi] for r, a in self.want.items()}
@@ -323,7 +340,7 @@ class Simulation:
             grant[t_idx] = solved[: len(t_idx)]
         mig_grant = solved[len(t_idx) :]
         own = grant / k_tot  # useful work of the guest and the containers inside it
-        parents = np.unique(lpar[running_child])
+        parents = np.unique(lpar[running_child]) if self.any_nested else ()
         if len(parents):
             # Inside each VM with containers: the VM's own work and its containers share the
             # VM's grant by their shares, each capped at its own request.
@@ -412,7 +429,10 @@ class Simulation:
             net_req = np.where(is_job & (phase == NET), np.inf, want["net"])
             net_req = np.where(running, net_req, 0.0)
             talk = np.flatnonzero(host_on & (net_req > 0))
-            ptr, links = self.fabric.routes_outside(host[talk])
+            if len(talk):
+                ptr, links = self.fabric.routes_outside(host[talk])
+            else:
+                ptr, links = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
             n_mig = mig.n if mig is not None else 0
             if n_mig:
                 m_ptr, m_links = self.migrator.routes(mig)
@@ -438,8 +458,12 @@ class Simulation:
         else:
             net = self.rate["net_bps"][gi]
             sel_g, sel_h = gi, hi
-        self._set_rates(self.rate, self._acc_guest, sel_g, new_guest)
-        self._set_rates(self.host_rate, self._acc_host, sel_h, new_host)
+        if full:
+            self._set_all(self._rate_rows, self._acc_rows, GUEST_RATES, new_guest)
+            self._set_all(self._host_rows, self._acc_host_rows, HOST_RATES, new_host)
+        else:
+            self._set_rates(self.rate, self._acc_guest, sel_g, new_guest)
+            self._set_rates(self.host_rate, self._acc_host, sel_h, new_host)
         # Kept for the single-guest fast path of request-level services.
         self._cpu_cap[gi] = cap
         self._cpu_request[gi] = vm_request
@@ -594,6 +618,8 @@ class Simulation:
     def _reschedule_jobs(self, gi: np.ndarray, phase_rate: np.ndarray) -> None:
         """New progress rates for the batch jobs among guests ``gi``: bring the work left up
         to now at the old rate, and schedule the end of each phase whose rate changed."""
+        if not self.batch_demands:
+            return
         job_running = (
             (self.job_of[gi] >= 0) & (self.guests.state[gi] == gs.RUNNING) & (self.phase[gi] < DONE)
         )
