@@ -495,10 +495,12 @@ class Consolidator:
         # The most room of each kind on a target of each core class decides the one-VM test;
         # it changes rarely within a round, so the per-VM pass reruns only when it does.
         best = []
-        for s in speeds:
-            sel = targets & (self._corefit >= s)  # (the hosts of class k and faster)
+        for fast in self._fast[:-1]:
+            sel = targets & fast  # (the hosts of class k and faster)
             best.append(
-                (room[sel].max(), proom[sel].max(), mroom[sel].max()) if sel.any() else None
+                tuple(np.max(a, where=sel, initial=-np.inf) for a in (room, proom, mroom))
+                if sel.any()
+                else None
             )
         if best != self._alone_key:
             cls = self._cls

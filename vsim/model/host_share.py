@@ -87,32 +87,39 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     core = float(hosts.core_mips[h])
     capacity = float(hosts.cpu_mips[h])
 
-    # Memory, and the share of it swapped out when the host is overcommitted.
-    holds = [host_on and HOLDS[s] for s in state]
+    # One pass per stage over the host's guests (a few, so plain loops beat arrays).
+    # Memory, and what each running guest asks of the host's CPU, virtualization overhead
+    # included.
     n = len(idx)
-    own_mem = [w_mem[k] * memory[k] if holds[k] else 0.0 for k in range(n)]
-    host_mem = 0.0
-    for k in range(n):
-        if holds[k]:
-            host_mem += min(memory[k], own_mem[k]) + mem_over[k]
-    excess = max(host_mem - float(hosts.memory[h]), 0.0)
-    swapped = excess / host_mem if host_mem > 0 else 0.0
-
-    # CPU: what each running guest asks of the host, virtualization overhead included; then
-    # weighted max-min among them, each capped by its vCPUs.
-    running = [host_on and s == gs.RUNNING for s in state]
-    cap = [cap_cores[k] * min(vcpu_mips[k], core) for k in range(n)]
+    holds = [False] * n
+    running = [False] * n
+    own_mem = [0.0] * n
+    cap = [0.0] * n
     demand = [0.0] * n
     vm_request = [0.0] * n
+    t = []  # the running guests, who share the CPU
+    host_mem = 0.0
     for k in range(n):
-        if running[k]:
+        s = state[k]
+        if host_on and HOLDS[s]:
+            holds[k] = True
+            own_mem[k] = w_mem[k] * memory[k]
+            host_mem += min(memory[k], own_mem[k]) + mem_over[k]
+        cap_k = cap[k] = cap_cores[k] * min(vcpu_mips[k], core)
+        if host_on and s == gs.RUNNING:
+            running[k] = True
+            t.append(k)
             if is_job[k]:
-                demand[k] = cap[k] if phase[k] == CPU else 0.0
+                demand[k] = cap_k if phase[k] == CPU else 0.0
             else:
                 demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
         k_in = 1.0 + c_in[k]
-        vm_request[k] = min(cap[k] / k_in, min(demand[k], cap[k])) * (k_in + c_host[k])
-    t = [k for k in range(n) if running[k]]
+        vm_request[k] = min(cap_k / k_in, min(demand[k], cap_k)) * (k_in + c_host[k])
+    # The share of memory swapped out when the host is overcommitted.
+    excess = max(host_mem - float(hosts.memory[h]), 0.0)
+    swapped = excess / host_mem if host_mem > 0 else 0.0
+
+    # CPU: weighted max-min among the running guests, each capped by its vCPUs.
     grant = [0.0] * n
     solved = maxmin_one(capacity, [shares[k] for k in t], [vm_request[k] for k in t])
     for k, x in zip(t, solved, strict=True):
@@ -132,18 +139,20 @@ def reshare_host(sim: Simulation, h: int) -> bool:
                 iops_req[k] = w_iops[k]
             disk_req[k] += swap_bps
             iops_req[k] += swap_bps / PAGE_BYTES
-        ones = [1.0] * n
-        disk = maxmin_one(float(hosts.disk_bw[h]), ones, disk_req)
-        iops = maxmin_one(float(hosts.disk_iops[h]), ones, iops_req)
+        if any(disk_req):
+            disk = maxmin_one(float(hosts.disk_bw[h]), [1.0] * n, disk_req)
+        if any(iops_req):
+            iops = maxmin_one(float(hosts.disk_iops[h]), [1.0] * n, iops_req)
 
     useful = [0.0] * n
     alloc = [0.0] * n
     overhead = [0.0] * n
     hypervisor = 0.0
-    for k in range(n):
+    penalty = mem_model.swap_penalty
+    for k in t:  # (the others get nothing)
         k_in = 1.0 + c_in[k]
         own = grant[k] / (k_in + c_host[k])
-        useful[k] = own / (1.0 + mem_model.swap_penalty * swap_frac[k])
+        useful[k] = own / (1.0 + penalty * swap_frac[k])
         alloc[k] = own * k_in
         hyp = own * c_host[k]
         overhead[k] = alloc[k] - own + hyp
