@@ -266,6 +266,35 @@ def test_matches_reference_on_larger_random_instances():
         _check_maxmin(cap, routes, weight, demand, got)
 
 
+def test_uncontended_flows_get_exactly_their_demand():
+    # Every link carries at least what its flows ask (one exactly at capacity, one unlimited):
+    # each flow gets its demand, bit for bit, as progressive filling would give it.
+    rng = np.random.default_rng(11)
+    n_links, n = 12, 40
+    routes = [
+        list(rng.choice(n_links, size=int(rng.integers(0, 4)), replace=False)) for _ in range(n)
+    ]
+    demand = list(rng.uniform(0.1, 3.0, n))
+    asked = np.zeros(n_links)
+    for r, d in zip(routes, demand, strict=True):
+        asked[r] += d
+    cap = list(asked * rng.uniform(1.0, 2.0, n_links))
+    cap[0], cap[1] = asked[0], INF
+    weight = list(rng.uniform(0.2, 3.0, n))
+    got = flows(cap, routes, weight, demand)
+    np.testing.assert_array_equal(got, demand)
+    want = reference_progressive_filling(cap, routes, weight, demand)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
+    # One flow asking a little more than link 0 has left makes it shared again.
+    first = next(k for k, r in enumerate(routes) if 0 in r)
+    demand[first] += 1e-3
+    got = flows(cap, routes, weight, demand)
+    assert (got < np.array(demand)).any()
+    want = reference_progressive_filling(cap, routes, weight, demand)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
+    _check_maxmin(cap, routes, weight, demand, got)
+
+
 # --------------------------------------------------------------------------- topologies
 
 

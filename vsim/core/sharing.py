@@ -110,13 +110,15 @@ def maxmin_share(
             f"shapes {capacity.shape}, {group.shape}, {weight.shape}, {demand.shape}"
         )
     alloc = np.zeros(n, dtype=np.float64)
+    if n == 0:
+        return alloc
+    n_groups = capacity.shape[0]
+    if group.min() < 0 or group.max() >= n_groups:
+        raise ValueError(f"group indices must lie in 0..{n_groups - 1}")
     # Zero-demand consumers are satisfied from the start (alloc stays 0).
     active = demand > 0.0
     if not active.any():
         return alloc  # (a host's disk when nothing on it reads or writes)
-    n_groups = capacity.shape[0]
-    if group.min() < 0 or group.max() >= n_groups:
-        raise ValueError(f"group indices must lie in 0..{n_groups - 1}")
 
     # Negative capacity is invalid input; clamp so it behaves like an off resource.
     remaining = np.maximum(capacity, 0.0)
