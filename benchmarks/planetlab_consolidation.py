@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import time
 
 import vsim
@@ -160,6 +161,8 @@ def run_one(folder: str, policy: str, profile: str) -> dict:
         "unmet_cpu_frac": float(s["unmet_cpu_frac"]),
         "events": int(s["events"]),
         "wall_s": wall,
+        # The process's peak so far (this policy's own when it runs alone: --policies).
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
@@ -175,10 +178,13 @@ def main(profiles=("cloudsim", "vsim"), policies=None) -> list[dict]:
     rows = []
     head = (
         f"{'profile':8} {'policy':12} {'kWh':>8} {'kWh(cs)':>8} {'CS kWh':>7} {'migr':>6} "
-        f"{'CS migr':>7} {'SLATAH':>7} {'PDM':>7} {'SLAV':>9} {'wall s':>7}"
+        f"{'CS migr':>7} {'SLATAH':>7} {'PDM':>7} {'SLAV':>9} {'wall s':>7} {'RSS MB':>7}"
     )
     print("planetlab_consolidation: 800 hosts, 1052 VMs, day 20110303, 24 h, 5-min interval")
-    print("  (kWh: vsim's exact energy; kWh(cs): CloudSim's accounting; CS: CloudSim 4.0)")
+    print(
+        "  (kWh: vsim's exact energy; kWh(cs): CloudSim's accounting; CS: CloudSim 4.0;"
+        " RSS: the process's peak so far)"
+    )
     print(head)
     for profile in profiles:
         for policy in policies or POLICIES:
@@ -187,7 +193,8 @@ def main(profiles=("cloudsim", "vsim"), policies=None) -> list[dict]:
             print(
                 f"{profile:8} {policy:12} {r['energy_kwh']:8.1f} {r['energy_kwh_cloudsim']:8.1f} "
                 f"{_fmt(cs[0], '7.1f')} {r['migrations']:6d} {_fmt(cs[1], '7d')} "
-                f"{r['slatah']:7.2%} {r['pdm']:7.3%} {r['slav']:9.2e} {r['wall_s']:7.1f}",
+                f"{r['slatah']:7.2%} {r['pdm']:7.3%} {r['slav']:9.2e} {r['wall_s']:7.1f} "
+                f"{r['peak_rss_mb']:7.0f}",
                 flush=True,
             )
             rows.append(r)
