@@ -67,7 +67,7 @@ class MigrationArrays:
     dst: np.ndarray
     via: np.ndarray
     switched: np.ndarray
-    phase: np.ndarray  # 0 live (pre-copy), 1 stop-and-copy, 2 post-copy pull
+    phase: np.ndarray  # _PHASE_CODE of each (pre-copy, stop-and-copy, post-copy pull)
     footprint: np.ndarray
 
     @property
@@ -233,7 +233,7 @@ class Migrator:
 
     def paused_guests(self, a: MigrationArrays) -> np.ndarray:
         """Guests paused by their migration (stop-and-copy, or the whole of a cold one)."""
-        g = a.guest[a.phase == 1]
+        g = a.guest[a.phase == _PHASE_CODE[STOP]]
         return g[self.sim.guests.state[g] == gs.PAUSED]
 
     def demand(self) -> float:
@@ -261,8 +261,10 @@ class Migrator:
 
     def slowdown(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
         """Guests slowed by their migration and the share of useful work they lose."""
-        slowed = a.phase != 1
-        loss = np.where(a.phase[slowed] == 0, self.cfg.degradation, self.cfg.postcopy_slowdown)
+        slowed = a.phase != _PHASE_CODE[STOP]
+        loss = np.where(
+            a.phase[slowed] == _PHASE_CODE[LIVE], self.cfg.degradation, self.cfg.postcopy_slowdown
+        )
         return a.guest[slowed], loss.astype(np.float64)
 
     def routes(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
