@@ -217,20 +217,29 @@ def test_energy_integrates_the_power_table_exactly():
     np.testing.assert_allclose(res.hosts.power_w, [94.3, 86.0], rtol=1e-12)
 
 
-def test_repeated_executions_run_back_to_back_under_sharing():
-    # Two actors on one 1000-MIPS core, each repeating a 1000-MI execution 3 times: they share
-    # the core equally throughout, so each execution takes 2 s and both finish at t = 6 s.
-    wl = {"rep": {"kind": "batch", "cpu_work": 1000, "repeat": 3}}
+def run_on_one_core(workloads: dict, guests: list) -> vsim.Result:
+    """``guests`` sharing one 1000-MIPS core (overcommitted, so they all fit) for 20 s."""
     sc = scenario(
         [host(cores=1)],
-        [vm("a", "rep"), vm("b", "rep")],
-        wl,
+        guests,
+        workloads,
         duration=20,
         sample_interval=20,
         scheduler={"overcommit": {"cpu": 2}},
     )
-    ev = vsim.run(sc).events
-    np.testing.assert_allclose(ev[ev.kind == "job_done"].time_s, [6.0, 6.0], rtol=1e-12)
+    return vsim.run(sc)
+
+
+def job_ends(res) -> pd.Series:
+    return res.events.query("kind == 'job_done'").set_index("subject").time_s
+
+
+def test_repeated_executions_run_back_to_back_under_sharing():
+    # Two actors on one 1000-MIPS core, each repeating a 1000-MI execution 3 times: they share
+    # the core equally throughout, so each execution takes 2 s and both finish at t = 6 s.
+    wl = {"rep": {"kind": "batch", "cpu_work": 1000, "repeat": 3}}
+    done = job_ends(run_on_one_core(wl, [vm("a", "rep"), vm("b", "rep")]))
+    np.testing.assert_allclose(done, [6.0, 6.0], rtol=1e-12)
 
 
 def test_a_repeated_execution_restarting_leaves_its_neighbours_rates_alone():
@@ -240,15 +249,7 @@ def test_a_repeated_execution_restarting_leaves_its_neighbours_rates_alone():
         "a": {"kind": "batch", "cpu_work": 1000, "repeat": 2},
         "b": {"kind": "batch", "cpu_work": 3000},
     }
-    sc = scenario(
-        [host(cores=1)],
-        [vm("A", "a"), vm("B", "b")],
-        wl,
-        duration=20,
-        sample_interval=20,
-        scheduler={"overcommit": {"cpu": 2}},
-    )
-    done = vsim.run(sc).events.query("kind == 'job_done'").set_index("subject").time_s
+    done = job_ends(run_on_one_core(wl, [vm("A", "a"), vm("B", "b")]))
     assert done["A"] == pytest.approx(4.0, abs=1e-12)
     assert done["B"] == pytest.approx(5.0, abs=1e-12)
 
@@ -262,18 +263,10 @@ def test_a_repeated_execution_slowed_midway_ends_at_the_work_conserving_time():
             "a": {"kind": "batch", "cpu_work": 1000, "repeat": repeat},
             "b": {"kind": "batch", "cpu_work": 1500},
         }
-        sc = scenario(
-            [host(cores=1)],
-            [vm("A", "a"), vm("B", "b")],
-            wl,
-            duration=20,
-            sample_interval=20,
-            scheduler={"overcommit": {"cpu": 2}},
-        )
-        return vsim.run(sc)
+        return run_on_one_core(wl, [vm("A", "a"), vm("B", "b")])
 
     res = run(3)
-    done = res.events.query("kind == 'job_done'").set_index("subject").time_s
+    done = job_ends(res)
     assert done["B"] == pytest.approx(3.0, abs=1e-12)
     assert done["A"] == pytest.approx(4.5, abs=1e-12)
     assert res.summary["events"] - run(1).summary["events"] == 2

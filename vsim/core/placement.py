@@ -290,7 +290,10 @@ class HostPool:
                 continue
             if changed.size <= _FEW:
                 for h in changed.tolist():
-                    self._update_host(h, cap_changed=kind == 0)
+                    if kind == 0:
+                        self._update_host(h)
+                    else:
+                        self._update_used(h, [i])
             else:
                 self._rebuild(i, sum_a=False)
                 rebuilt = True
@@ -325,32 +328,23 @@ class HostPool:
         for i in range(1, len(self.resources)):
             np.add(a, self._g[i], out=a)
 
-    def _update_host(self, h: int, *, cap_changed: bool) -> None:
-        """Recompute the caches of host ``h`` (all resources) with Python floats: the same IEEE
-        operations as :meth:`_rebuild`, so the values are bit-identical."""
-        a = None
+    def _update_host(self, h: int) -> None:
+        """Recompute the caches of host ``h`` after its capacities changed (all resources) with
+        Python floats: the same IEEE operations as :meth:`_rebuild`, so the values are
+        bit-identical."""
         for i in range(len(self.resources)):
             c = float(self._cap[i][h])
-            u = float(self._used[i][h])
-            self._slack[i][h] = (c + _EPS * c) - u
-            if cap_changed:
-                v = _inv(c)
-                self._invs[i][h] = v
-                # the bounds only need to contain every inv_r; widening keeps them valid
-                self._inv_lo[i] = min(self._inv_lo[i], v)
-                self._inv_hi[i] = max(self._inv_hi[i], v)
-            else:
-                v = float(self._invs[i][h])
-            gv = (c - u) * v if v != 0.0 else 0.0
-            self._g[i][h] = gv
-            a = gv if a is None else a + gv
+            v = _inv(c)
+            self._invs[i][h] = v
+            # the bounds only need to contain every inv_r; widening keeps them valid
+            self._inv_lo[i] = min(self._inv_lo[i], v)
+            self._inv_hi[i] = max(self._inv_hi[i], v)
             self._cap_seen[i][h] = c
-            self._used_seen[i][h] = u
-        self._a[h] = a
+        self._update_used(h, range(len(self.resources)))
 
-    def _update_used(self, h: int, changed: list[int]) -> None:
-        """:meth:`_update_host` after host ``h``'s use of resources ``changed`` changed (the
-        same operations, so the same bits)."""
+    def _update_used(self, h: int, changed: list[int] | range) -> None:
+        """Recompute the caches of host ``h`` after its use of resources ``changed`` changed
+        (the same operations as :meth:`_rebuild`, so the same bits)."""
         for i in changed:
             c = float(self._cap[i][h])
             u = float(self._used[i][h])

@@ -107,7 +107,7 @@ def consolidation_summary(sim: Any) -> dict[str, float]:
     e_cs = energy_kwh_cloudsim(
         np.array(c.tick_times),
         np.array(c.tick_util),
-        c.tables,
+        c.power.tables,
         power_aware=c.cfg.power_aware,
     )
     return {

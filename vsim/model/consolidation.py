@@ -94,7 +94,6 @@ class Consolidator:
         self.removed = 0  # VMs deleted as CloudSim deletes "completed" ones (cloudsim profile)
         self._traced = np.zeros(g.n, dtype=bool)
         self.power = sim.power  # for placement: the real tables even under NPA
-        self.tables = self.power.tables
         # Constant per-host arrays the placement reads (the hosts' hardware does not change).
         self._cap = h.cpu_mips.astype(np.float64)
         self._capfit = self._cap * (1 + _EPS)
