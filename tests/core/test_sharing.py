@@ -89,6 +89,14 @@ def test_groups_are_solved_independently():
     )
 
 
+def test_resources_that_fit_give_exact_demands_beside_a_saturated_one():
+    # Group 0's demands sum exactly to its capacity (0.1 + 0.2 + 0.7 = 1.0 in floats too):
+    # each keeps its demand, bit for bit. Group 1 is over-asked (3 > 2): equal halves.
+    capacity = [1.0, 2.0]
+    got = share(capacity, [0, 1, 0, 0, 1], [1, 1, 1, 1, 1], [0.1, 1.5, 0.2, 0.7, 1.5])
+    np.testing.assert_array_equal(got, [0.1, 1.0, 0.2, 0.7, 1.0])
+
+
 def test_groups_without_consumers_are_fine():
     np.testing.assert_allclose(share([5.0, 2.0, 7.0], [1, 1], [1, 1], [INF, INF]), [1.0, 1.0])
 

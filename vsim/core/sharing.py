@@ -115,13 +115,18 @@ def maxmin_share(
     n_groups = capacity.shape[0]
     if group.min() < 0 or group.max() >= n_groups:
         raise ValueError(f"group indices must lie in 0..{n_groups - 1}")
-    # Zero-demand consumers are satisfied from the start (alloc stays 0).
-    active = demand > 0.0
-    if not active.any():
-        return alloc  # (a host's disk when nothing on it reads or writes)
-
     # Negative capacity is invalid input; clamp so it behaves like an off resource.
     remaining = np.maximum(capacity, 0.0)
+    # A resource whose consumers' demands fit in it together gives each its demand (as
+    # maxmin_one does); only the others are filled. Most hosts of a fleet are not saturated, so
+    # this spares the filling rounds, and each resource's result does not depend on the others.
+    tight = np.bincount(group, weights=demand, minlength=n_groups) > remaining
+    if not tight.any():
+        return demand.copy()
+    fits = ~tight[group]
+    alloc[fits] = demand[fits]
+    # Zero-demand consumers are satisfied from the start (alloc stays 0).
+    active = (demand > 0.0) & ~fits
     level = np.zeros(n_groups, dtype=np.float64)
 
     # Hard bound on rounds: every round that continues saturates at least one consumer.

@@ -497,7 +497,7 @@ class Consolidator:
         for fast in self._fast[:-1]:
             sel = targets & fast  # (the hosts of class k and faster)
             best.append(
-                tuple(np.max(a, where=sel, initial=-np.inf) for a in (room, proom, mroom))
+                tuple(np.where(sel, a, -np.inf).max() for a in (room, proom, mroom))
                 if sel.any()
                 else None
             )
