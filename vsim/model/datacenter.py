@@ -43,6 +43,7 @@ from vsim.model.rates import (
     PAGE_BYTES,
     SATURATED,
     SHORT,
+    WANTS,
 )
 from vsim.model.services import RequestLog, build_stations
 from vsim.model.workloads import build_demands
@@ -68,9 +69,10 @@ class Simulation:
             scenario, self.guests.group, self.guests.names, np.random.default_rng(workload_seq)
         )
         n = self.guests.n
-        # What each guest wants while running: CPU as a fraction of its vCPUs, memory as a
-        # fraction of its size, disk and network in bytes/s, IOPS in operations/s.
-        self.want = {r: np.zeros(n) for r in ("cpu", "memory", "disk", "iops", "net")}
+        # What each guest wants while running (WANTS): rows of one 2-D array, so that one
+        # host's guests are read in every column by a single indexing.
+        self._want_rows = np.zeros((len(WANTS), n))
+        self.want = dict(zip(WANTS, self._want_rows, strict=True))
         # Batch jobs.
         self.job_of = np.full(n, -1, dtype=np.int64)
         for j, b in enumerate(self.batch_demands):
@@ -212,8 +214,11 @@ class Simulation:
         per column of :data:`GUEST_RATES`."""
         w = self.env.now - self.t0
         if w > 0:
-            d = self._rate_rows[:, gi] - new
-            self._acc_rows[:, gi] += d * w
+            # (take and one assignment: a fancy-indexed += reads and writes through the index)
+            d = self._rate_rows.take(gi, axis=1) - new
+            acc = self._acc_rows.take(gi, axis=1)
+            acc += d * w
+            self._acc_rows[:, gi] = acc
             for c, moved in zip(GUEST_RATES, (d.sum(axis=1) * w).tolist(), strict=True):
                 self.total[c] += moved
         self._rate_rows[:, gi] = new

@@ -79,8 +79,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     idx = gi.tolist()
     state = g.state[gi].tolist()
     phase = sim.phase[gi].tolist()
-    want = sim.want
-    w_cpu, w_mem, w_disk, w_iops = (want[r][gi].tolist() for r in ("cpu", "memory", "disk", "iops"))
+    w_cpu, w_mem, w_disk, w_iops, _ = sim._want_rows.take(gi, axis=1).tolist()
     columns = sim.static_rows[gi].T.tolist()  # one list per STATIC attribute, then is_job
     memory, vcpus, vcpu_mips, shares, cap_cores, c_in, c_host, mem_over, is_job = columns
     mem_model = sim.scenario.memory
@@ -92,7 +91,6 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     # included.
     n = len(idx)
     holds = [False] * n
-    running = [False] * n
     own_mem = [0.0] * n
     cap = [0.0] * n
     demand = [0.0] * n
@@ -107,7 +105,6 @@ def reshare_host(sim: Simulation, h: int) -> bool:
             host_mem += min(memory[k], own_mem[k]) + mem_over[k]
         cap_k = cap[k] = cap_cores[k] * min(vcpu_mips[k], core)
         if host_on and s == gs.RUNNING:
-            running[k] = True
             t.append(k)
             if is_job[k]:
                 demand[k] = cap_k if phase[k] == CPU else 0.0
@@ -128,17 +125,19 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     # Disk bandwidth and IOPS: flat sharing among everything on the host.
     disk = [0.0] * n
     iops = [0.0] * n
-    swap_frac = [swapped if hd else 0.0 for hd in holds]
-    if host_on:
+    swap_frac = [swapped if hd else 0.0 for hd in holds] if swapped else [0.0] * n
+    io_job = any(is_job[k] and phase[k] == IO for k in t)
+    if host_on and (swapped or io_job or any(w_disk) or any(w_iops)):
         disk_req = [0.0] * n
         iops_req = [0.0] * n
-        for k in range(n):
-            swap_bps = swap_frac[k] * own_mem[k] * mem_model.swap_touch_rate
-            if running[k]:
-                disk_req[k] = math.inf if is_job[k] and phase[k] == IO else w_disk[k]
-                iops_req[k] = w_iops[k]
-            disk_req[k] += swap_bps
-            iops_req[k] += swap_bps / PAGE_BYTES
+        for k in t:
+            disk_req[k] = math.inf if is_job[k] and phase[k] == IO else w_disk[k]
+            iops_req[k] = w_iops[k]
+        if swapped:
+            for k in range(n):
+                swap_bps = swap_frac[k] * own_mem[k] * mem_model.swap_touch_rate
+                disk_req[k] += swap_bps
+                iops_req[k] += swap_bps / PAGE_BYTES
         if any(disk_req):
             disk = maxmin_one(float(hosts.disk_bw[h]), [1.0] * n, disk_req)
         if any(iops_req):
@@ -147,16 +146,19 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     useful = [0.0] * n
     alloc = [0.0] * n
     overhead = [0.0] * n
+    short = [False] * n
     hypervisor = 0.0
     penalty = mem_model.swap_penalty
     for k in t:  # (the others get nothing)
         k_in = 1.0 + c_in[k]
         own = grant[k] / (k_in + c_host[k])
-        useful[k] = own / (1.0 + penalty * swap_frac[k])
+        useful[k] = u = own / (1.0 + penalty * swap_frac[k])
         alloc[k] = own * k_in
         hyp = own * c_host[k]
         overhead[k] = alloc[k] - own + hyp
         hypervisor += hyp
+        short[k] = u < demand[k] * SHORT
+    net = sim.rate["net_bps"][gi]  # the network is solved across hosts, not here
     new = {
         "cpu_demand_mips": demand,
         "cpu_useful_mips": useful,
@@ -164,14 +166,14 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         "cpu_overhead_mips": overhead,
         "mem_bytes": own_mem,
         "disk_bps": disk,
-        "net_bps": sim.rate["net_bps"][gi],  # network is solved across hosts, not here
+        "net_bps": net,
         "cpu_migration_loss_mips": [0.0] * n,
         "cpu_paused_want_mips": [0.0] * n,
     }
     sim._set_many(gi, np.array([new[c] for c in GUEST_RATES]))
-    short = [running[k] and useful[k] < demand[k] * SHORT for k in range(n)]
     sim._short[gi] = short
-    sim._n_short[h] = sum(short)
+    n_short = sum(short)
+    sim._n_short[h] = n_short
     host_cpu = sum(grant)
     powered = host_on or host_state == HOST_BOOTING
     sim._set_one(
@@ -187,7 +189,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
             "on": float(host_on),
             "on_busy": float(host_on and host_cpu > 0),
             "saturated": float(host_on and host_cpu >= capacity * SATURATED),
-            "short": float(host_on and any(short)),  # (no migration arrives here)
+            "short": float(host_on and n_short > 0),  # (no migration arrives here)
         },
     )
     # Kept for the single-guest fast path of request-level services.
@@ -207,7 +209,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         if state[k] != gs.RUNNING or p >= DONE:
             rate = 0.0
         else:
-            rate = useful[k] if p == CPU else disk[k] if p == IO else float(new["net_bps"][k])
+            rate = useful[k] if p == CPU else disk[k] if p == IO else float(net[k])
         if rate != job_rate[i] or job_replan[i]:
             sim._replan_job(i, rate)
     if sim.stations:

@@ -6,6 +6,9 @@ from vsim.metrics import GUEST_COLUMNS
 
 PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
 CPU, IO, NET, DONE = 0, 1, 2, 3  # phases of a batch job
+# What a guest wants while running: CPU as a fraction of its vCPUs, memory as a fraction of its
+# size, disk and network in bytes/s, IOPS in operations/s.
+WANTS = ("cpu", "memory", "disk", "iops", "net")
 # Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
 # takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
 GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
