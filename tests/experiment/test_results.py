@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import vsim
+from tests.helpers import host, scenario, vm
 from vsim.experiment.results import Result, atomic_write, read_result
 
 
@@ -112,6 +114,27 @@ def test_round_trip_frames(tmp_path: Path) -> None:
     res = make_result()
     back = read_result(res.write(tmp_path, figures=False))
     for name in ("hosts", "guests", "events", "requests"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), check_dtype=True)
+
+
+def test_run_frames_label_every_row_and_round_trip(tmp_path: Path) -> None:
+    # Two hosts of two types: "a" fits only the large one, then "b" fits nowhere, so it holds
+    # no host ("").
+    sc = scenario(
+        [host(name="small", memory="2GiB"), host(name="large", memory="4GiB")],
+        [vm("a", memory="3GiB"), vm("b", memory="3GiB")],
+        duration=600,
+    )
+    res = vsim.run(sc)
+    g = res.guests
+    assert list(g.guest) == ["a", "b"] * 2
+    assert list(g.kind) == ["vm"] * 4
+    assert list(g.host) == ["large-0", ""] * 2
+    assert list(g.state) == ["running", "rejected"] * 2
+    assert list(res.hosts.host_type) == ["small", "large"] * 2
+    assert list(res.hosts.state) == ["on"] * 4
+    back = read_result(res.write(tmp_path, figures=False))
+    for name in ("hosts", "guests", "events"):
         pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), check_dtype=True)
 
 

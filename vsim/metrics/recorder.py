@@ -53,11 +53,11 @@ class SampleRecorder:
         n, h = self.host_state.shape
         frame = {
             "time_s": np.repeat(self.times, h),
-            "host": pd.Categorical.from_codes(np.tile(np.arange(h), n), categories=list(names)),
-            "host_type": np.tile(types.astype(str), n),
+            "host": _codes(np.tile(np.arange(h), n), names),
+            "host_type": _labels(types, n),
         }
         frame.update({c: self.host[c].ravel() for c in HOST_COLUMNS})
-        frame["state"] = state_names[self.host_state.ravel()]
+        frame["state"] = _codes(self.host_state.ravel(), state_names)
         return pd.DataFrame(frame)
 
     def guests_frame(
@@ -71,16 +71,28 @@ class SampleRecorder:
         if g == 0:  # per-guest samples were not kept
             names, kinds = names[:0], kinds[:0]
         placed = self.guest_host.ravel()
-        host_col = np.where(placed >= 0, np.append(host_names, "")[placed], "")
         frame = {
             "time_s": np.repeat(self.times, g),
-            "guest": pd.Categorical.from_codes(np.tile(np.arange(g), n), categories=list(names)),
-            "kind": np.tile(kinds.astype(str), n),
-            "host": host_col.astype(str),
-            "state": state_names[self.guest_state.ravel()],
+            "guest": _codes(np.tile(np.arange(g), n), names),
+            "kind": _labels(kinds, n),
+            # "" where the guest holds no host
+            "host": _codes(np.where(placed >= 0, placed, len(host_names)), [*host_names, ""]),
+            "state": _codes(self.guest_state.ravel(), state_names),
         }
         frame.update({c: self.guest[c].ravel() for c in GUEST_COLUMNS})
         return pd.DataFrame(frame)
+
+
+def _codes(codes: np.ndarray, labels) -> pd.Categorical:
+    """Labels as a categorical column: a few distinct strings repeated over many rows are stored
+    once (string columns of that length cost most of a frame's construction)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(labels), dtype=str))
+
+
+def _labels(values: np.ndarray, repeats: int) -> pd.Categorical:
+    """:func:`_codes` of an array of labels, one per entity, repeated for every sample."""
+    labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    return _codes(np.tile(codes.reshape(-1), repeats), labels)
 
 
 class EventLog:

@@ -659,7 +659,9 @@ class Simulation:
     def _schedule_job_end(self, i: int, rate: float) -> None:
         """The end of job ``i``'s phase at ``rate``; the event carries the job and the version
         of its rate, so that a later change makes it stale."""
-        done = self.env.timeout(max(self.remaining[i], 0.0) / rate, (i, int(self.version[i])))
+        # (a Python float: simulated time stays one, which SimPy's heap compares faster)
+        delay = max(float(self.remaining[i]), 0.0) / rate
+        done = self.env.timeout(delay, (i, int(self.version[i])))
         done.callbacks.append(self._job_phase_done)
 
     # ------------------------------------------------------------------ events

@@ -193,11 +193,12 @@ class Migrator:
             dst,
             self.cfg.algorithm,
             now,
-            self.dirty[g],
-            self.wws[g],
-            gt.memory[g],
+            # (Python floats: the transfer times derived from them become simulated time)
+            float(self.dirty[g]),
+            float(self.wws[g]),
+            float(gt.memory[g]),
             round_started=now,
-            footprint=gt.memory[g] if self.reserve_memory else 0.0,
+            footprint=float(gt.memory[g]) if self.reserve_memory else 0.0,
             via=via,
         )
         sim.events.add(
