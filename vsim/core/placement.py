@@ -345,17 +345,25 @@ class HostPool:
     def _update_used(self, h: int, changed: list[int] | range) -> None:
         """Recompute the caches of host ``h`` after its use of resources ``changed`` changed
         (the same operations as :meth:`_rebuild`, so the same bits)."""
-        for i in changed:
-            c = float(self._cap[i][h])
-            u = float(self._used[i][h])
-            self._slack[i][h] = (c + _EPS * c) - u
-            v = float(self._invs[i][h])
-            self._g[i][h] = (c - u) * v if v != 0.0 else 0.0
-            self._used_seen[i][h] = u
-        g = self._g
-        a = float(g[0][h])
-        for i in range(1, len(g)):
-            a = a + float(g[i][h])
+        self._set_used(h, [(i, float(self._used[i][h])) for i in changed])
+
+    def _set_used(self, h: int, new: list[tuple[int, float]]) -> None:
+        """Set host ``h``'s use of resource ``i`` to ``u`` for each ``(i, u)`` of ``new`` and
+        recompute its caches in Python floats (a handful of scalars: NumPy calls would cost
+        more than the arithmetic)."""
+        cap, used, seen = self._cap, self._used, self._used_seen
+        slack, invs, g = self._slack, self._invs, self._g
+        for i, u in new:
+            c = float(cap[i][h])
+            used[i][h] = u
+            seen[i][h] = u
+            slack[i, h] = (c + _EPS * c) - u
+            v = float(invs[i, h])
+            g[i, h] = (c - u) * v if v != 0.0 else 0.0
+        col = g[:, h].tolist()
+        a = col[0]
+        for x in col[1:]:
+            a = a + x
         self._a[h] = a
 
     # ------------------------------------------------------------------ helpers
@@ -431,10 +439,7 @@ class HostPool:
         self._sync()
         if not self.enabled[host]:
             return False
-        for slack, q in zip(self._slack, req, strict=True):
-            if not q <= slack[host]:
-                return False
-        return True
+        return all(q <= s for q, s in zip(req, self._slack[:, host].tolist(), strict=True))
 
     def choose(
         self,
@@ -683,28 +688,22 @@ class HostPool:
         self._add(int(host), req)
 
     def _add(self, h: int, req: list[float]) -> None:
-        changed = []
-        for i, q in enumerate(req):
-            if q != 0.0:
-                used = self._used[i]
-                used[h] = float(used[h]) + q
-                changed.append(i)
-        self._update_used(h, changed)
+        used = self._used
+        self._set_used(h, [(i, float(used[i][h]) + q) for i, q in enumerate(req) if q != 0.0])
 
     def release(self, host: int, request: Mapping[str, float]) -> None:
         """Give back ``request`` on ``host``; clamps at 0 so rounding never leaves negative use."""
         req = self._request(request)
         self._sync()
         h = int(host)
-        changed = []
+        used = self._used
+        new = []
         for i, q in enumerate(req):
-            used = self._used[i]
-            old = float(used[h])
-            new = max(old - q, 0.0)
-            if new != old:
-                used[h] = new
-                changed.append(i)
-        self._update_used(h, changed)
+            old = float(used[i][h])
+            u = max(old - q, 0.0)
+            if u != old:
+                new.append((i, u))
+        self._set_used(h, new)
 
     def place_batch(
         self,

@@ -485,22 +485,21 @@ class Consolidator:
             proom = np.where(self._enough, self._cap * (1.0 / self.param - self._pred), np.inf)
         else:
             proom = np.full(n, np.inf)
-        if not self.cloudsim:
-            mroom = self._memcap - self._mem_used
-        else:
-            mroom = np.full(n, np.inf)
         room = room + 1e-6 * self._cap  # slack: this test must never be stricter than PABFD's
+        # (memory is not checked under the cloudsim profile: its room is infinite everywhere)
+        kinds = [room, proom] if self.cloudsim else [room, proom, self._memcap - self._mem_used]
+        rooms = np.stack(kinds)
         speeds = self._speeds  # distinct core speeds (with slack), ascending
         # The most room of each kind on a target of each core class decides the one-VM test;
         # it changes rarely within a round, so the per-VM pass reruns only when it does.
         best = []
         for fast in self._fast[:-1]:
             sel = targets & fast  # (the hosts of class k and faster)
-            best.append(
-                tuple(np.where(sel, a, -np.inf).max() for a in (room, proom, mroom))
-                if sel.any()
-                else None
-            )
+            if not sel.any():
+                best.append(None)
+                continue
+            most = np.where(sel, rooms, -np.inf).max(axis=1).tolist()
+            best.append((*most, math.inf) if self.cloudsim else tuple(most))
         if best != self._alone_key:
             cls = self._cls
             fits = cls < len(speeds)
@@ -524,6 +523,7 @@ class Consolidator:
         others = cpu_room.sum() - cpu_room
         ok &= self._src_req <= others
         if not self.cloudsim:
+            mroom = rooms[2]
             for m in np.unique(self._src_mem[ok & (self._src_n > 0)]):
                 slots = np.where(targets, np.maximum(np.floor(mroom / m + 1e-9), 0.0), 0.0)
                 mine = ok & (self._src_mem == m)
