@@ -109,24 +109,33 @@ def maxmin_share(
             "capacity must be 1-D and group, weight, demand 1-D arrays of one length; got "
             f"shapes {capacity.shape}, {group.shape}, {weight.shape}, {demand.shape}"
         )
-    alloc = np.zeros(n, dtype=np.float64)
     if n == 0:
-        return alloc
+        return np.zeros(0, dtype=np.float64)
     n_groups = capacity.shape[0]
     if group.min() < 0 or group.max() >= n_groups:
         raise ValueError(f"group indices must lie in 0..{n_groups - 1}")
     # Negative capacity is invalid input; clamp so it behaves like an off resource.
     remaining = np.maximum(capacity, 0.0)
     # A resource whose consumers' demands fit in it together gives each its demand (as
-    # maxmin_one does); only the others are filled. Most hosts of a fleet are not saturated, so
-    # this spares the filling rounds, and each resource's result does not depend on the others.
+    # maxmin_one does); only the consumers of the others are filled. Most hosts of a fleet are
+    # not saturated, so the filling rounds run over a few consumers, and each resource's result
+    # does not depend on the others.
     tight = np.bincount(group, weights=demand, minlength=n_groups) > remaining
-    if not tight.any():
-        return demand.copy()
-    fits = ~tight[group]
-    alloc[fits] = demand[fits]
+    alloc = demand.copy()
+    if tight.any():
+        sub = np.flatnonzero(tight[group])
+        alloc[sub] = _fill(remaining, group[sub], weight[sub], demand[sub])
+    return alloc
+
+
+def _fill(
+    remaining: np.ndarray, group: np.ndarray, weight: np.ndarray, demand: np.ndarray
+) -> np.ndarray:
+    """Water-filling of the consumers of over-asked resources (see :func:`maxmin_share`)."""
+    n_groups, n = remaining.shape[0], group.shape[0]
+    alloc = np.zeros(n, dtype=np.float64)
     # Zero-demand consumers are satisfied from the start (alloc stays 0).
-    active = (demand > 0.0) & ~fits
+    active = demand > 0.0
     level = np.zeros(n_groups, dtype=np.float64)
 
     # Hard bound on rounds: every round that continues saturates at least one consumer.

@@ -10,6 +10,7 @@ destination slowed by remote page faults until all its memory has arrived.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -74,6 +75,16 @@ class MigrationArrays:
     def n(self) -> int:
         return len(self.guest)
 
+    @functools.cached_property
+    def incoming(self) -> tuple[np.ndarray, np.ndarray]:
+        """(host, guest) of each move whose guest has not switched over yet: to its destination
+        and, for a doubled move, to its intermediate host too (in start order)."""
+        coming = ~self.switched
+        to = np.stack([self.dst[coming], self.via[coming]], axis=1).reshape(-1)
+        guest = np.repeat(self.guest[coming], 2)
+        keep = to >= 0
+        return to[keep], guest[keep]
+
 
 class Migrator:
     """Starts migrations, carries them round by round, and records how each went."""
@@ -122,20 +133,10 @@ class Migrator:
             footprint=np.array(cols[6], dtype=np.float64),
         )
 
-    @staticmethod
-    def incoming(a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
-        """(host, guest) of each move whose guest has not switched over yet: to its destination
-        and, for a doubled move, to its intermediate host too (in start order)."""
-        coming = ~a.switched
-        to = np.stack([a.dst[coming], a.via[coming]], axis=1).reshape(-1)
-        guest = np.repeat(a.guest[coming], 2)
-        keep = to >= 0
-        return to[keep], guest[keep]
-
     def receiving(self, a: MigrationArrays) -> np.ndarray:
         """bool[H]: hosts a migration is coming to whose guest has not switched over yet."""
         mask = np.zeros(self.sim.hosts.n, dtype=bool)
-        mask[self.incoming(a)[0]] = True
+        mask[a.incoming[0]] = True
         return mask
 
     def receives(self, h: int) -> bool:
@@ -247,13 +248,16 @@ class Migrator:
 
     def cpu_consumers(self, a: MigrationArrays) -> tuple[np.ndarray, np.ndarray]:
         """Migration threads on both ends: (host, MIPS wanted)."""
-        ends = np.stack([a.src, a.dst], axis=1).reshape(-1)
-        mips = self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
+        if self.cfg.cpu_cost_cores > 0:
+            ends = np.stack([a.src, a.dst], axis=1).reshape(-1)
+            mips = self.cfg.cpu_cost_cores * self.sim.hosts.core_mips[ends]
+        else:  # (threads that cost nothing take nothing from anyone)
+            ends, mips = np.zeros(0, dtype=np.int64), np.zeros(0)
         reserve = getattr(self.cfg, "dest_cpu_reserve", 0.0)
         if reserve > 0:
             # The destination (and a doubled move's intermediate host) also reserves a share of
             # the VM's requested MIPS (still on the source until the switch-over).
-            to, guest = self.incoming(a)
+            to, guest = a.incoming
             gt = self.sim.guests
             want = self.sim.want["cpu"][guest] * gt.vcpus[guest] * gt.vcpu_mips[guest]
             ends = np.concatenate([ends, to])
