@@ -435,6 +435,7 @@ class Consolidator:
         self._src_mem = np.full(h.n, np.inf)
         np.minimum.at(self._src_mem, round_host, self._mem_req)
         ok_host = self._evacuable(round_host, targets)
+        fresh = True  # ok_host reflects the targets as they are now
         while i < len(src_order):
             rest = src_order[i:]
             nxt = np.flatnonzero(ok_host[rest] & sources[rest])
@@ -453,6 +454,7 @@ class Consolidator:
             tgt = targets.copy()
             tgt[src] = False
             plan: list[tuple[int, int]] = []
+            before = [a.copy() for a in self._round_state()]
             for p in members.tolist():
                 hh = self._best_host(p, tgt)
                 if hh < 0:
@@ -460,15 +462,22 @@ class Consolidator:
                 self._commit(p, src, hh)
                 plan.append((p, hh))
             if len(plan) < len(members):
-                for p, hh in reversed(plan):
-                    self._commit(p, hh, src)
+                for a, b in zip(self._round_state(), before, strict=True):
+                    np.copyto(a, b)  # undone exactly (moving loads back could round)
+                if not fresh:
+                    # A stale test let a hopeless host through: bring it up to date.
+                    ok_host, fresh = self._evacuable(round_host, targets), True
                 continue
             targets[src] = False
             landed = [d for _, d in plan]
             sources[landed] = False
             moves.extend((int(vms[p]), d) for p, d in plan)
             self._evacuating.add(src)
-            ok_host = self._evacuable(round_host, targets)
+            # The test is not redone after each evacuation: targets only lose room, so a stale
+            # test is looser, never stricter. A host it wrongly lets through is tried, fails
+            # and is undone, which ends as skipping it would (under the cloudsim profile both
+            # mark it considered), at the cost of one try before the test is redone.
+            fresh = False
         return moves
 
     def _evacuable(self, vm_host: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -622,6 +631,10 @@ class Consolidator:
         inc[~ok] = np.inf
         best = int(np.argmin(inc))
         return best if ok[best] else -1
+
+    def _round_state(self) -> tuple[np.ndarray, ...]:
+        """The per-host arrays :meth:`_commit` changes."""
+        return self._load, self._mem_used, self._pred, self._pw
 
     def _commit(self, p: int, src: int, dst: int) -> None:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
