@@ -269,6 +269,27 @@ def test_release_and_exclude():
     assert pool.feasible({"cpu": 1.5}).tolist() == [True, True]
 
 
+def test_request_vector_stands_for_its_mapping():
+    # Resource order cpu, memory, disk; the mapping leaves disk out (0).
+    caps = {"cpu": np.array([4.0, 4.0]), "memory": np.array([8.0, 8.0]), "disk": np.ones(2)}
+    by_map, by_vec = HostPool(caps), HostPool(caps)
+    req = {"memory": 3.0, "cpu": 1.5}
+    vec = by_vec.vector(req)
+    assert vec == (1.5, 3.0, 0.0)
+    for pool, r in ((by_map, req), (by_vec, vec)):
+        pool.allocate(0, r)
+        pool.allocate(0, r)
+        assert not pool.fits(0, r)  # 9 GB of memory would not fit in 8
+        assert pool.fits(1, r)
+        pool.release(0, r)
+    for r in caps:
+        np.testing.assert_array_equal(by_vec.used[r], by_map.used[r])
+    assert by_vec.used["memory"].tolist() == [3.0, 0.0]
+    assert by_vec.choose(req, "best_fit") == by_map.choose(req, "best_fit") == 0
+    with pytest.raises(ValueError, match="one amount per resource"):
+        by_vec.fits(0, (1.0, 2.0))
+
+
 def test_bad_inputs():
     pool = HostPool({"cpu": np.array([1.0])})
     with pytest.raises(ValueError, match="first_fit"):

@@ -377,8 +377,16 @@ class HostPool:
                 f"resources are {list(self.resources)}"
             )
 
-    def _request(self, request: Mapping[str, float]) -> list[float]:
-        """Request as floats in resource order; missing resources count as 0."""
+    def _request(self, request: Mapping[str, float] | tuple[float, ...]) -> Sequence[float]:
+        """Request as floats in resource order; missing resources count as 0. A tuple is taken
+        as already in that form (see :meth:`vector`)."""
+        if type(request) is tuple:
+            if len(request) != len(self.resources):
+                raise ValueError(
+                    f"a request vector holds one amount per resource {list(self.resources)}; "
+                    f"got {len(request)}"
+                )
+            return request
         self._check_names(request)
         return [float(request.get(r, 0.0)) for r in self.resources]
 
@@ -420,6 +428,13 @@ class HostPool:
         return -1
 
     # ------------------------------------------------------------------ public API
+    def vector(self, request: Mapping[str, float]) -> tuple[float, ...]:
+        """``request`` as a tuple of floats in :attr:`resources` order (missing resources
+        count as 0), its names checked once. :meth:`fits`, :meth:`allocate` and
+        :meth:`release` take it in place of the mapping: a caller that asks for the same
+        request many times (a guest's moves) converts it once."""
+        return tuple(self._request(request))
+
     def feasible(
         self, request: Mapping[str, float], exclude: np.ndarray | None = None
     ) -> np.ndarray:
@@ -433,7 +448,7 @@ class HostPool:
         self._sync()
         return self._feasible(req, self._excluded(exclude), 0, self.n_hosts).copy()
 
-    def fits(self, host: int, request: Mapping[str, float]) -> bool:
+    def fits(self, host: int, request: Mapping[str, float] | tuple[float, ...]) -> bool:
         """Whether ``host`` can take ``request`` (the :meth:`feasible` rule for one host)."""
         req = self._request(request)
         self._sync()
@@ -681,7 +696,7 @@ class HostPool:
             )
         return self._masked_best(self._scores("best_fit", req, None), feas, worst)
 
-    def allocate(self, host: int, request: Mapping[str, float]) -> None:
+    def allocate(self, host: int, request: Mapping[str, float] | tuple[float, ...]) -> None:
         """Record ``request`` as used on ``host`` (no feasibility check: the caller decides)."""
         req = self._request(request)
         self._sync()
@@ -691,7 +706,7 @@ class HostPool:
         used = self._used
         self._set_used(h, [(i, float(used[i][h]) + q) for i, q in enumerate(req) if q != 0.0])
 
-    def release(self, host: int, request: Mapping[str, float]) -> None:
+    def release(self, host: int, request: Mapping[str, float] | tuple[float, ...]) -> None:
         """Give back ``request`` on ``host``; clamps at 0 so rounding never leaves negative use."""
         req = self._request(request)
         self._sync()

@@ -65,6 +65,12 @@ class Simulation:
             self.hosts.placement_capacity(),
             overcommit={"cpu": oc.cpu, "memory": oc.memory, "disk": oc.disk, "net": oc.net},
         )
+        # Each guest's request of the pool as a vector (guest sizes are fixed): its moves,
+        # stops and failures allocate and release it without converting a mapping each time.
+        req = self.guests.placement_request(np.arange(self.guests.n))
+        self._requests = list(
+            map(tuple, np.column_stack([req[r] for r in self.pool.resources]).tolist())
+        )
         self.trace_demands, self.batch_demands = build_demands(
             scenario, self.guests.group, self.guests.names, np.random.default_rng(workload_seq)
         )
@@ -929,8 +935,9 @@ class Simulation:
         for i in victims:
             self.migrator.cancel_for(int(i))
 
-    def request_of(self, i: int) -> dict[str, float]:
-        return self.guests.request_of(i)
+    def request_of(self, i: int) -> tuple[float, ...]:
+        """What guest ``i`` holds of its host in the pool, as the pool's request vector."""
+        return self._requests[i]
 
     def _affinity_hosts(self) -> dict[int, list[int]]:
         """Hosts already holding a member of each anti-affinity group."""

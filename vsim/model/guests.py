@@ -100,15 +100,6 @@ class GuestTable:
     def n(self) -> int:
         return len(self.names)
 
-    def request_of(self, i: int) -> dict[str, float]:
-        """:meth:`placement_request` of one guest, as plain floats."""
-        return {
-            "cpu": float(self.vcpus[i] * self.vcpu_mips[i]),
-            "memory": float(self.memory[i] + self.mem_overhead[i]),
-            "disk": float(self.disk_reserve[i]),
-            "net": float(self.net_reserve[i]),
-        }
-
     def placement_request(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """What each guest asks of a host's packable capacity, one array per resource."""
         return {
