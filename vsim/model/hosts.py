@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,11 @@ class HostTable:
     disk_iops: np.ndarray  # operations/s
     net_bw: np.ndarray  # bytes/s
     state: np.ndarray  # int8[H], HOST_ON...
+    # CPU capacity of each host: cores x per-core speed (hardware does not change in a run).
+    cpu_mips: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cpu_mips = self.cores * self.core_mips
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> HostTable:
@@ -50,11 +55,6 @@ class HostTable:
     @property
     def n(self) -> int:
         return len(self.names)
-
-    @property
-    def cpu_mips(self) -> np.ndarray:
-        """CPU capacity of each host: cores x per-core speed."""
-        return self.cores * self.core_mips
 
     def placement_capacity(self) -> dict[str, np.ndarray]:
         """What the scheduler packs against, one array per resource (before overcommit)."""
