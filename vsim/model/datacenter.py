@@ -270,11 +270,7 @@ class Simulation:
             hi = np.arange(h.n)
         else:
             hi = np.asarray(hosts, dtype=np.int64)
-            gi = (
-                np.flatnonzero(np.isin(g.host, hi))
-                if len(hi) > 1
-                else np.flatnonzero(g.host == hi[0])
-            )
+            gi = np.flatnonzero(np.isin(g.host, hi)) if len(hi) > 1 else g.on_host(int(hi[0]))
         n, nh = len(gi), len(hi)
         ghost = g.host[gi]
         placed = ghost >= 0
@@ -805,12 +801,13 @@ class Simulation:
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
             )
-        g.host[top] = hosts
+        g.place(top, hosts)
         # Containers inside a VM go wherever their VM is, if it holds a host.
         kids = idx[g.parent[idx] >= 0]
         vm = g.parent[kids]
-        g.host[kids] = np.where(
-            gs.HOLDS_HOST[g.state[vm]] | np.isin(vm, top[hosts >= 0]), g.host[vm], -1
+        g.place(
+            kids,
+            np.where(gs.HOLDS_HOST[g.state[vm]] | np.isin(vm, top[hosts >= 0]), g.host[vm], -1),
         )
         ok = idx[g.host[idx] >= 0]
         g.state[ok] = gs.BOOTING
@@ -835,7 +832,7 @@ class Simulation:
     # ------------------------------------------------------------------ host power states
     def switch_off(self, h: int) -> bool:
         """Switch an empty host off (0 W, no capacity); False if anything still uses it."""
-        there = np.flatnonzero(self.guests.host == h)
+        there = self.guests.on_host(h)
         busy = gs.HOLDS_HOST[self.guests.state[there]].any() or self.migrator.touches(h)
         if busy or self.hosts.state[h] != HOST_ON:
             return False
@@ -883,7 +880,8 @@ class Simulation:
         self.hosts.state[h] = HOST_FAILED
         self.pool.enabled[h] = False
         self.events.add(self.env.now, "host_failed", self.hosts.names[h], detail)
-        victims = np.flatnonzero((self.guests.host == h) & gs.HOLDS_HOST[self.guests.state])
+        there = self.guests.on_host(h)
+        victims = there[gs.HOLDS_HOST[self.guests.state[there]]]
         self._take_down(victims, "host failure")
         self._reshare()
         return victims
@@ -931,7 +929,7 @@ class Simulation:
             if i in self.stations:
                 self.stations[i].fail_all()
         g.state[victims] = gs.DOWN
-        g.host[victims] = -1
+        g.place(victims, -1)
         for i in victims:
             self.migrator.cancel_for(int(i))
 
@@ -974,7 +972,7 @@ class Simulation:
                 self.pool.release(int(g.host[i]), self.request_of(int(i)))
             self.events.add(self.env.now, "stopped", g.names[i])
         g.state[idx] = gs.STOPPED
-        g.host[idx] = -1
+        g.place(idx, -1)
         for i in idx:
             self.migrator.cancel_for(int(i))
         for i in idx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,8 +48,45 @@ class GuestTable:
     pinned: np.ndarray  # int[G]: host index the guest is pinned to, else -1
     affinity: np.ndarray  # int[G]: anti-affinity group id, else -1
     # dynamic
-    host: np.ndarray  # int[G], -1 when not on a host
+    host: np.ndarray  # int[G], -1 when not on a host; read-only, changed through place()
     state: np.ndarray  # int8[G]
+
+    def __post_init__(self) -> None:
+        self._host = np.array(self.host, dtype=np.int64)  # the one writable copy
+        self.host = self._host.view()
+        self.host.flags.writeable = False
+        # Which guests each host holds, kept with every change of host, so that a one-host
+        # solve finds its guests without scanning all of them.
+        self._members: dict[int, set[int]] = defaultdict(set)
+        for i, h in enumerate(self._host.tolist()):
+            if h >= 0:
+                self._members[h].add(i)
+        self._on: dict[int, np.ndarray] = {}  # on_host results until the host's guests change
+
+    def place(self, idx: np.ndarray | list[int], hosts: np.ndarray | int) -> None:
+        """Put guests ``idx`` on ``hosts`` (one host or one per guest; -1: on none)."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        new = np.broadcast_to(np.asarray(hosts, dtype=np.int64), idx.shape)
+        members, on = self._members, self._on
+        for i, old, h in zip(idx.tolist(), self._host[idx].tolist(), new.tolist(), strict=True):
+            if old == h:
+                continue
+            if old >= 0:
+                members[old].discard(i)
+                on.pop(old, None)
+            if h >= 0:
+                members[h].add(i)
+                on.pop(h, None)
+        self._host[idx] = new
+
+    def on_host(self, h: int) -> np.ndarray:
+        """The guests on host ``h``, in index order (``np.flatnonzero(host == h)``); read-only."""
+        arr = self._on.get(h)
+        if arr is None:
+            arr = np.array(sorted(self._members.get(h, ())), dtype=np.int64)
+            arr.flags.writeable = False
+            self._on[h] = arr
+        return arr
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> GuestTable:

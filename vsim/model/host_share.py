@@ -61,7 +61,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     if sim.static_rows is None or sim.migrator.touches(h):
         return False
     g, hosts = sim.guests, sim.hosts
-    gi = np.flatnonzero(g.host == h)
+    gi = g.on_host(h)
     if sim.any_nested and (sim.has_children[gi].any() or (g.parent[gi] >= 0).any()):
         return False
     host_state = int(hosts.state[h])

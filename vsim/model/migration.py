@@ -363,10 +363,10 @@ class Migrator:
         sim, gt = self.sim, self.sim.guests
         g = m.guest
         sim.pool.release(m.src, sim.request_of(g))
-        gt.host[g] = m.dst
+        gt.place([g], m.dst)
         if sim.has_children[g]:
             kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
-            gt.host[kids] = m.dst
+            gt.place(kids, m.dst)
         if m.was_running:
             gt.state[g] = gs.RUNNING
         m.switched = True
