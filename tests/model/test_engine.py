@@ -217,7 +217,7 @@ def test_energy_integrates_the_power_table_exactly():
     np.testing.assert_allclose(res.hosts.power_w, [94.3, 86.0], rtol=1e-12)
 
 
-def run_on_one_core(workloads: dict, guests: list) -> vsim.Result:
+def run_on_one_core(workloads: dict, guests: list, events: list | None = None) -> vsim.Result:
     """``guests`` sharing one 1000-MIPS core (overcommitted, so they all fit) for 20 s."""
     sc = scenario(
         [host(cores=1)],
@@ -225,7 +225,8 @@ def run_on_one_core(workloads: dict, guests: list) -> vsim.Result:
         workloads,
         duration=20,
         sample_interval=20,
-        scheduler={"overcommit": {"cpu": 2}},
+        scheduler={"overcommit": {"cpu": 3}},
+        events=events or [],
     )
     return vsim.run(sc)
 
@@ -270,3 +271,43 @@ def test_a_repeated_execution_slowed_midway_ends_at_the_work_conserving_time():
     assert done["B"] == pytest.approx(3.0, abs=1e-12)
     assert done["A"] == pytest.approx(4.5, abs=1e-12)
     assert res.summary["events"] - run(1).summary["events"] == 2
+
+
+def test_processor_sharing_around_a_pause_follows_the_hand_schedule():
+    # One 1000-MIPS core, jobs of 1000, 2000 and 4000 MI. 0-1 s: a third each (333.3 MI done
+    # each). A is paused 1-2 s: B and C get 500 MIPS (833.3 MI done). From 2 s a third each
+    # again: A's 666.7 MI left end at 4 s, when B and C have done 1500 MI. B's last 500 MI at
+    # 500 MIPS end at 5 s; C then has 2000 MI left at full speed: 7 s. (The end first planned
+    # for A, at 3 s, is replaced by the pause; the others' ends are planned as each comes.)
+    wl = {
+        "a": {"kind": "batch", "cpu_work": 1000},
+        "b": {"kind": "batch", "cpu_work": 2000},
+        "c": {"kind": "batch", "cpu_work": 4000},
+    }
+    events = [
+        {"at": 1, "action": "pause", "guest": "A"},
+        {"at": 2, "action": "resume", "guest": "A"},
+    ]
+    done = job_ends(run_on_one_core(wl, [vm("A", "a"), vm("B", "b"), vm("C", "c")], events))
+    np.testing.assert_allclose(done[["A", "B", "C"]], [4.0, 5.0, 7.0], rtol=1e-12)
+
+
+def test_a_job_whose_rate_stays_gets_its_end_after_the_first_one_ends():
+    # Two 1000-MIPS cores, three single-vCPU jobs of 1000, 2000 and 3000 MI: 666.7 MIPS each
+    # until A ends at 1.5 s (1000 MI done each); then B and C run at a full core each, B's
+    # 1000 MI left end at 2.5 s, and C, whose rate does not change then, ends at 3.5 s.
+    # (Finished jobs stay idle, so each end is solved on its host alone.)
+    wl = {
+        k: {"kind": "batch", "cpu_work": w, "on_finish": "idle"}
+        for k, w in (("a", 1000), ("b", 2000), ("c", 3000))
+    }
+    sc = scenario(
+        [host(cores=2)],
+        [vm("A", "a"), vm("B", "b"), vm("C", "c")],
+        wl,
+        duration=10,
+        sample_interval=10,
+        scheduler={"overcommit": {"cpu": 2}},
+    )
+    done = job_ends(vsim.run(sc))
+    np.testing.assert_allclose(done[["A", "B", "C"]], [1.5, 2.5, 3.5], rtol=1e-12)

@@ -646,23 +646,25 @@ class Simulation:
             if r > 0:
                 self._schedule_job_end(i, r)
 
-    def _replan_job(self, i: int, rate: float) -> None:
+    def _replan_job(self, i: int, rate: float) -> float | None:
         """:meth:`_reschedule_jobs` for one job whose rate changed (or must be replanned), in
-        scalar arithmetic (the one-host solve)."""
+        scalar arithmetic (the one-host solve), without scheduling its end: returns the time
+        left until it (None at rate 0), for :meth:`_schedule_job_end`."""
         now = self.env.now
-        self.remaining[i] -= self.job_rate[i] * (now - self.job_t[i])
+        remaining = float(self.remaining[i]) - float(self.job_rate[i]) * (now - self.job_t[i])
+        self.remaining[i] = remaining
         self.job_t[i] = now
         self.job_replan[i] = False
         self.job_rate[i] = rate
         self.version[i] += 1
-        if rate > 0:
-            self._schedule_job_end(i, rate)
+        return max(remaining, 0.0) / rate if rate > 0 else None
 
-    def _schedule_job_end(self, i: int, rate: float) -> None:
-        """The end of job ``i``'s phase at ``rate``; the event carries the job and the version
-        of its rate, so that a later change makes it stale."""
-        # (a Python float: simulated time stays one, which SimPy's heap compares faster)
-        delay = max(float(self.remaining[i]), 0.0) / rate
+    def _schedule_job_end(self, i: int, rate: float, delay: float | None = None) -> None:
+        """The end of job ``i``'s phase at ``rate`` (``delay`` from now, if known); the event
+        carries the job and the version of its rate, so that a later change makes it stale."""
+        if delay is None:
+            # (a Python float: simulated time stays one, which SimPy's heap compares faster)
+            delay = max(float(self.remaining[i]), 0.0) / rate
         done = self.env.timeout(delay, (i, int(self.version[i])))
         done.callbacks.append(self._job_phase_done)
 

@@ -200,8 +200,12 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     sim._host_request[h] = sum(vm_request[k] for k in t)
 
     # Batch jobs whose progress rate changed get a new completion (the scalar form of
-    # Simulation._reschedule_jobs).
+    # Simulation._reschedule_jobs). Only the first of them is scheduled: the others stay
+    # marked for replanning, and the solve that its completion brings to this host (or any
+    # earlier one) replans them. This spares an event per job and per change, which another
+    # change on the host would make stale before it comes.
     job_rate, job_replan = sim.job_rate, sim.job_replan
+    due: list[tuple[float, int, float]] = []  # (time left, job, rate)
     for k, i in enumerate(idx):
         if not is_job[k]:
             continue
@@ -211,7 +215,16 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         else:
             rate = useful[k] if p == CPU else disk[k] if p == IO else float(net[k])
         if rate != job_rate[i] or job_replan[i]:
-            sim._replan_job(i, rate)
+            left = sim._replan_job(i, rate)
+            if left is not None:
+                due.append((left, i, rate))
+    if due:
+        first = min(left for left, _, _ in due)
+        for left, i, rate in due:
+            if left == first:  # (all that end first together)
+                sim._schedule_job_end(i, rate, left)
+            else:
+                job_replan[i] = True
     if sim.stations:
         for k, i in enumerate(idx):
             if i in sim.stations and useful[k] != sim._station_useful_of[i]:
