@@ -453,6 +453,9 @@ class Consolidator:
             members = by_host[first[src] : first[src + 1]]
             tgt = targets.copy()
             tgt[src] = False
+            among = np.flatnonzero(tgt)
+            if 4 * len(among) < h.n:
+                tgt = among  # (few targets: PABFD looks at them alone)
             plan: list[tuple[int, int]] = []
             before = [a.copy() for a in self._round_state()]
             for p in members.tolist():
@@ -617,20 +620,28 @@ class Consolidator:
     def _best_host(self, p: int, cand: np.ndarray) -> int:
         """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies.
 
-        Evaluated over every host (whole arrays, no gathers), infeasible ones masked: the
-        lowest-index host of least power increase wins, as among the feasible ones alone."""
-        after = self._load + self._req[p]
-        ok = cand & self._fast[self._cls[p]]
-        ok &= after <= self._lim
+        ``cand`` is a mask over all hosts, evaluated over whole arrays (no gathers), or the
+        indices of a few hosts (ascending), evaluated over those alone. Infeasible hosts are
+        masked: the lowest-index host of least power increase wins, as among the feasible
+        ones alone."""
+        if cand.dtype == bool:
+            hosts, at = self._all, slice(None)
+            ok = cand & self._fast[self._cls[p]]
+        else:
+            hosts = at = cand
+            ok = self._fast[self._cls[p]][cand]
+        cap = self._cap[at]
+        after = self._load[at] + self._req[p]
+        ok &= after <= self._lim[at]
         if not self.cloudsim:
-            ok &= self._mem_used + self._mem_req[p] <= self._memcap
+            ok &= self._mem_used[at] + self._mem_req[p] <= self._memcap[at]
         if self.cfg.detector in ("lr", "lrr"):
-            ok &= (self.param * (self._pred + self._vm_pred[p] / self._cap) < 1.0) | ~self._enough
-        inc = self.power.at(self._all, after / self._cap)
-        inc -= self._pw
+            ok &= (self.param * (self._pred[at] + self._vm_pred[p] / cap) < 1.0) | ~self._enough[at]
+        inc = self.power.at(hosts, after / cap)
+        inc -= self._pw[at]
         inc[~ok] = np.inf
-        best = int(np.argmin(inc))
-        return best if ok[best] else -1
+        best = int(np.argmin(inc)) if len(inc) else 0
+        return int(hosts[best]) if len(inc) and ok[best] else -1
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
         """The per-host arrays :meth:`_commit` changes."""

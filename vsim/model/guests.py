@@ -63,21 +63,30 @@ class GuestTable:
                 self._members[h].add(i)
         self._on: dict[int, np.ndarray] = {}  # on_host results until the host's guests change
 
-    def place(self, idx: np.ndarray | list[int], hosts: np.ndarray | int) -> None:
-        """Put guests ``idx`` on ``hosts`` (one host or one per guest; -1: on none)."""
+    def place(self, idx: int | np.ndarray | list[int], hosts: int | np.ndarray) -> None:
+        """Put guest ``idx`` (or guests) on ``hosts`` (one host or one per guest; -1: on none)."""
+        if isinstance(idx, (int, np.integer)):  # (most moves are of one guest)
+            self._move(int(idx), int(hosts))
+            return
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
-        new = np.broadcast_to(np.asarray(hosts, dtype=np.int64), idx.shape)
-        members, on = self._members, self._on
-        for i, old, h in zip(idx.tolist(), self._host[idx].tolist(), new.tolist(), strict=True):
-            if old == h:
-                continue
-            if old >= 0:
-                members[old].discard(i)
-                on.pop(old, None)
-            if h >= 0:
-                members[h].add(i)
-                on.pop(h, None)
-        self._host[idx] = new
+        if isinstance(hosts, np.ndarray):
+            new = hosts.astype(np.int64, copy=False).reshape(-1).tolist()
+        else:
+            new = [int(hosts)] * len(idx)
+        for i, h in zip(idx.tolist(), new, strict=True):
+            self._move(i, h)
+
+    def _move(self, i: int, h: int) -> None:
+        old = int(self._host[i])
+        if old == h:
+            return
+        if old >= 0:
+            self._members[old].discard(i)
+            self._on.pop(old, None)
+        if h >= 0:
+            self._members[h].add(i)
+            self._on.pop(h, None)
+        self._host[i] = h
 
     def on_host(self, h: int) -> np.ndarray:
         """The guests on host ``h``, in index order (``np.flatnonzero(host == h)``); read-only."""

@@ -363,7 +363,7 @@ class Migrator:
         sim, gt = self.sim, self.sim.guests
         g = m.guest
         sim.pool.release(m.src, sim.request_of(g))
-        gt.place([g], m.dst)
+        gt.place(g, m.dst)
         if sim.has_children[g]:
             kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
             gt.place(kids, m.dst)
