@@ -225,7 +225,7 @@ class Simulation:
             acc = self._acc_rows.take(gi, axis=1)
             acc += d * w
             self._acc_rows[:, gi] = acc
-            for c, moved in zip(GUEST_RATES, (d.sum(axis=1) * w).tolist(), strict=True):
+            for c, moved in zip(GUEST_RATES, (np.add.reduce(d, axis=1) * w).tolist(), strict=True):
                 self.total[c] += moved
         self._rate_rows[:, gi] = new
 
@@ -237,7 +237,7 @@ class Simulation:
         if w > 0:
             d = rows - values
             acc_rows += d * w
-            for c, moved in zip(names, (d.sum(axis=1) * w).tolist(), strict=True):
+            for c, moved in zip(names, (np.add.reduce(d, axis=1) * w).tolist(), strict=True):
                 self.total[c] += moved
         rows[:] = values
 
