@@ -135,11 +135,10 @@ class Simulation:
         self.stations = build_stations(self, service_seq)
         self._station_idx = np.array(sorted(self.stations), dtype=np.int64)
         self._station_useful_of = np.zeros(n)
-        # What the last solve found, kept for the single-guest fast path of services.
-        self._cpu_cap = np.zeros(n)
-        self._cpu_request = np.zeros(n)
-        self._cpu_grant = np.zeros(n)
-        self._swap_frac = np.zeros(n)
+        # What the last solve found, kept for the single-guest fast path of services: rows of
+        # one array (KEPT order), so that a one-host solve writes them in one indexing.
+        self._kept = np.zeros((4, n))
+        self._cpu_cap, self._cpu_request, self._cpu_grant, self._swap_frac = self._kept
         self._host_request = np.zeros(self.hosts.n)
         self._short = np.zeros(n, dtype=bool)  # guests getting less CPU than they ask
         self._n_short = np.zeros(self.hosts.n, dtype=np.int64)  # such guests per host
@@ -216,18 +215,21 @@ class Simulation:
                 arr[i] = value
 
     def _set_many(self, gi: np.ndarray, new: np.ndarray) -> None:
-        """:meth:`_set_rates` of guests ``gi`` in every column at once: ``new`` holds one row
-        per column of :data:`GUEST_RATES`."""
+        """:meth:`_set_rates` of guests ``gi`` in the first columns of :data:`GUEST_RATES` at
+        once: ``new`` holds one row per column, from the first."""
+        k = new.shape[0]
+        rates, accs = self._rate_rows[:k], self._acc_rows[:k]
         w = self.env.now - self.t0
         if w > 0:
             # (take and one assignment: a fancy-indexed += reads and writes through the index)
-            d = self._rate_rows.take(gi, axis=1) - new
-            acc = self._acc_rows.take(gi, axis=1)
+            d = rates.take(gi, axis=1) - new
+            acc = accs.take(gi, axis=1)
             acc += d * w
-            self._acc_rows[:, gi] = acc
-            for c, moved in zip(GUEST_RATES, (np.add.reduce(d, axis=1) * w).tolist(), strict=True):
-                self.total[c] += moved
-        self._rate_rows[:, gi] = new
+            accs[:, gi] = acc
+            moved = (np.add.reduce(d, axis=1) * w).tolist()
+            for c, m in zip(GUEST_RATES[:k], moved, strict=True):
+                self.total[c] += m
+        rates[:, gi] = new
 
     def _set_all(self, rows: np.ndarray, acc_rows: np.ndarray, names: tuple, new: dict) -> None:
         """:meth:`_set_rates` of every entry in every column at once (a full solve): ``rows``

@@ -22,7 +22,7 @@ import numpy as np
 from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
-from vsim.model.rates import CPU, DONE, GUEST_RATES, IO, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT
 
 if TYPE_CHECKING:
     from vsim.model.datacenter import Simulation
@@ -158,7 +158,6 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         overhead[k] = alloc[k] - own + hyp
         hypervisor += hyp
         short[k] = u < demand[k] * SHORT
-    net = sim.rate["net_bps"][gi]  # the network is solved across hosts, not here
     new = {
         "cpu_demand_mips": demand,
         "cpu_useful_mips": useful,
@@ -166,11 +165,8 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         "cpu_overhead_mips": overhead,
         "mem_bytes": own_mem,
         "disk_bps": disk,
-        "net_bps": net,
-        "cpu_migration_loss_mips": [0.0] * n,
-        "cpu_paused_want_mips": [0.0] * n,
     }
-    sim._set_many(gi, np.array([new[c] for c in GUEST_RATES]))
+    sim._set_many(gi, np.array([new[c] for c in HOST_SOLVED]))
     sim._short[gi] = short
     n_short = sum(short)
     sim._n_short[h] = n_short
@@ -193,10 +189,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         },
     )
     # Kept for the single-guest fast path of request-level services.
-    sim._cpu_cap[gi] = cap
-    sim._cpu_request[gi] = vm_request
-    sim._cpu_grant[gi] = grant
-    sim._swap_frac[gi] = swap_frac
+    sim._kept[:, gi] = [cap, vm_request, grant, swap_frac]
     sim._host_request[h] = sum(vm_request[k] for k in t)
 
     # Batch jobs whose progress rate changed get a new completion (the scalar form of
@@ -213,7 +206,7 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         if state[k] != gs.RUNNING or p >= DONE:
             rate = 0.0
         else:
-            rate = useful[k] if p == CPU else disk[k] if p == IO else float(net[k])
+            rate = useful[k] if p == CPU else disk[k] if p == IO else float(sim.rate["net_bps"][i])
         if rate != job_rate[i] or job_replan[i]:
             left = sim._replan_job(i, rate)
             if left is not None:
