@@ -12,17 +12,15 @@ WANTS = ("cpu", "memory", "disk", "iops", "net")
 # Recorded per sample, plus what the consolidation metrics integrate: useful CPU a migration
 # takes from its guest, and CPU a guest wants while paused for a stop-and-copy.
 GUEST_RATES = (*GUEST_COLUMNS, "cpu_migration_loss_mips", "cpu_paused_want_mips")
-# The guest rates a one-host solve sets, the first of GUEST_RATES: the network is solved across
-# hosts, and what migrations take only by the full solve (no migration touches such a host).
-HOST_SOLVED = (
-    "cpu_demand_mips",
-    "cpu_useful_mips",
-    "cpu_alloc_mips",
-    "cpu_overhead_mips",
-    "mem_bytes",
-    "disk_bps",
+# The guest rates a one-host solve sets: all but the network (solved across hosts) and what
+# migrations take (only the full solve sees migrations). They lead GUEST_RATES, so that solve
+# writes one block of rows.
+HOST_SOLVED = GUEST_RATES[: GUEST_RATES.index("net_bps")]
+assert GUEST_RATES[len(HOST_SOLVED) :] == (
+    "net_bps",
+    "cpu_migration_loss_mips",
+    "cpu_paused_want_mips",
 )
-assert GUEST_RATES[: len(HOST_SOLVED)] == HOST_SOLVED
 # Host "on", "on_busy" (on with CPU in use), "saturated" (at 100 % CPU) and "short" (on, and a
 # guest gets less CPU than it asks, migration losses aside, or a migration is arriving: what
 # CloudSim counts as an SLA violation) integrate to times.
