@@ -627,6 +627,8 @@ class Consolidator:
         if cand.dtype == bool:
             hosts, at = self._all, slice(None)
             ok = cand & self._fast[self._cls[p]]
+        elif not len(cand):
+            return -1
         else:
             hosts = at = cand
             ok = self._fast[self._cls[p]][cand]
@@ -640,8 +642,8 @@ class Consolidator:
         inc = self.power.at(hosts, after / cap)
         inc -= self._pw[at]
         inc[~ok] = np.inf
-        best = int(np.argmin(inc)) if len(inc) else 0
-        return int(hosts[best]) if len(inc) and ok[best] else -1
+        best = int(np.argmin(inc))
+        return int(hosts[best]) if ok[best] else -1
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
         """The per-host arrays :meth:`_commit` changes."""

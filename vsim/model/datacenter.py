@@ -136,7 +136,8 @@ class Simulation:
         self._station_idx = np.array(sorted(self.stations), dtype=np.int64)
         self._station_useful_of = np.zeros(n)
         # What the last solve found, kept for the single-guest fast path of services: rows of
-        # one array (KEPT order), so that a one-host solve writes them in one indexing.
+        # one array (CPU cap, request, grant, swapped share), written by a one-host solve in
+        # one indexing.
         self._kept = np.zeros((4, n))
         self._cpu_cap, self._cpu_request, self._cpu_grant, self._swap_frac = self._kept
         self._host_request = np.zeros(self.hosts.n)
