@@ -92,7 +92,8 @@ class Migrator:
     def __init__(self, sim: Simulation):
         self.sim = sim
         self.cfg = sim.scenario.migration
-        self.active: list[LiveMigration] = []
+        # Running migrations in start order (a dict for removal in constant time).
+        self.active: dict[LiveMigration, None] = {}
         self._by_guest: dict[int, LiveMigration] = {}
         self._host_use: dict[int, int] = {}  # running migrations per source/destination host
         self.t = 0.0  # when the transfers' byte counts were last brought up to date
@@ -144,14 +145,14 @@ class Migrator:
         return self.touches(h) and any(not m.switched and h in (m.dst, m.via) for m in self.active)
 
     def _added(self, m: LiveMigration) -> None:
-        self.active.append(m)
+        self.active[m] = None
         self._by_guest[m.guest] = m
         for h in (m.src, m.dst, m.via):
             if h >= 0:
                 self._host_use[h] = self._host_use.get(h, 0) + 1
 
     def _removed(self, m: LiveMigration) -> None:
-        self.active.remove(m)
+        del self.active[m]
         del self._by_guest[m.guest]
         for h in (m.src, m.dst, m.via):
             if h >= 0:
