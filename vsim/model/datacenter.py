@@ -203,7 +203,7 @@ class Simulation:
         self.migrator.advance_to(now)
 
     def _set_one(self, rates: dict, acc: dict, i: int, new: dict) -> None:
-        """:meth:`_set_rates` for a single entry, in scalar arithmetic (the per-request path)."""
+        """:meth:`_set_rows` for a single entry, in scalar arithmetic (the per-request path)."""
         w = self.env.now - self.t0
         for c, value in new.items():
             arr = rates[c]
@@ -215,46 +215,35 @@ class Simulation:
                     self.total[c] += d
                 arr[i] = value
 
-    def _set_many(self, gi: np.ndarray, new: np.ndarray) -> None:
-        """:meth:`_set_rates` of guests ``gi`` in the first columns of :data:`GUEST_RATES` at
-        once: ``new`` holds one row per column, from the first."""
-        k = new.shape[0]
-        rates, accs = self._rate_rows[:k], self._acc_rows[:k]
+    def _set_rows(
+        self,
+        rows: np.ndarray,
+        acc_rows: np.ndarray,
+        names: tuple,
+        idx: slice | np.ndarray,
+        values: np.ndarray,
+    ) -> None:
+        """Set the first ``len(values)`` rate rows (named ``names``) of the entries ``idx``
+        (indices, or ``slice(None)`` for all) to ``values`` from now on, correcting the sample
+        integrals so that the integration at the sample's end counts each old rate up to now.
+        ``rows`` and ``acc_rows`` hold the rates and their integrals, one row per name."""
+        k = len(values)
+        rows, acc_rows = rows[:k], acc_rows[:k]
         w = self.env.now - self.t0
         if w > 0:
-            # (take and one assignment: a fancy-indexed += reads and writes through the index)
-            d = rates.take(gi, axis=1) - new
-            acc = accs.take(gi, axis=1)
-            acc += d * w
-            accs[:, gi] = acc
+            if isinstance(idx, slice):
+                d = rows[:, idx] - values
+                acc_rows[:, idx] += d * w
+            else:
+                # (take and one assignment: a fancy-indexed += reads and writes through idx)
+                d = rows.take(idx, axis=1) - values
+                acc = acc_rows.take(idx, axis=1)
+                acc += d * w
+                acc_rows[:, idx] = acc
             moved = (np.add.reduce(d, axis=1) * w).tolist()
-            for c, m in zip(GUEST_RATES[:k], moved, strict=True):
+            for c, m in zip(names[:k], moved, strict=True):
                 self.total[c] += m
-        rates[:, gi] = new
-
-    def _set_all(self, rows: np.ndarray, acc_rows: np.ndarray, names: tuple, new: dict) -> None:
-        """:meth:`_set_rates` of every entry in every column at once (a full solve): ``rows``
-        and ``acc_rows`` hold one row per name of ``names``."""
-        values = np.stack([new[c] for c in names])
-        w = self.env.now - self.t0
-        if w > 0:
-            d = rows - values
-            acc_rows += d * w
-            for c, moved in zip(names, (np.add.reduce(d, axis=1) * w).tolist(), strict=True):
-                self.total[c] += moved
-        rows[:] = values
-
-    def _set_rates(self, rates: dict, acc: dict, idx: slice | np.ndarray | int, new: dict) -> None:
-        """Set new rates for the entries ``idx`` from now on, correcting the sample integrals
-        so that the integration at the sample's end counts each old rate up to now."""
-        w = self.env.now - self.t0
-        for c, values in new.items():
-            arr = rates[c]
-            if w > 0:
-                d = arr[idx] - values
-                acc[c][idx] += d * w
-                self.total[c] += float(d.sum()) * w
-            arr[idx] = values
+        rows[:, idx] = values
 
     # ------------------------------------------------------------------ sharing
     def _reshare(self, hosts: np.ndarray | None = None) -> None:
@@ -460,20 +449,30 @@ class Simulation:
             load = np.bincount(
                 links, np.repeat(flow_rate, np.diff(ptr)), minlength=len(self.fabric.capacity)
             )
-            new_guest["net_bps"] = net
             new_host["net"] = np.maximum(
                 load[self.fabric.host_uplink(hi)], load[self.fabric.host_downlink(hi)]
             )
             sel_g, sel_h = slice(None), slice(None)
         else:
+            # The network is solved across hosts: its rates stay.
             net = self.rate["net_bps"][gi]
+            new_host["net"] = self.host_rate["net"][hi]
             sel_g, sel_h = gi, hi
-        if full:
-            self._set_all(self._rate_rows, self._acc_rows, GUEST_RATES, new_guest)
-            self._set_all(self._host_rows, self._acc_host_rows, HOST_RATES, new_host)
-        else:
-            self._set_rates(self.rate, self._acc_guest, sel_g, new_guest)
-            self._set_rates(self.host_rate, self._acc_host, sel_h, new_host)
+        new_guest["net_bps"] = net
+        self._set_rows(
+            self._rate_rows,
+            self._acc_rows,
+            GUEST_RATES,
+            sel_g,
+            np.stack([new_guest[c] for c in GUEST_RATES]),
+        )
+        self._set_rows(
+            self._host_rows,
+            self._acc_host_rows,
+            HOST_RATES,
+            sel_h,
+            np.stack([new_host[c] for c in HOST_RATES]),
+        )
         # Kept for the single-guest fast path of request-level services.
         self._cpu_cap[gi] = cap
         self._cpu_request[gi] = vm_request

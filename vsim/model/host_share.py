@@ -166,7 +166,9 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         "mem_bytes": own_mem,
         "disk_bps": disk,
     }
-    sim._set_many(gi, np.array([new[c] for c in HOST_SOLVED]))
+    sim._set_rows(
+        sim._rate_rows, sim._acc_rows, HOST_SOLVED, gi, np.array([new[c] for c in HOST_SOLVED])
+    )
     sim._short[gi] = short
     n_short = sum(short)
     sim._n_short[h] = n_short

@@ -53,10 +53,6 @@ class LiveMigration:
     footprint: float = 0.0  # memory held on the end the guest is not running on
     via: int = -1  # a host the move is also recorded to (CloudSim's doubled move), else -1
 
-    @property
-    def degradation_host(self) -> int:
-        return self.dst if self.switched else self.src
-
 
 @dataclass(frozen=True, eq=False)
 class MigrationArrays:
