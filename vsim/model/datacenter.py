@@ -264,38 +264,46 @@ class Simulation:
             hi = np.asarray(hosts, dtype=np.int64)
             gi = np.flatnonzero(np.isin(g.host, hi)) if len(hi) > 1 else g.on_host(int(hi[0]))
         n, nh = len(gi), len(hi)
-        ghost = g.host[gi]
+        # Gathers read through these: views for a full solve, copies of the entries otherwise.
+        gsel, hsel = (slice(None), slice(None)) if full else (gi, hi)
+        ghost = g.host[gsel]
         placed = ghost >= 0
         host = np.where(placed, np.searchsorted(hi, ghost) if not full else ghost, 0)  # local
-        state = g.state[gi]
-        host_on = placed & (h.state[hi][host] == HOST_ON)
+        state = g.state[gsel]
+        host_on = placed & (h.state[hsel][host] == HOST_ON)
         holds = gs.HOLDS_HOST[state] & host_on
         running = (state == gs.RUNNING) & host_on
-        parent = g.parent[gi]
+        # Without nested guests or batch jobs (fixed at setup), the terms for them are skipped:
+        # every guest is top-level, and every CPU want is the trace's.
+        nested, jobs = self.any_nested, bool(self.batch_demands)
+        parent = g.parent[gsel]
         top = parent < 0
-        if self.any_nested:
+        if nested:
             lpar = np.where(top, 0, np.searchsorted(gi, np.maximum(parent, 0)))  # local parent
-        else:
-            lpar = np.zeros(n, dtype=np.int64)  # (no guest runs inside another)
-        is_job = self.job_of[gi] >= 0
-        phase = self.phase[gi]
-        want = {r: a[gi] for r, a in self.want.items()}
-        memory, vcpus, vcpu_mips = g.memory[gi], g.vcpus[gi], g.vcpu_mips[gi]
-        shares = g.shares[gi]
+        if jobs:
+            is_job = self.job_of[gsel] >= 0
+            phase = self.phase[gsel]
+        want = {r: a[gsel] for r, a in self.want.items()}
+        memory, vcpus, vcpu_mips = g.memory[gsel], g.vcpus[gsel], g.vcpu_mips[gsel]
+        shares = g.shares[gsel]
 
         # Memory: allocated, not shared. A VM's footprint includes the containers inside it.
         own_mem = np.where(holds, want["memory"] * memory, 0.0)
-        inner = ~top & holds
-        child_mem = np.bincount(lpar[inner], own_mem[inner], minlength=n)
-        footprint = np.where(top & holds, np.minimum(memory, own_mem + child_mem), 0.0)
-        footprint += np.where(top & holds, g.mem_overhead[gi], 0.0)
-        host_mem = np.bincount(host[top], footprint[top], minlength=nh)
+        if nested:
+            inner = ~top & holds
+            child_mem = np.bincount(lpar[inner], own_mem[inner], minlength=n)
+            footprint = np.where(top & holds, np.minimum(memory, own_mem + child_mem), 0.0)
+            footprint += np.where(top & holds, g.mem_overhead[gsel], 0.0)
+            host_mem = np.bincount(host[top], footprint[top], minlength=nh)
+        else:
+            footprint = np.where(holds, np.minimum(memory, own_mem) + g.mem_overhead[gsel], 0.0)
+            host_mem = np.bincount(host, footprint, minlength=nh)
         # What the solve reads of running migrations (a host-local solve has none to read).
         mig = self.migrator.arrays() if full and self.migrator.active else None
         if mig is not None:
             m_hosts, m_mem = self.migrator.extra_memory(mig)
             host_mem += np.bincount(m_hosts, m_mem, minlength=nh)
-        excess = np.maximum(host_mem - h.memory[hi], 0.0)
+        excess = np.maximum(host_mem - h.memory[hsel], 0.0)
         swapped = np.divide(excess, host_mem, out=np.zeros(nh), where=host_mem > 0)
         swap_frac = np.where(holds, swapped[host], 0.0)
         swap_bps = swap_frac * own_mem * self.scenario.memory.swap_touch_rate
@@ -303,21 +311,27 @@ class Simulation:
         # CPU: weighted max-min with caps; containers in a VM share what their VM gets.
         # Virtualization inflates a top-level guest's work: each unit of useful work costs
         # k_in units inside its vCPUs (capped by them) and k_tot units of host CPU in all.
-        cpu_cap = h.cpu_mips[hi]
-        cap = g.cap_cores[gi] * np.minimum(vcpu_mips, h.core_mips[hi][host])
-        k_in = 1.0 + g.cpu_in_guest[gi]
-        k_tot = k_in + g.cpu_on_host[gi]
-        job_cpu = is_job & (phase == CPU)
-        wanted = np.where(job_cpu, cap, want["cpu"] * vcpus * vcpu_mips)
-        wanted = np.where(is_job & ~job_cpu, 0.0, wanted)
+        cpu_cap = h.cpu_mips[hsel]
+        cap = g.cap_cores[gsel] * np.minimum(vcpu_mips, h.core_mips[hsel][host])
+        k_in = 1.0 + g.cpu_in_guest[gsel]
+        k_tot = k_in + g.cpu_on_host[gsel]
+        wanted = want["cpu"] * vcpus * vcpu_mips
+        if jobs:
+            job_cpu = is_job & (phase == CPU)
+            wanted = np.where(job_cpu, cap, wanted)
+            wanted = np.where(is_job & ~job_cpu, 0.0, wanted)
         demand = np.where(running, wanted, 0.0)
         request = np.minimum(demand, cap)
-        running_child = ~top & running & (state[lpar] == gs.RUNNING)
-        request = np.where(top | running_child, request, 0.0)
-        child_req = np.bincount(lpar[~top], request[~top], minlength=n)
-        vm_request = np.where(top, np.minimum(cap / k_in, request + child_req) * k_tot, 0.0)
+        if nested:
+            running_child = ~top & running & (state[lpar] == gs.RUNNING)
+            request = np.where(top | running_child, request, 0.0)
+            child_req = np.bincount(lpar[~top], request[~top], minlength=n)
+            vm_request = np.where(top, np.minimum(cap / k_in, request + child_req) * k_tot, 0.0)
+            t_idx = np.flatnonzero(top & running)
+        else:
+            vm_request = np.minimum(cap / k_in, request) * k_tot
+            t_idx = np.flatnonzero(running)
         grant = np.zeros(n)
-        t_idx = np.flatnonzero(top & running)
         # Migration threads contend for CPU on both ends like any other consumer.
         mig_host, mig_cpu = (
             self.migrator.cpu_consumers(mig)
@@ -339,7 +353,7 @@ class Simulation:
             grant[t_idx] = solved[: len(t_idx)]
         mig_grant = solved[len(t_idx) :]
         own = grant / k_tot  # useful work of the guest and the containers inside it
-        parents = np.unique(lpar[running_child]) if self.any_nested else ()
+        parents = np.unique(lpar[running_child]) if nested else ()
         if len(parents):
             # Inside each VM with containers: the VM's own work and its containers share the
             # VM's grant by their shares, each capped at its own request.
@@ -353,7 +367,8 @@ class Simulation:
                 np.concatenate([request[parents], request[kids]]),
             )
             own[who] = split
-        own = np.where(top | running_child, own, 0.0)
+        if nested:
+            own = np.where(top | running_child, own, 0.0)
         useful = own / (1.0 + self.scenario.memory.swap_penalty * swap_frac)
         loss_mips = np.zeros(n)
         paused_want = np.zeros(n)
@@ -366,34 +381,44 @@ class Simulation:
             paused_want[p] = np.minimum(want["cpu"][p], 1.0) * vcpus[p] * vcpu_mips[p]
         short = running & (useful + loss_mips < demand * SHORT)
         n_short = np.bincount(host, short, minlength=nh)
-        self._short[gi] = short
-        self._n_short[hi] = n_short
-        vm_of = np.where(top, np.arange(n), lpar)
-        in_guest = own * k_in[vm_of]  # CPU time the guest's vCPUs spend, overhead included
-        hypervisor = own * g.cpu_on_host[gi][vm_of]
+        self._short[gsel] = short
+        self._n_short[hsel] = n_short
+        # CPU time the guest's vCPUs spend, overhead included, and the hypervisor's for it (a
+        # container's are its VM's).
+        if nested:
+            vm_of = np.where(top, np.arange(n), lpar)
+            in_guest = own * k_in[vm_of]
+            hypervisor = own * g.cpu_on_host[gsel][vm_of]
+        else:
+            in_guest = own * k_in
+            hypervisor = own * g.cpu_on_host[gsel]
 
         # Disk bandwidth and IOPS: flat sharing among everything on the host.
-        disk_req = np.where(is_job & (phase == IO), np.inf, want["disk"])
+        disk_req = want["disk"]
+        if jobs:
+            disk_req = np.where(is_job & (phase == IO), np.inf, disk_req)
         disk_req = np.where(running, disk_req, 0.0) + swap_bps
         iops_req = np.where(running, want["iops"], 0.0) + swap_bps / PAGE_BYTES
         on = np.flatnonzero(host_on)
         disk = np.zeros(n)
         iops = np.zeros(n)
-        if nh == 1:
+        io = bool(disk_req.any() or iops_req.any())  # (CPU-only traces: nothing to share)
+        if io and nh == 1:
             ones = [1.0] * len(on)
             disk[on] = maxmin_one(float(h.disk_bw[hi[0]]), ones, disk_req[on].tolist())
             iops[on] = maxmin_one(float(h.disk_iops[hi[0]]), ones, iops_req[on].tolist())
-        else:
+        elif io:
             weights = np.ones(len(on))
-            disk[on] = maxmin_share(h.disk_bw[hi], host[on], weights, disk_req[on])
-            iops[on] = maxmin_share(h.disk_iops[hi], host[on], weights, iops_req[on])
+            disk[on] = maxmin_share(h.disk_bw[hsel], host[on], weights, disk_req[on])
+            iops[on] = maxmin_share(h.disk_iops[hsel], host[on], weights, iops_req[on])
 
-        host_cpu = np.bincount(host[top], grant[top], minlength=nh)
+        top_grant = (host[top], grant[top]) if nested else (host, grant)
+        host_cpu = np.bincount(*top_grant, minlength=nh)
         host_cpu += np.bincount(mig_host, mig_grant, minlength=nh)
         host_hyp = np.bincount(host, hypervisor, minlength=nh)
         host_hyp += np.bincount(mig_host, mig_grant, minlength=nh)
-        hstate = h.state[hi]
-        receiving = self.migrator.receiving(mig)[hi] if mig is not None else np.zeros(nh, bool)
+        hstate = h.state[hsel]
+        receiving = self.migrator.receiving(mig)[hsel] if mig is not None else np.zeros(nh, bool)
         powered = (hstate == HOST_ON) | (hstate == HOST_BOOTING)
         is_on = hstate == HOST_ON
         new_guest = {
@@ -412,9 +437,11 @@ class Simulation:
             "mem": host_mem,
             # A disk is as busy as the tighter of its two limits.
             "disk": np.maximum(
-                np.bincount(host[on], disk[on], minlength=nh) / h.disk_bw[hi],
-                np.bincount(host[on], iops[on], minlength=nh) / h.disk_iops[hi],
-            ),
+                np.bincount(host[on], disk[on], minlength=nh) / h.disk_bw[hsel],
+                np.bincount(host[on], iops[on], minlength=nh) / h.disk_iops[hsel],
+            )
+            if io
+            else np.zeros(nh),
             "power": np.where(powered, self.power.at(hi, host_cpu / cpu_cap), 0.0),
             "on": is_on.astype(np.float64),
             "on_busy": (is_on & (host_cpu > 0)).astype(np.float64),
@@ -425,7 +452,9 @@ class Simulation:
         if full:
             # Network: guest traffic leaves through its host's links to the core; migrations
             # go host to host. Every flow gets a max-min fair rate over the links it crosses.
-            net_req = np.where(is_job & (phase == NET), np.inf, want["net"])
+            net_req = want["net"]
+            if jobs:
+                net_req = np.where(is_job & (phase == NET), np.inf, net_req)
             net_req = np.where(running, net_req, 0.0)
             talk = np.flatnonzero(host_on & (net_req > 0))
             if len(talk):
@@ -455,8 +484,8 @@ class Simulation:
             sel_g, sel_h = slice(None), slice(None)
         else:
             # The network is solved across hosts: its rates stay.
-            net = self.rate["net_bps"][gi]
-            new_host["net"] = self.host_rate["net"][hi]
+            net = self.rate["net_bps"][gsel]
+            new_host["net"] = self.host_rate["net"][hsel]
             sel_g, sel_h = gi, hi
         new_guest["net_bps"] = net
         self._set_rows(
@@ -474,13 +503,14 @@ class Simulation:
             np.stack([new_host[c] for c in HOST_RATES]),
         )
         # Kept for the single-guest fast path of request-level services.
-        self._cpu_cap[gi] = cap
-        self._cpu_request[gi] = vm_request
-        self._cpu_grant[gi] = grant
-        self._swap_frac[gi] = swap_frac
-        self._host_request[hi] = np.bincount(host[t_idx], vm_request[t_idx], minlength=nh)
-        phase_rate = np.where(phase == CPU, useful, np.where(phase == IO, disk, net))
-        self._reschedule_jobs(gi, phase_rate)
+        self._cpu_cap[gsel] = cap
+        self._cpu_request[gsel] = vm_request
+        self._cpu_grant[gsel] = grant
+        self._swap_frac[gsel] = swap_frac
+        self._host_request[hsel] = np.bincount(host[t_idx], vm_request[t_idx], minlength=nh)
+        if jobs:
+            phase_rate = np.where(phase == CPU, useful, np.where(phase == IO, disk, net))
+            self._reschedule_jobs(gi, phase_rate)
         if mig is not None:
             self.migrator.set_rates(flow_rate[len(talk) :])
         if self.stations:
