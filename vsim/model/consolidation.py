@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,6 +105,9 @@ class Consolidator:
         self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
+        # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
+        kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
+        self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
         if not cfg.power_aware:
             # The paper's NPA: "all hosts run at 100% CPU utilization and consume maximum power
             # all the time" (Section 7.3) -- every host that is on draws its peak power.
@@ -362,21 +366,28 @@ class Consolidator:
             cand = on & ~over  # no VM goes to an overloaded host
             if self.cloudsim:
                 cand |= h.state == HOST_OFF
-            off = (h.state == HOST_OFF) & ~over
+            # (Most candidates are empty hosts, alike within each kind of hardware.)
+            keys = self._state_keys()
+            cand = _Lookalikes(np.flatnonzero(cand), keys)
+            if not self.cloudsim:
+                off = _Lookalikes(np.flatnonzero((h.state == HOST_OFF) & ~over), keys)
             for p in pos.tolist():
-                hh = self._best_host(p, cand)
-                if hh < 0 and not self.cloudsim:
-                    hh = self._best_host(p, off)
+                hh = self._best_host(p, cand.hosts)
+                booted = hh < 0 and not self.cloudsim
+                if booted:
+                    hh = self._best_host(p, off.hosts)
                 if hh < 0:
                     continue
-                self._commit(p, int(vm_host[p]), hh)
+                self._commit(p, int(vm_host[p]), hh)  # (an overloaded source is no candidate)
+                cand.changed(hh)
                 moves.append((int(vms[p]), hh))
                 self._arrived_at[p] = hh
                 dest[hh] = True
                 if h.state[hh] == HOST_OFF:
                     to_boot.add(hh)
-                    cand[hh] = True  # others may follow it there this round
-                    off[hh] = False
+                if booted:
+                    off.changed(hh, leaves=True)
+                    cand.add(hh)  # others may follow it there this round
         # --- underloaded hosts: evacuate the least utilized, one after another
         if cfg.underload:
             moves.extend(self._underload(vms, vm_host, migrating, over, dest))
@@ -621,7 +632,7 @@ class Consolidator:
         """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies.
 
         ``cand`` is a mask over all hosts, evaluated over whole arrays (no gathers), or the
-        indices of a few hosts (ascending), evaluated over those alone. Infeasible hosts are
+        indices of some hosts (ascending), evaluated over those alone. Infeasible hosts are
         masked: the lowest-index host of least power increase wins, as among the feasible
         ones alone."""
         if cand.dtype == bool:
@@ -644,6 +655,13 @@ class Consolidator:
         inc[~ok] = np.inf
         best = int(np.argmin(inc))
         return int(hosts[best]) if ok[best] else -1
+
+    def _state_keys(self) -> np.ndarray:
+        """float64[H, k]: per host, everything :meth:`_best_host` reads of it (its hardware
+        kind and round state); hosts with equal rows give equal answers."""
+        return np.column_stack(
+            [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
+        )
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
         """The per-host arrays :meth:`_commit` changes."""
@@ -705,6 +723,63 @@ class Consolidator:
             for r in lifted:
                 sim.pool.capacity[r][:] = saved[r]
         sim._reshare()
+
+
+class _Lookalikes:
+    """A candidate set of PABFD with lookalike hosts collapsed.
+
+    Hosts equal in everything the placement reads of them (:meth:`Consolidator._state_keys`)
+    give the same power increase and the same verdict, and the lowest index wins among equals,
+    so only the lowest-index host of each group needs evaluating: :attr:`hosts` (ascending).
+    A host whose state changes leaves its group; the next one stands in for it.
+    """
+
+    def __init__(self, hosts: np.ndarray, keys: np.ndarray):
+        rows = keys[hosts]
+        order = np.lexsort((hosts, *rows.T[::-1]))  # by key row, then host
+        hosts, rows = hosts[order], rows[order]
+        first = np.r_[True, (rows[1:] != rows[:-1]).any(axis=1)] if len(hosts) else []
+        self._mask = np.zeros(len(keys), dtype=bool)  # the hosts evaluated
+        self._mask[hosts[first]] = True
+        # Behind each evaluated host, the others of its group (in index order).
+        starts = np.flatnonzero(first)
+        sizes = np.diff(starts, append=len(hosts))
+        self._behind = {
+            int(hosts[k]): deque(hosts[k + 1 : k + m].tolist())
+            for k, m in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True)
+        }
+        self._hosts: np.ndarray | None = None
+
+    @property
+    def hosts(self) -> np.ndarray:
+        if self._hosts is None:
+            self._hosts = np.flatnonzero(self._mask)
+        return self._hosts
+
+    def changed(self, h: int, leaves: bool = False) -> None:
+        """Host ``h``'s state changed: it now stands alone; ``leaves``: it leaves the set."""
+        if self._mask[h]:
+            rest = self._behind.pop(h, None)
+            if rest:  # the next of its group stands in for it
+                nxt = rest.popleft()
+                self._mask[nxt] = True
+                if rest:
+                    self._behind[nxt] = rest
+            self._mask[h] = not leaves
+        else:
+            # (Only evaluated hosts are ever chosen, so this is the rare path.)
+            group = next((r for r in self._behind.values() if h in r), None)
+            if group is None:
+                return  # not in the set
+            group.remove(h)
+            self._mask[h] = not leaves
+        self._hosts = None
+
+    def add(self, h: int) -> None:
+        """Host ``h`` joins the set, alone (it is in no group)."""
+        if not self._mask[h] and not any(h in r for r in self._behind.values()):
+            self._mask[h] = True
+            self._hosts = None
 
 
 def start_consolidation(sim: Simulation) -> Consolidator:
