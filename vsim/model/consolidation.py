@@ -101,10 +101,11 @@ class Consolidator:
         self._corefit = h.core_mips * (1 + _EPS)
         self._speeds = np.unique(self._corefit)
         # Hosts whose cores are fast enough for each core class, and for none (see _cls).
-        self._fast = [self._corefit >= v for v in self._speeds] + [np.zeros(h.n, dtype=bool)]
+        self._fast = np.array([self._corefit >= v for v in self._speeds] + [np.zeros(h.n, bool)])
         self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
+        self._lr = cfg.detector in ("lr", "lrr")
         # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
         kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
         self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
@@ -449,7 +450,7 @@ class Consolidator:
         fresh = True  # ok_host reflects the targets as they are now
         while i < len(src_order):
             rest = src_order[i:]
-            nxt = np.flatnonzero(ok_host[rest] & sources[rest])
+            nxt = (ok_host[rest] & sources[rest]).nonzero()[0]  # (no flatnonzero wrapper)
             if not nxt.size:
                 break
             j = i + int(nxt[0])
@@ -464,7 +465,7 @@ class Consolidator:
             members = by_host[first[src] : first[src + 1]]
             tgt = targets.copy()
             tgt[src] = False
-            among = np.flatnonzero(tgt)
+            among = tgt.nonzero()[0]
             if 4 * len(among) < h.n:
                 tgt = among  # (few targets: PABFD looks at them alone)
             plan: list[tuple[int, int]] = []
@@ -503,7 +504,7 @@ class Consolidator:
             return np.zeros(n, dtype=bool)
         load = self._load
         room = self._lim - load
-        if self.cfg.detector in ("lr", "lrr"):
+        if self._lr:
             # Prediction headroom (strict): s (pred + v / cap) < 1  <=>  v < cap (1/s - pred).
             proom = np.where(self._enough, self._cap * (1.0 / self.param - self._pred), np.inf)
         else:
@@ -642,18 +643,18 @@ class Consolidator:
             return -1
         else:
             hosts = at = cand
-            ok = self._fast[self._cls[p]][cand]
+            ok = self._fast[self._cls[p], cand]
         cap = self._cap[at]
         after = self._load[at] + self._req[p]
         ok &= after <= self._lim[at]
         if not self.cloudsim:
             ok &= self._mem_used[at] + self._mem_req[p] <= self._memcap[at]
-        if self.cfg.detector in ("lr", "lrr"):
+        if self._lr:
             ok &= (self.param * (self._pred[at] + self._vm_pred[p] / cap) < 1.0) | ~self._enough[at]
         inc = self.power.at(hosts, after / cap)
         inc -= self._pw[at]
         inc[~ok] = np.inf
-        best = int(np.argmin(inc))
+        best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
         return int(hosts[best]) if ok[best] else -1
 
     def _state_keys(self) -> np.ndarray:
@@ -753,7 +754,7 @@ class _Lookalikes:
     @property
     def hosts(self) -> np.ndarray:
         if self._hosts is None:
-            self._hosts = np.flatnonzero(self._mask)
+            self._hosts = self._mask.nonzero()[0]
         return self._hosts
 
     def changed(self, h: int, leaves: bool = False) -> None:

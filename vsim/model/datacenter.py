@@ -330,7 +330,7 @@ class Simulation:
             t_idx = np.flatnonzero(top & running)
         else:
             vm_request = np.minimum(cap / k_in, request) * k_tot
-            t_idx = np.flatnonzero(running)
+            t_idx = running.nonzero()[0]  # (no flatnonzero wrapper: the solve is hot)
         grant = np.zeros(n)
         # Migration threads contend for CPU on both ends like any other consumer.
         mig_host, mig_cpu = (
@@ -399,7 +399,7 @@ class Simulation:
             disk_req = np.where(is_job & (phase == IO), np.inf, disk_req)
         disk_req = np.where(running, disk_req, 0.0) + swap_bps
         iops_req = np.where(running, want["iops"], 0.0) + swap_bps / PAGE_BYTES
-        on = np.flatnonzero(host_on)
+        on = host_on.nonzero()[0]
         disk = np.zeros(n)
         iops = np.zeros(n)
         io = bool(disk_req.any() or iops_req.any())  # (CPU-only traces: nothing to share)
@@ -456,7 +456,7 @@ class Simulation:
             if jobs:
                 net_req = np.where(is_job & (phase == NET), np.inf, net_req)
             net_req = np.where(running, net_req, 0.0)
-            talk = np.flatnonzero(host_on & (net_req > 0))
+            talk = (host_on & (net_req > 0)).nonzero()[0]
             if len(talk):
                 ptr, links = self.fabric.routes_outside(host[talk])
             else:
