@@ -610,6 +610,14 @@ class Consolidator:
         sim = self.sim
         h, g = sim.hosts, sim.guests
         spare_bw = np.maximum(h.net_bw - sim.host_rate["net"], h.net_bw * 1e-3)
+        if self.cfg.selection != "rs":
+            # Only the VMs of the hosts in question, all of them (MC correlates each VM with
+            # every other on its host): the same choices over fewer VMs. (RS draws one number
+            # per VM it is given, so it is given them all.)
+            on = hosts[vm_host].nonzero()[0]
+            vms, vm_host, req, vhist, vn, eligible = (
+                a[on] for a in (vms, vm_host, req, vhist, vn, eligible)
+            )
         pick = select_vms(
             self.cfg.selection,
             vm_host,
