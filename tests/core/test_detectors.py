@@ -114,6 +114,14 @@ def test_lr_on_a_linear_history_extrapolates_the_line():
     cur = np.array([0.8, 0.8])
     np.testing.assert_array_equal(overloaded("lr", h, n, cur, 1.2), [True, True])
     np.testing.assert_array_equal(overloaded("lr", h, n, cur, 1.1), [False, False])
+    # A caller that has the prediction already passes it: the verdict is read from it (here
+    # 0.80 for the second host: 1.2 * 0.80 < 1), with the fallback where history is short.
+    pred = np.array([0.85, 0.80])
+    np.testing.assert_array_equal(overloaded("lr", h, n, cur, 1.2, prediction=pred), [True, False])
+    short = np.array([3, 3])  # (under min_history: current 0.8 > fallback 0.7)
+    np.testing.assert_array_equal(
+        overloaded("lr", h, short, cur, 1.2, prediction=np.zeros(2)), [True, True]
+    )
 
 
 def test_lr_uses_only_the_last_window_samples():

@@ -296,6 +296,7 @@ def overloaded(
     robust_iters: int = 2,
     quantile_method: str = "linear",
     weighted: bool = True,
+    prediction: np.ndarray | None = None,
 ) -> np.ndarray:
     """bool[H]: which hosts are overloaded under ``method`` (see the module docstring).
 
@@ -315,6 +316,9 @@ def overloaded(
         ``current > fallback_threshold`` (adaptive methods only).
     window, horizon, robust_iters, weighted:
         local-regression settings (``lr``, ``lrr``), see :func:`loess_predict`.
+    prediction:
+        ``lr``/``lrr``: :func:`loess_predict` of these histories with these settings, when the
+        caller has it already (it is not computed again).
     """
     m = _check_method(method)
     util_history, n_valid = _as_history(util_history, n_valid)
@@ -328,6 +332,8 @@ def overloaded(
     if m in ("iqr", "mad"):
         t_u = upper_threshold(m, util_history, n_valid, param, quantile_method=quantile_method)
         adaptive = current > t_u
+    elif prediction is not None:
+        adaptive = param * np.asarray(prediction, dtype=np.float64) >= 1.0
     else:
         pred = loess_predict(
             util_history,

@@ -307,11 +307,13 @@ class Consolidator:
             limit = np.full(h.n, cfg.fallback_threshold)
         pred = np.zeros(h.n)
         vm_pred = np.zeros(len(vms))
+        raw = None  # (LR, LRR: the detector's own prediction, computed once)
         if lr:
-            pred = np.nan_to_num(self._predict(hist, hn, horizon), nan=0.0)
+            raw = self._predict(hist, hn, horizon)
+            pred = np.nan_to_num(raw, nan=0.0)
             vm_pred = np.nan_to_num(self._predict(vhist, vn, horizon[vm_host]), nan=0.0)
 
-        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon)
+        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon, raw)
         # --- select VMs from overloaded hosts until they are no longer overloaded
         eligible = ~migrating[vms]
         chosen: list[np.ndarray] = []  # positions in vms
@@ -587,8 +589,15 @@ class Consolidator:
         )
 
     def _detect(
-        self, hist: np.ndarray, n: np.ndarray, current: np.ndarray, horizon: np.ndarray
+        self,
+        hist: np.ndarray,
+        n: np.ndarray,
+        current: np.ndarray,
+        horizon: np.ndarray,
+        prediction: np.ndarray | None = None,
     ) -> np.ndarray:
+        """Which of these hosts are overloaded; ``prediction``: :meth:`_predict` of ``hist``
+        (the detector's regression, with the same settings), if at hand."""
         cfg = self.cfg
         if not len(n):
             return np.zeros(0, dtype=bool)
@@ -604,6 +613,7 @@ class Consolidator:
             horizon=horizon,
             quantile_method=self._quantile_method(),
             weighted=not self.cloudsim,
+            prediction=prediction,
         )
 
     def _select(self, vms, vm_host, req, vhist, vn, hosts, eligible) -> np.ndarray:
