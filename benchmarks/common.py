@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -33,6 +35,27 @@ def timed(fn: Callable[[], Any], *, memory: bool = False) -> tuple[float, float 
     return wall, peak, out
 
 
-def median_of(n: int, fn: Callable[[], Any]) -> float:
-    walls = sorted(timed(fn)[0] for _ in range(n))
-    return walls[len(walls) // 2]
+def repeated(fn: Callable[[], Any], n: int) -> tuple[list[float], Any]:
+    """Wall seconds of ``n`` runs of ``fn`` (a deterministic run: the same result each time)
+    and the last result. The development machine's speed varies by up to 2x within minutes,
+    so a figure for a target is the median of several runs, reported with their range."""
+    walls, out = [], None
+    for _ in range(max(n, 1)):
+        out = None  # (the last result is freed first: the peak memory is one run's)
+        gc.collect()
+        wall, _, out = timed(fn)
+        walls.append(wall)
+    return walls, out
+
+
+def median(walls: list[float]) -> float:
+    return float(statistics.median(walls))
+
+
+def spread(walls: list[float]) -> str:
+    """``"median 1.23 s over 5 runs (1.10-1.50 s)"``, or ``"1.23 s"`` for one run."""
+    if len(walls) == 1:
+        return f"{walls[0]:.2f} s"
+    return (
+        f"median {median(walls):.2f} s over {len(walls)} runs ({min(walls):.2f}-{max(walls):.2f} s)"
+    )

@@ -8,11 +8,12 @@ in time (every completion changes the other actors' rates on its host).
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 
 import vsim
-from benchmarks.common import timed
+from benchmarks.common import median, repeated, spread
 from vsim.scenario import validate_scenario
 
 
@@ -62,21 +63,24 @@ def scenario(hosts: int = 1000, actors: int = 10, executions: int = 10):
     )
 
 
-def main(hosts: int = 1000) -> list[dict]:
+def main(hosts: int = 1000, repeat: int = 3) -> list[dict]:
     sc = scenario(hosts)
-    wall, _, res = timed(lambda: vsim.run(sc))
+    walls, res = repeated(lambda: vsim.run(sc), repeat)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # tracing would slow it
     done = int((res.events.kind == "job_done").sum())
     print(
         f"contention: {hosts} hosts x 10 actors x 10 executions on {os.cpu_count()} cores: "
-        f"{wall:.2f} s wall, {done * 10:,} executions, {res.summary['events']:,} events, "
+        f"{spread(walls)} wall, {done * 10:,} executions, {res.summary['events']:,} events, "
         f"peak RSS {peak:.0f} MB"
     )
     return [
         {
             "benchmark": f"contention_{hosts}h_10x10",
             "cores": os.cpu_count(),
-            "wall_s": wall,
+            "wall_s": median(walls),
+            "wall_min_s": min(walls),
+            "wall_max_s": max(walls),
+            "runs": len(walls),
             "executions": done * 10,
             "peak_rss_mb": peak,
         }
@@ -84,4 +88,6 @@ def main(hosts: int = 1000) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description="Fluid contention, the SimGrid benchmark's shape.")
+    ap.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
+    main(repeat=ap.parse_args().repeat)

@@ -15,11 +15,10 @@ import argparse
 import math
 import os
 import resource
-import time
 
 import vsim
 from benchmarks import planetlab_static
-from benchmarks.common import planetlab_day
+from benchmarks.common import median, planetlab_day, repeated
 from vsim.scenario import validate_scenario
 from vsim.scenario.catalogue import SPECPOWER_TABLES as SPECPOWER
 
@@ -140,11 +139,9 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
     return validate_scenario(base)
 
 
-def run_one(folder: str, policy: str, profile: str) -> dict:
+def run_one(folder: str, policy: str, profile: str, repeat: int = 1) -> dict:
     sc = scenario(folder, policy, profile)
-    t0 = time.perf_counter()
-    res = vsim.run(sc)
-    wall = time.perf_counter() - t0
+    walls, res = repeated(lambda: vsim.run(sc), repeat)
     s = res.summary
     return {
         "benchmark": f"planetlab_consolidation_{profile}_{policy}",
@@ -160,7 +157,10 @@ def run_one(folder: str, policy: str, profile: str) -> dict:
         "esv": float(s["esv"]),
         "unmet_cpu_frac": float(s["unmet_cpu_frac"]),
         "events": int(s["events"]),
-        "wall_s": wall,
+        "wall_s": median(walls),
+        "wall_min_s": min(walls),
+        "wall_max_s": max(walls),
+        "runs": len(walls),
         # The process's peak so far (this policy's own when it runs alone: --policies).
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -170,7 +170,7 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def main(profiles=("cloudsim", "vsim"), policies=None) -> list[dict]:
+def main(profiles=("cloudsim", "vsim"), policies=None, repeat: int = 1) -> list[dict]:
     folder = planetlab_day()
     if folder is None:
         print("planetlab_consolidation: skipped (PlanetLab traces not found; set VSIM_DATA)")
@@ -188,7 +188,7 @@ def main(profiles=("cloudsim", "vsim"), policies=None) -> list[dict]:
     print(head)
     for profile in profiles:
         for policy in policies or POLICIES:
-            r = run_one(str(folder), policy, profile)
+            r = run_one(str(folder), policy, profile, repeat)
             cs = CLOUDSIM[policy]
             print(
                 f"{profile:8} {policy:12} {r['energy_kwh']:8.1f} {r['energy_kwh_cloudsim']:8.1f} "
@@ -197,6 +197,9 @@ def main(profiles=("cloudsim", "vsim"), policies=None) -> list[dict]:
                 f"{r['peak_rss_mb']:7.0f}",
                 flush=True,
             )
+            if repeat > 1:
+                walls = f"{r['wall_min_s']:.1f}-{r['wall_max_s']:.1f} s"
+                print(f"  (wall: median of {repeat} runs; range {walls})", flush=True)
             rows.append(r)
     print("  CloudSim LR-MMT-1.2: SLATAH 5.86 %, PDM 0.08 %, 29.6 s wall")
     return rows
@@ -206,5 +209,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", default="cloudsim,vsim")
     ap.add_argument("--policies", default=None)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per policy; the median is shown")
     a = ap.parse_args()
-    main(a.profiles.split(","), a.policies.split(",") if a.policies else None)
+    main(a.profiles.split(","), a.policies.split(",") if a.policies else None, a.repeat)
