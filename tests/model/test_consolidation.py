@@ -286,7 +286,7 @@ def test_underload_pruning_changes_no_decision(monkeypatch):
     # be evacuated. The aggregate test (CPU room and memory slots on the other targets) must only
     # spare hopeless trials, never change an outcome: the same run with every host offered to
     # the one-VM-at-a-time trial gives the same migrations, with more placement attempts.
-    from vsim.model.consolidation import Consolidator
+    from vsim.model.consolidation import Consolidator, _Targets
 
     hosts = [host_type("h", count=12, memory="3.5GiB")]
     guests = [
@@ -312,13 +312,13 @@ def test_underload_pruning_changes_no_decision(monkeypatch):
         scheduler={"policy": "round_robin"},
     )
     attempts = []
-    real_best = Consolidator._best_host
+    real_best = _Targets.best
 
-    def counted(self, p, cand):
+    def counted(self, p):
         attempts.append(p)
-        return real_best(self, p, cand)
+        return real_best(self, p)
 
-    monkeypatch.setattr(Consolidator, "_best_host", counted)
+    monkeypatch.setattr(_Targets, "best", counted)
     pruned = vsim.run(sc)
     n_pruned = len(attempts)
     attempts.clear()

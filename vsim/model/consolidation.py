@@ -467,16 +467,16 @@ class Consolidator:
             members = by_host[first[src] : first[src + 1]]
             tgt = targets.copy()
             tgt[src] = False
-            among = tgt.nonzero()[0]
-            if 4 * len(among) < h.n:
-                tgt = among  # (few targets: PABFD looks at them alone)
+            among = _Targets(self, tgt.nonzero()[0])  # (read once for all the host's VMs)
             plan: list[tuple[int, int]] = []
             before = [a.copy() for a in self._round_state()]
             for p in members.tolist():
-                hh = self._best_host(p, tgt)
-                if hh < 0:
+                k = among.best(p)
+                if k < 0:
                     break
+                hh = int(among.hosts[k])
                 self._commit(p, src, hh)
+                among.reread(k)
                 plan.append((p, hh))
             if len(plan) < len(members):
                 for a, b in zip(self._round_state(), before, strict=True):
@@ -647,33 +647,11 @@ class Consolidator:
         """Power of hosts ``idx`` at ``mips`` MIPS of load (SPECpower table, interpolated)."""
         return self.power.at(idx, mips / self._cap[idx])
 
-    def _best_host(self, p: int, cand: np.ndarray) -> int:
-        """PABFD's choice for VM position ``p`` among ``cand`` hosts; -1 if none qualifies.
-
-        ``cand`` is a mask over all hosts, evaluated over whole arrays (no gathers), or the
-        indices of some hosts (ascending), evaluated over those alone. Infeasible hosts are
-        masked: the lowest-index host of least power increase wins, as among the feasible
-        ones alone."""
-        if cand.dtype == bool:
-            hosts, at = self._all, slice(None)
-            ok = cand & self._fast[self._cls[p]]
-        elif not len(cand):
-            return -1
-        else:
-            hosts = at = cand
-            ok = self._fast[self._cls[p], cand]
-        cap = self._cap[at]
-        after = self._load[at] + self._req[p]
-        ok &= after <= self._lim[at]
-        if not self.cloudsim:
-            ok &= self._mem_used[at] + self._mem_req[p] <= self._memcap[at]
-        if self._lr:
-            ok &= (self.param * (self._pred[at] + self._vm_pred[p] / cap) < 1.0) | ~self._enough[at]
-        inc = self.power.at(hosts, after / cap)
-        inc -= self._pw[at]
-        inc[~ok] = np.inf
-        best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
-        return int(hosts[best]) if ok[best] else -1
+    def _best_host(self, p: int, hosts: np.ndarray) -> int:
+        """PABFD's choice for VM position ``p`` among ``hosts`` (indices, ascending); -1 if
+        none qualifies."""
+        k = _Targets(self, hosts).best(p)
+        return int(hosts[k]) if k >= 0 else -1
 
     def _state_keys(self) -> np.ndarray:
         """float64[H, k]: per host, everything :meth:`_best_host` reads of it (its hardware
@@ -742,6 +720,47 @@ class Consolidator:
             for r in lifted:
                 sim.pool.capacity[r][:] = saved[r]
         sim._reshare()
+
+
+class _Targets:
+    """What PABFD reads of some hosts (indices ascending), read once from a
+    :class:`Consolidator`'s round state for several placements among them: their hardware and
+    limits, and the state moves change (load, memory in use, prediction, power), which
+    :meth:`reread` refreshes for a host a placement changed."""
+
+    def __init__(self, c: Consolidator, hosts: np.ndarray):
+        self._c, self.hosts = c, hosts
+        self.cap, self.lim, self.fast = c._cap[hosts], c._lim[hosts], c._fast[:, hosts]
+        self.memcap, self.short = c._memcap[hosts], ~c._enough[hosts]  # (short: no prediction)
+        self.load, self.mem_used, self.pred, self.pw = (a[hosts] for a in c._round_state())
+
+    def best(self, p: int) -> int:
+        """Position in :attr:`hosts` of PABFD's choice for VM position ``p``; -1 if none
+        qualifies. Infeasible hosts are masked: the lowest-index host of least power increase
+        wins, as among the feasible ones alone."""
+        c = self._c
+        if not len(self.hosts):
+            return -1
+        cap = self.cap
+        after = self.load + c._req[p]
+        ok = after <= self.lim
+        ok &= self.fast[c._cls[p]]
+        if not c.cloudsim:
+            ok &= self.mem_used + c._mem_req[p] <= self.memcap
+        if c._lr:
+            ok &= (c.param * (self.pred + c._vm_pred[p] / cap) < 1.0) | self.short
+        inc = c.power.at(self.hosts, after / cap)
+        inc -= self.pw
+        inc[~ok] = np.inf
+        best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
+        return best if ok[best] else -1
+
+    def reread(self, k: int) -> None:
+        """Read the round state of ``hosts[k]`` again (a placement changed it)."""
+        h = self.hosts[k]
+        mine = (self.load, self.mem_used, self.pred, self.pw)
+        for local, a in zip(mine, self._c._round_state(), strict=True):
+            local[k] = a[h]
 
 
 class _Lookalikes:
