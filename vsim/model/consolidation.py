@@ -654,8 +654,8 @@ class Consolidator:
         return int(hosts[k]) if k >= 0 else -1
 
     def _state_keys(self) -> np.ndarray:
-        """float64[H, k]: per host, everything :meth:`_best_host` reads of it (its hardware
-        kind and round state); hosts with equal rows give equal answers."""
+        """float64[H, k]: per host, everything PABFD reads of it (:class:`_Targets`: its
+        hardware kind and round state); hosts with equal rows give equal answers."""
         return np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
