@@ -731,7 +731,7 @@ class _Targets:
     def __init__(self, c: Consolidator, hosts: np.ndarray):
         self._c, self.hosts = c, hosts
         self.cap, self.lim, self.fast = c._cap[hosts], c._lim[hosts], c._fast[:, hosts]
-        self.memcap, self.short = c._memcap[hosts], ~c._enough[hosts]  # (short: no prediction)
+        self.memcap, self.short_history = c._memcap[hosts], ~c._enough[hosts]
         self.load, self.mem_used, self.pred, self.pw = (a[hosts] for a in c._round_state())
 
     def best(self, p: int) -> int:
@@ -748,7 +748,7 @@ class _Targets:
         if not c.cloudsim:
             ok &= self.mem_used + c._mem_req[p] <= self.memcap
         if c._lr:
-            ok &= (c.param * (self.pred + c._vm_pred[p] / cap) < 1.0) | self.short
+            ok &= (c.param * (self.pred + c._vm_pred[p] / cap) < 1.0) | self.short_history
         inc = c.power.at(self.hosts, after / cap)
         inc -= self.pw
         inc[~ok] = np.inf

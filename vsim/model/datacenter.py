@@ -656,9 +656,8 @@ class Simulation:
 
     def _reschedule_jobs(self, gi: np.ndarray, phase_rate: np.ndarray) -> None:
         """New progress rates for the batch jobs among guests ``gi``: bring the work left up
-        to now at the old rate, and schedule the end of each phase whose rate changed."""
-        if not self.batch_demands:
-            return
+        to now at the old rate, and schedule the end of each phase whose rate changed (the
+        solve calls it only when the scenario has batch jobs)."""
         job_running = (
             (self.job_of[gi] >= 0) & (self.guests.state[gi] == gs.RUNNING) & (self.phase[gi] < DONE)
         )
