@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import vsim.model.datacenter as dc
+import vsim.model.resolve as resolve
 from tests.helpers import host, scenario, vm
 from vsim.experiment.run import collect
+from vsim.model.build import build_simulation
 
 
 def mixed(seed: int):
@@ -52,8 +53,8 @@ def mixed(seed: int):
 
 
 def run(sc, scalar: bool, calls: list[int]):
-    sim = dc.Simulation(sc)
-    sim.scalar_host_solve = scalar
+    sim = build_simulation(sc)
+    sim.resolve.scalar_host_solve = scalar
     sim.run()
     calls.append(sim.n_events)
     return collect(sim, wall_time_s=0.0)
@@ -62,14 +63,14 @@ def run(sc, scalar: bool, calls: list[int]):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_scalar_one_host_solve_matches_the_array_solve(seed, monkeypatch):
     used = []
-    real = dc.reshare_host
+    real = resolve.reshare_host
 
     def counting(sim, h):
         done = real(sim, h)
         used.append(done)
         return done
 
-    monkeypatch.setattr(dc, "reshare_host", counting)
+    monkeypatch.setattr(resolve, "reshare_host", counting)
     sc = mixed(seed)
     events: list[int] = []
     fast = run(sc, True, events)

@@ -133,15 +133,16 @@ def test_processor_sharing_response_is_proportional_to_job_size():
 
 def test_littles_law_holds_on_every_station():
     sc = service_scenario(0.7, cpu=EXP, workers=2, duration=5000)
-    from vsim.model.datacenter import Simulation
+    from vsim.model.build import build_simulation, controller
 
-    sim = Simulation(sc)
+    sim = build_simulation(sc)
     sim.run()
-    (station,) = sim.stations.values()
+    services = controller(sim, "services")
+    (station,) = services.stations.values()
     now = sc.duration
     mean_n, throughput = station.little(now)
     # W over every request that left, measured at this station (arrival to departure).
-    rows = sim.requests.frame()
+    rows = services.requests.frame()
     assert len(rows) > 3000
     # Little: L = lambda W, up to the requests still inside at the end (at most a few dozen).
     w = (rows.end_s - rows.arrival_s).mean()

@@ -13,12 +13,13 @@ from tqdm.auto import tqdm
 
 from vsim.experiment.cost import cost_summary
 from vsim.experiment.results import Result
-from vsim.metrics.consolidation import consolidation_summary
 from vsim.metrics.latency import mean_response, mixture_quantile
 from vsim.model import guests as gs
-from vsim.model.datacenter import Simulation
-from vsim.model.failures import failure_summary
+from vsim.model.build import build_simulation, controller
+from vsim.model.engine import Engine
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
+from vsim.model.overhead import cpu_factors
+from vsim.model.services import LATENCY_QUANTILES
 from vsim.scenario import Scenario, load_scenario
 
 
@@ -45,7 +46,7 @@ def run(
         source = str(scenario)
         scenario = load_scenario(scenario)
     wall0 = time.perf_counter()
-    sim = Simulation(scenario)
+    sim = build_simulation(scenario)
     bar = tqdm(
         total=float(scenario.duration),
         unit="sim-s",
@@ -62,7 +63,7 @@ def run(
     return result
 
 
-def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -> Result:
+def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Result:
     """Turn a finished simulation into DataFrames and the headline summary."""
     rec, h, g, sc = sim.recorder, sim.hosts, sim.guests, sim.scenario
     hosts = rec.hosts_frame(h.names, h.type_name, HOST_STATE_NAMES)
@@ -75,8 +76,8 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
         total = weights.sum()
         return float((rec.host[column] * weights).sum() / total) if total > 0 else 0.0
 
-    jobs = np.flatnonzero(sim.job_of >= 0)
-    job_time = sim.job_finished[jobs] - sim.job_started[jobs]
+    jobs = np.flatnonzero(sim.jobs.of >= 0)
+    job_time = sim.jobs.finished[jobs] - sim.jobs.started[jobs]
     tot = sim.total
     demand = tot["cpu_demand_mips"]
     summary = pd.Series(
@@ -106,94 +107,32 @@ def collect(sim: Simulation, *, wall_time_s: float, source: str | None = None) -
     )
     for key, value in cost_summary(sc, summary, guests).items():
         summary[key] = value
-    for key, value in failure_summary(sim).items():
-        summary[key] = value
-    for key, value in consolidation_summary(sim).items():
-        summary[key] = value
-    requests = request_summary(sim)
+    for c in sim.controllers:
+        for key, value in c.summary().items():
+            summary[key] = value
     analytic = analytic_summary(sim)
-    if len(analytic) and not requests["requests_completed"]:
+    if len(analytic) and not summary["requests_completed"]:
         # Only analytic services: their estimates are the run's latency figures.
-        for key in (
-            "latency_s_mean",
-            "latency_s_p50",
-            "latency_s_p95",
-            "latency_s_p99",
-            "latency_s_p999",
-        ):
-            requests[key] = analytic[f"analytic_{key}"]
-        requests["throughput_rps"] = analytic["analytic_throughput_rps"]
-    migrations = sim.migrator.frame()
-    done = migrations.dropna(subset=["end_s"])
-    moves = pd.Series(
-        {
-            "migrations": len(done),
-            "migrations_aborted": len(migrations) - len(done),
-            "migration_time_s_mean": float((done.end_s - done.start_s).mean())
-            if len(done)
-            else np.nan,
-            "downtime_s_mean": float(done.downtime_s.mean()) if len(done) else np.nan,
-        },
-        dtype=object,
-    )
+        for key in ("latency_s_mean", *(f"latency_s_{name}" for name, _ in LATENCY_QUANTILES)):
+            summary[key] = analytic[f"analytic_{key}"]
+        summary["throughput_rps"] = analytic["analytic_throughput_rps"]
     run_info = pd.Series(
         {"sim_time_s": float(sc.duration), "wall_time_s": wall_time_s, "events": sim.n_events},
         dtype=object,
     )
-    summary = pd.concat([summary, moves, requests, analytic, run_info])
+    summary = pd.concat([summary, analytic, run_info])
     manifest = {
         "vsim_version": vsim_version(),
         "scenario_file": source,
         "seed": sc.seed,
         "scenario": sc.model_dump(mode="json"),
     }
-    return Result(
-        summary, hosts, guests, sim.events.frame(), sim.requests.frame(), manifest, migrations
-    )
+    migrations = controller(sim, "migration").frame()
+    requests = controller(sim, "services").requests.frame()
+    return Result(summary, hosts, guests, sim.events.frame(), requests, manifest, migrations)
 
 
-def request_summary(sim: Simulation) -> pd.Series:
-    """Headline request metrics: counts, throughput, latency percentiles, SLO violations."""
-    log = sim.requests
-    lat = np.frombuffer(log.latency, dtype=np.float64) if len(log.latency) else np.zeros(0)
-    slos = [st.slo for st in sim.stations.values() if st.slo is not None and st.spec.arrivals]
-    warm = max((st.warmup for st in sim.stations.values()), default=0.0)
-    span = sim.scenario.duration - warm
-    out = {
-        "requests_completed": log.completed,
-        "requests_rejected": log.rejected,
-        "requests_timed_out": log.timed_out,
-        "requests_failed": log.failed,
-        "throughput_rps": log.completed / span if span > 0 else np.nan,
-    }
-    if len(lat):
-        out["latency_s_mean"] = float(lat.mean())
-        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)):
-            out[f"latency_s_{name}"] = float(np.quantile(lat, q))
-    else:
-        out.update(
-            dict.fromkeys(
-                (
-                    "latency_s_mean",
-                    "latency_s_p50",
-                    "latency_s_p95",
-                    "latency_s_p99",
-                    "latency_s_p999",
-                ),
-                np.nan,
-            )
-        )
-    # Requests that did not complete count as violations of the target.
-    total = log.completed + log.rejected + log.timed_out + log.failed
-    out["slo_violation_frac"] = (
-        (float(np.sum(lat > min(slos))) + total - log.completed) / total
-        if slos and total
-        else np.nan
-    )
-    return pd.Series(out, dtype=object)
-
-
-def analytic_summary(sim: Simulation) -> pd.Series:
+def analytic_summary(sim: Engine) -> pd.Series:
     """Latency of services in analytic mode, estimated per sampling interval from the CPU
     capacity each guest could get (its grant plus what its host left idle), then combined."""
     demands = [d for d in sim.trace_demands if d.service is not None]
@@ -207,8 +146,7 @@ def analytic_summary(sim: Simulation) -> pd.Series:
         es_mi, es2_mi = spec.cpu.moments()
         idx = d.guests
         host = np.maximum(g.host, 0)[idx]  # where each guest ran at the end of the run
-        k_in = 1.0 + g.cpu_in_guest[idx]
-        k_tot = k_in + g.cpu_on_host[idx]
+        k_in, k_tot = cpu_factors(g.cpu_in_guest[idx], g.cpu_on_host[idx])
         cap = g.cap_cores[idx] * np.minimum(g.vcpu_mips[idx], h.core_mips[host]) / k_in
         spare = (1.0 - rec.host["cpu_util"][:, host]) * h.cpu_mips[host] / k_tot
         capacity = np.minimum(cap, rec.guest["cpu_useful_mips"][:, idx] + np.maximum(spare, 0))
@@ -229,6 +167,6 @@ def analytic_summary(sim: Simulation) -> pd.Series:
         "analytic_throughput_rps": total / sim.scenario.duration,
         "analytic_latency_s_mean": float((wts * mns).sum() / total) if total else np.nan,
     }
-    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)):
+    for name, q in LATENCY_QUANTILES:
         out[f"analytic_latency_s_{name}"] = mixture_quantile(wts, mns, q) if total else np.nan
     return pd.Series(out, dtype=object)

@@ -81,17 +81,15 @@ def energy_kwh_cloudsim(
     return float(joules / 3.6e6)
 
 
-def consolidation_summary(sim: Any) -> dict[str, float]:
-    """Summary columns of a run with a ``consolidation:`` section; empty without one."""
-    c = getattr(sim, "consolidation", None)
-    if c is None:
-        return {}
+def consolidation_summary(c: Any) -> dict[str, float]:
+    """Summary columns of the consolidation controller ``c`` (its engine is ``c.sim``)."""
+    sim = c.sim
     energy = float(sim.total["power"] / 3.6e6)
     is_vm = (sim.guests.parent < 0) & (sim.guests.kind == 0)
     # The engine integrates these exactly: host time on (under the CloudSim profile a host at
     # 0 % counts as off) and at 100 % CPU; per VM, CPU demanded, CPU a migration took, and CPU
     # wanted while paused for a stop-and-copy (demanded and lost alike).
-    hosts, guests = sim.cum_host, sim.cum_guest
+    hosts, guests = sim.host_rates.cum, sim.guest_rates.cum
     paused = guests["cpu_paused_want_mips"]
     lost = (guests["cpu_migration_loss_mips"] + paused)[is_vm]
     wanted = (guests["cpu_demand_mips"] + paused)[is_vm]

@@ -54,22 +54,32 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vsim.core.detectors import loess_predict, overloaded, select_vms, upper_threshold
+from vsim.metrics.consolidation import consolidation_summary
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_OFF, HOST_ON
 
 if TYPE_CHECKING:
-    from vsim.model.datacenter import Simulation
+    from vsim.model.engine import Engine
+    from vsim.model.migration import Migrator
 
 _EPS = 1e-9
 CLOUDSIM_DT = 0.1  # CloudSim's updates come this long after each sample time
-RS_STREAM = 3  # child of the scenario seed for random selection (the engine uses 0..2)
 
 
 class Consolidator:
-    """State of the consolidation controller of one simulation."""
+    """State of the consolidation controller of one simulation.
 
-    def __init__(self, sim: Simulation):
+    A controller (:mod:`vsim.model.contract`): it observes the engine's rates, starts
+    migrations through ``migrator`` with the CPU (and, under the cloudsim profile, memory)
+    placement limits lifted, switches hosts on and off, and switches an evacuated host off
+    when the ``migration_finished`` signal says the last move left it.
+    """
+
+    name = "consolidation"
+
+    def __init__(self, sim: Engine, migrator: Migrator):
         self.sim = sim
+        self.migrator = migrator
         cfg = sim.scenario.consolidation
         self.cfg = cfg
         self.cloudsim = cfg.profile == "cloudsim"
@@ -80,7 +90,7 @@ class Consolidator:
         self.host_n = np.zeros(h.n, dtype=np.int64)
         self.vm_hist = np.zeros((g.n, w))  # requested MIPS
         self.vm_n = np.zeros(g.n, dtype=np.int64)
-        self.rng = np.random.default_rng(np.random.SeedSequence(sim.scenario.seed).spawn(4)[3])
+        self.rng = sim.streams.generator("consolidation")
         # Metric integrals (exact between events) and per-round records.
         self.tick_times: list[float] = []
         self.tick_util: list[np.ndarray] = []
@@ -102,7 +112,7 @@ class Consolidator:
         self._speeds = np.unique(self._corefit)
         # Hosts whose cores are fast enough for each core class, and for none (see _cls).
         self._fast = np.array([self._corefit >= v for v in self._speeds] + [np.zeros(h.n, bool)])
-        self._memcap = sim.pool.capacity["memory"] * (1 + _EPS)
+        self._memcap = sim.placement_capacity("memory") * (1 + _EPS)
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
         self._lr = cfg.detector in ("lr", "lrr")
@@ -112,10 +122,21 @@ class Consolidator:
         if not cfg.power_aware:
             # The paper's NPA: "all hosts run at 100% CPU utilization and consume maximum power
             # all the time" (Section 7.3) -- every host that is on draws its peak power.
-            sim.power = sim.power.at_peak()
+            sim.set_power(sim.power.at_peak())
         if self.cloudsim:
-            net = float(h.net_bw.min())
-            sim.migrator.cfg = sim.migrator.cfg.model_copy(
+            self._migrate_like_cloudsim()
+        self._left: list[int] = []  # evacuated hosts a migration just left, to switch off
+        sim.signals.migration_finished.connect(self._migration_finished)
+        sim.env.process(self._loop())
+
+    def _migrate_like_cloudsim(self) -> None:
+        """CloudSim's migrations: pre-copy at half the host's bandwidth, no device state or
+        thread cost, 10 % degradation and destination reserve, no dirty pages, no memory held
+        at the destination; traces read as CloudSim reads them; no network contention."""
+        sim = self.sim
+        net = float(sim.hosts.net_bw.min())
+        self.migrator.use_settings(
+            self.migrator.cfg.model_copy(
                 update={
                     "algorithm": "precopy",
                     "bandwidth_cap": net / 2.0,
@@ -124,43 +145,44 @@ class Consolidator:
                     "degradation": 0.1,
                     "dest_cpu_reserve": 0.1,
                 }
-            )
-            sim.migrator.dirty[:] = 0.0
-            sim.migrator.reserve_memory = False  # a migrating-in VM asks for its RAM in use: 0
-            self._sample_like_cloudsim()
-            # CloudSim models no network contention: every migration moves at half its host's
-            # bandwidth however many run at once, so the fabric's links are not limiting.
-            sim.fabric.capacity[:] = np.inf
-        finish = sim.migrator._finish
-        self._left: list[int] = []  # evacuated hosts a migration just left, to switch off
+            ),
+            dirty_rate=0.0,
+            reserve_memory=False,  # a migrating-in VM asks for its RAM in use: 0
+        )
+        self._sample_like_cloudsim()
+        # CloudSim models no network contention: every migration moves at half its host's
+        # bandwidth however many run at once, so the fabric's links are not limiting.
+        sim.set_network_unlimited()
 
-        def finished(m) -> None:
-            finish(m)
-            for left in (m.src, m.via):
-                if left in self._evacuating:
-                    if not self._left:
-                        sim.env.timeout(0).callbacks.append(self._switch_off_left)
-                    self._left.append(left)
+    def _migration_finished(self, m) -> None:
+        """Hosts an evacuating migration left are switched off once the moves ending at this
+        instant are done."""
+        for left in (m.src, m.via):
+            if left in self._evacuating:
+                if not self._left:
+                    self.sim.env.timeout(0).callbacks.append(self._switch_off_left)
+                self._left.append(left)
 
-        sim.migrator._finish = finished
-        sim.env.process(self._loop())
+    def summary(self) -> dict:
+        return consolidation_summary(self)
 
     def _sample_like_cloudsim(self) -> None:
         """CloudSim reads each trace at its updates, 0.1 s after the sample times (its cloudlets
         start at 0.1 s; ``UtilizationModelPlanetLabInMemory`` interpolates linearly between
         samples), and holds that request until the next update. Each sample becomes the value
         0.1 s into its interval; it is exactly 0 only where this sample and the next are."""
-        sim = self.sim
-        for d in sim.trace_demands:
+
+        def read_like_cloudsim(d):
             if d.service is not None:
-                continue
+                return None
             t = d.trace
             step = np.diff(t.times, append=np.inf)
             nxt = np.concatenate([t.cpu[:, 1:], t.cpu[:, -1:]], axis=1)
-            d.trace = dataclasses.replace(t, cpu=t.cpu + (nxt - t.cpu) * (CLOUDSIM_DT / step))
             self._traced[d.guests] = True
-        sim._step_traces_to(sim.env.now)
-        sim._reshare()
+            return dataclasses.replace(t, cpu=t.cpu + (nxt - t.cpu) * (CLOUDSIM_DT / step))
+
+        self.sim.resample_traces(read_like_cloudsim)
+        self.sim.resolve.everything()
 
     def _remove_completed(self) -> None:
         """CloudSim's power datacenter deletes, at every update, each VM not migrating whose
@@ -170,20 +192,20 @@ class Consolidator:
         sim = self.sim
         vms = self._vms()
         done = vms[self._traced[vms] & (sim.want["cpu"][vms] == 0.0)]
-        done = np.setdiff1d(done, [m.guest for m in sim.migrator.active])
+        done = np.setdiff1d(done, [m.guest for m in self.migrator.active])
         if not len(done):
             return
-        sim._advance(sim.env.now)
-        sim.n_events += 1
+        sim.settle()
+        sim.count_event()
         # A VM that asks for no CPU and sends nothing frees nothing the round reads (CPU in use,
         # the other VMs' requests, network), so its solve can wait for the round's own.
         quiet = not sim.rate["net_bps"][done].any()
-        sim._stop(done)
+        sim.stop(done)
         self.removed += len(done)
         if quiet:
-            sim.request_reshare()
+            sim.resolve.later()
         else:
-            sim._reshare()
+            sim.resolve.everything()
 
     # ------------------------------------------------------------------ the loop
     def _loop(self):
@@ -212,7 +234,7 @@ class Consolidator:
     def _observe(self, record_history: bool = True) -> np.ndarray:
         """Record the current utilization of every host (and the VMs' requests); returns it."""
         sim = self.sim
-        sim._advance(sim.env.now)
+        sim.settle()
         h = sim.hosts
         util = sim.host_rate["cpu"] / h.cpu_mips
         self.tick_times.append(float(sim.env.now))
@@ -225,7 +247,7 @@ class Consolidator:
             vms = self._vms()
             self.vm_hist[:, :-1] = self.vm_hist[:, 1:]
             self.vm_hist[:, -1] = 0.0
-            self.vm_hist[vms, -1] = sim._cpu_request[vms]
+            self.vm_hist[vms, -1] = sim.cpu_request[vms]
             n = np.zeros_like(self.vm_n)
             n[vms] = np.minimum(self.vm_n[vms] + 1, self.vm_hist.shape[1])
             self.vm_n = n
@@ -237,7 +259,7 @@ class Consolidator:
         busy = np.zeros(h.n, dtype=bool)
         holds = gs.HOLDS_HOST[g.state] & (g.host >= 0)
         busy[g.host[holds]] = True
-        for m in sim.migrator.active:
+        for m in self.migrator.active:
             busy[[m.src, m.dst]] = True
         for i in np.flatnonzero((h.state == HOST_ON) & ~busy):
             if sim.switch_off(int(i)):
@@ -253,7 +275,7 @@ class Consolidator:
     def _maybe_off(self, host: int) -> None:
         """Switch an evacuated host off once nothing is on it or moving to or from it."""
         sim = self.sim
-        if sim.migrator.touches(host) or not sim.switch_off(host):
+        if self.migrator.touches(host) or not sim.switch_off(host):
             return  # (switch_off refuses while a guest still holds the host)
         self._evacuating.discard(host)
         self.switch_offs += 1
@@ -273,10 +295,10 @@ class Consolidator:
         cap = self._cap
         vms = self._vms()
         migrating = np.zeros(g.n, dtype=bool)
-        for m in sim.migrator.active:
+        for m in self.migrator.active:
             migrating[m.guest] = True
         vm_host = g.host[vms]
-        req = sim._cpu_request[vms]  # host MIPS each VM asks for (demand, incl. overhead)
+        req = sim.cpu_request[vms]  # host MIPS each VM asks for (demand, incl. overhead)
         vhist = self.vm_hist[vms]
         vn = self.vm_n[vms]
         load = np.bincount(vm_host, req, minlength=h.n)
@@ -337,7 +359,7 @@ class Consolidator:
         # Round state the placement reads and updates (per host, float64[H]; per VM position).
         self._load = load
         self._pred = pred
-        self._mem_used = sim.pool.used["memory"].copy()
+        self._mem_used = sim.placement_used("memory")
         self._enough = enough
         # The most CPU a destination may hold: its admission limit (LR/LRR: capacity, or the
         # fallback threshold while its history is short).
@@ -702,24 +724,18 @@ class Consolidator:
         sim = self.sim
         if not moves:
             return
-        sim._advance(sim.env.now)
-        sim.n_events += 1
+        sim.settle()
+        sim.count_event()
         # Consolidation packs by measured demand (as the paper does), not by the VMs' nominal
         # MIPS: the pool's CPU reservation check is lifted while its migrations start; memory
         # is still checked.
         # Under the cloudsim profile memory is not checked either: CloudSim's PlanetLab VMs have
         # a null RAM utilization model, so once created a VM requests 0 MB of its host.
         lifted = ("cpu", "memory") if self.cloudsim else ("cpu",)
-        saved = {r: sim.pool.capacity[r].copy() for r in lifted}
-        for r in lifted:
-            sim.pool.capacity[r][:] = math.inf
-        try:
+        with sim.placement_limits(dict.fromkeys(lifted, math.inf)):
             for v, d, via in moves:
-                sim.migrator.start(v, d, via)
-        finally:
-            for r in lifted:
-                sim.pool.capacity[r][:] = saved[r]
-        sim._reshare()
+                self.migrator.start(v, d, via)
+        sim.resolve.everything()
 
 
 class _Targets:
@@ -818,7 +834,3 @@ class _Lookalikes:
         if not self._mask[h] and not any(h in r for r in self._behind.values()):
             self._mask[h] = True
             self._hosts = None
-
-
-def start_consolidation(sim: Simulation) -> Consolidator:
-    return Consolidator(sim)

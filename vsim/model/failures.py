@@ -1,7 +1,8 @@
 """Failures, detection, HA restarts and protection, as SimPy processes driving the engine.
 
-Everything here acts through the public failure seams of :class:`Simulation`
-(``fail_host``, ``repair_host``, ``crash_guest``, ``restart``); the rules are in
+A controller (:mod:`vsim.model.contract`): everything here acts through the engine's commands
+(``fail_host``, ``repair_host``, ``crash_guest``, ``restart``, ``add_demand``,
+``add_cpu_overhead``, ``hold_back_capacity``, ``placement_limits``); the rules are in
 ``docs/failures.md``. In short:
 
 - **Failures.** Each host of a ``failures.hosts`` entry alternates up and down: time to failure
@@ -9,8 +10,8 @@ Everything here acts through the public failure seams of :class:`Simulation`
   down together; scheduled and trace failures happen at given times. A host is down while at
   least one cause holds it down and is repaired (empty) when the last cause clears.
 - **Randomness.** Each host, domain and guest has its own generator, spawned from the scenario
-  seed with spawn key ``(7, kind, index)``, so failure times do not depend on what HA does and
-  the engine's own streams are unchanged.
+  seed as the sub-stream ``(kind, index)`` of the ``failures`` stream, so failure times do not
+  depend on what HA does and the other streams are unchanged.
 - **Detection.** Heartbeats are due at ``k * I`` (``I`` = ``heartbeat_interval``). A beat is
   missed when the host is down at its due time. The failure is detected at the ``m``-th
   consecutive missed beat (``m`` = ``missed_beats``): at ``(ceil(t_f / I) + m - 1) * I``; if
@@ -51,32 +52,9 @@ from vsim.scenario.failures import (
 )
 
 if TYPE_CHECKING:
-    from vsim.model.datacenter import Simulation
+    from vsim.model.engine import Engine
 
-#: First element of the spawn key of every failure stream (the engine uses plain spawns).
-SPAWN_KEY = 7
-_HOST, _DOMAIN, _GUEST = 0, 1, 2
-
-
-def start_failures(sim: Simulation) -> FailureModel:
-    """Set up failures, HA and protection for ``sim`` (called once from its constructor)."""
-    model = FailureModel(sim)
-    sim.failure_model = model  # read back by failure_summary
-    return model
-
-
-def failure_summary(sim: Simulation) -> dict[str, float]:
-    """Availability columns of the run summary; empty when the scenario has no failures."""
-    model = getattr(sim, "failure_model", None)
-    if model is None:
-        return {}
-    per_guest, outages = guest_availability(
-        sim.events.frame(), float(sim.scenario.duration), model.backup_guests()
-    )
-    out = availability_summary(per_guest, outages)
-    out["host_failures"] = model.n_host_failures
-    out["reserve_capacity_frac"] = model.reserve_frac
-    return out
+_HOST, _DOMAIN, _GUEST = 0, 1, 2  # sub-streams of the failures stream, by kind
 
 
 def draw_ttf(dist: ExponentialTTF | WeibullTTF, rng: np.random.Generator) -> float:
@@ -110,9 +88,12 @@ def detection_time(t_fail: float, interval: float, missed: int) -> float:
 
 
 class FailureModel:
-    """The processes and bookkeeping of one run's failures, HA and protection."""
+    """The processes and bookkeeping of one run's failures, HA and protection: a controller
+    whose summary gives the run's availability columns."""
 
-    def __init__(self, sim: Simulation):
+    name = "failures"
+
+    def __init__(self, sim: Engine):
         self.sim = sim
         sc = sim.scenario
         self.spec = spec = sc.failures
@@ -142,18 +123,26 @@ class FailureModel:
         )
         self.waiting: set[int] = set()  # detected, down, waiting for the HA controller
         self.autostart: dict[int, set[int]] = defaultdict(set)  # without HA: per host
-        self.extra = {"disk": np.zeros(g.n), "net": np.zeros(g.n)}
         self.backup_token = np.zeros(g.n, dtype=np.int64)
         self.backing_up = np.zeros(g.n, dtype=bool)
         self._setup_replication()
-        self._wrap_trace_steps()
         self._setup_reserve()
         self._start_processes()
 
     # ------------------------------------------------------------------ setup
     def _rng(self, kind: int, index: int) -> np.random.Generator:
-        seq = np.random.SeedSequence(self.seed, spawn_key=(SPAWN_KEY, kind, index))
-        return np.random.default_rng(seq)
+        return self.sim.streams.generator("failures", kind, index)
+
+    def summary(self) -> dict[str, float]:
+        """Availability columns of the run summary."""
+        sim = self.sim
+        per_guest, outages = guest_availability(
+            sim.events.frame(), float(sim.scenario.duration), self.backup_guests()
+        )
+        out = availability_summary(per_guest, outages)
+        out["host_failures"] = self.n_host_failures
+        out["reserve_capacity_frac"] = self.reserve_frac
+        return out
 
     def backup_guests(self) -> set[str]:
         names = self.sim.guests.names
@@ -167,62 +156,36 @@ class FailureModel:
             m = self.mode[i]
             if isinstance(m, ReplicationProtection) and g.parent[i] < 0:
                 # Checkpoint pauses and dirty-page copies: more CPU per unit of useful work.
-                g.cpu_in_guest[i] += m.cpu_overhead
-                self._add_extra("net", i, m.net_bandwidth)
-
-    def _add_extra(self, resource: str, i: int, amount: float) -> None:
-        self.extra[resource][i] += amount
-        self.sim.want[resource][i] += amount
-
-    def _wrap_trace_steps(self) -> None:
-        """Trace steps overwrite the disk and network demand of trace-driven guests: add the
-        backup and replication traffic back on top after each step."""
-        sim = self.sim
-        original = sim._step_traces_to
-        extra = self.extra
-
-        def step(now: float) -> None:
-            original(now)
-            for d in sim.trace_demands:
-                for r, add in extra.items():
-                    sim.want[r][d.guests] += add[d.guests]
-
-        sim._step_traces_to = step
+                self.sim.add_cpu_overhead(i, m.cpu_overhead)
+                self.sim.add_demand("net", i, m.net_bandwidth)
 
     def _setup_reserve(self) -> None:
         """Admission control: hold a fraction of every host's CPU and memory for failover."""
         ac = self.spec.ha.admission_control
-        pool = self.sim.pool
         self.reserve = dict.fromkeys(("cpu", "memory"), 0.0)
         if ac is not None:
             for r in self.reserve:
-                cap = pool.capacity[r]
+                cap = self.sim.placement_capacity(r)
                 if ac.percentage is not None:
                     frac = ac.percentage
                 else:
                     n = min(ac.host_failures, len(cap))
                     frac = float(np.sort(cap)[len(cap) - n :].sum() / cap.sum()) if n else 0.0
                 self.reserve[r] = frac
-                cap *= 1.0 - frac
+                self.sim.hold_back_capacity(r, frac)
         self.reserve_frac = max(self.reserve.values())
 
-    def _restart(self, idx: np.ndarray, boot_s: float | None = None) -> np.ndarray:
-        """``sim.restart`` with the failover reserve open (and optionally a fixed boot time)."""
-        sim, g = self.sim, self.sim.guests
-        pool = sim.pool
-        saved = {r: pool.capacity[r].copy() for r, f in self.reserve.items() if f > 0}
-        for r, cap in saved.items():
-            f = self.reserve[r]
-            pool.capacity[r][:] = cap / (1.0 - f) if f < 1 else np.inf
-        old_boot = g.boot_s[idx].copy()
-        if boot_s is not None:
-            g.boot_s[idx] = boot_s
-        try:
-            return sim.restart(idx)
-        finally:
-            g.boot_s[idx] = old_boot
-            for r, cap in saved.items():
-                pool.capacity[r][:] = cap
+    def _restart(
+        self, idx: np.ndarray, boot_s: float | None = None, pin: int | None = None
+    ) -> np.ndarray:
+        """``engine.restart`` with the failover reserve open."""
+        sim = self.sim
+        opened = {}
+        for r, f in self.reserve.items():
+            if f > 0:
+                opened[r] = sim.placement_capacity(r) / (1.0 - f) if f < 1 else np.inf
+        with sim.placement_limits(opened):
+            return sim.restart(idx, boot_s=boot_s, pin=pin)
 
     def _start_processes(self) -> None:
         env, spec, sc = self.env, self.spec, self.sim.scenario
@@ -307,11 +270,9 @@ class FailureModel:
 
     def _stop_down(self, t: float, idx: np.ndarray):
         yield self.env.timeout(t)
-        g = self.sim.guests
-        for i in idx[g.state[idx] == gs.DOWN]:
-            g.state[i] = gs.STOPPED
-            self.waiting.discard(int(i))
-            self.sim.events.add(self.env.now, "stopped", g.names[i], "while down")
+        down = idx[self.sim.guests.state[idx] == gs.DOWN]
+        self.waiting.difference_update(int(i) for i in down)
+        self.sim.stop_while_down(down, "while down")
 
     # ------------------------------------------------------------------ failure processes
     def _host_cycle(self, h: int, hf):
@@ -403,13 +364,7 @@ class FailureModel:
         idx = idx[g.state[idx] == gs.DOWN] if len(idx) else idx
         if len(idx) == 0:
             return
-        top = idx[g.parent[idx] < 0]
-        pinned = g.pinned[top].copy()
-        g.pinned[top] = h
-        try:
-            self._restart(idx)
-        finally:
-            g.pinned[top] = pinned
+        self._restart(idx, pin=h)
 
     # ------------------------------------------------------------------ detection and HA
     def _detect(self, t_fail: float, back_up, subject: str, victims: np.ndarray):
@@ -479,14 +434,14 @@ class FailureModel:
 
     def _change_backups(self, idx: np.ndarray, bandwidth: float, kind: str) -> None:
         sim = self.sim
-        sim._advance(self.env.now)
+        sim.settle()
         for i in idx:
-            self._add_extra("disk", int(i), bandwidth)
-            self._add_extra("net", int(i), bandwidth)
+            sim.add_demand("disk", int(i), bandwidth)
+            sim.add_demand("net", int(i), bandwidth)
             self.backing_up[i] = bandwidth > 0
             sim.events.add(self.env.now, kind, sim.guests.names[i])
-        sim.n_events += 1
-        sim._reshare()
+        sim.count_event()
+        sim.resolve.everything()
 
     def _abort_backups(self, victims: np.ndarray) -> None:
         victims = np.asarray(victims, dtype=np.int64)
@@ -496,8 +451,8 @@ class FailureModel:
         for i in busy:
             b = self.mode[i]
             self.backup_token[i] += 1
-            self._add_extra("disk", int(i), -b.bandwidth)
-            self._add_extra("net", int(i), -b.bandwidth)
+            self.sim.add_demand("disk", int(i), -b.bandwidth)
+            self.sim.add_demand("net", int(i), -b.bandwidth)
             self.backing_up[i] = False
             self.sim.events.add(self.env.now, "backup_aborted", self.sim.guests.names[i])
-        self.sim._reshare()
+        self.sim.resolve.everything()

@@ -1,15 +1,16 @@
-"""Re-solving one host's sharing in scalar arithmetic.
+"""Re-solving one host, or one guest's CPU, in scalar arithmetic: the fast paths.
 
 Most changes in a running datacenter stay on one host: a batch phase ends, a service's queue
-grows or drains, an empty host switches on or off. The engine's array solve
-(:meth:`Simulation._reshare`) handles any set of hosts, but for one host with about ten guests
-its hundred-odd NumPy calls cost far more (hundreds of microseconds) than the arithmetic itself.
-This module computes the same allocation for one host over plain Python floats.
+grows or drains, an empty host switches on or off. The array solve (:mod:`vsim.model.solve`)
+handles any set of hosts, but for one host with about ten guests its hundred-odd NumPy calls
+cost far more (hundreds of microseconds) than the arithmetic itself. :func:`reshare_host`
+computes the same allocation for one host over plain Python floats; :func:`update_guest_cpu`
+applies one service guest's new CPU demand without a solve where nothing else can change.
 
-It covers the common shape only: every guest on the host is top-level (no containers inside
+They cover the common shape only: every guest on the host is top-level (no containers inside
 VMs) and no migration leaves from or goes to the host (migrations elsewhere do not reach it).
-The caller falls back to the array solve otherwise, and a test keeps both solves equal on mixed
-scenarios.
+The resolver (:mod:`vsim.model.resolve`) falls back to the array solve otherwise, and tests keep
+both solves equal on mixed scenarios.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import numpy as np
 from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
+from vsim.model.overhead import cpu_factors, cpu_request
 from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT
 
 if TYPE_CHECKING:
-    from vsim.model.datacenter import Simulation
+    from vsim.model.contract import EngineState
 
 HOLDS = gs.HOLDS_HOST.tolist()
 # Host rates of a host without guests, but for its power and whether it is on.
@@ -44,21 +46,21 @@ STATIC = (
 )
 
 
-def static_rows(sim: Simulation) -> np.ndarray:
+def static_rows(sim: EngineState) -> np.ndarray:
     """The guests' fixed sizes and overhead factors, one row per guest, in :data:`STATIC` order
     plus a last column that is 1 for batch jobs (read a host's rows with one indexing)."""
     g = sim.guests
-    return np.column_stack([*(getattr(g, a) for a in STATIC), sim.job_of >= 0]).astype(np.float64)
+    return np.column_stack([*(getattr(g, a) for a in STATIC), sim.jobs.of >= 0]).astype(np.float64)
 
 
-def reshare_host(sim: Simulation, h: int) -> bool:
+def reshare_host(sim: EngineState, h: int) -> bool:
     """Re-solve CPU, disk and IOPS of host ``h`` and its guests; ``False`` if not applicable.
 
-    The semantics are :meth:`Simulation._reshare`'s for one host: memory footprints and swap,
-    weighted max-min CPU with caps and virtualization overhead, flat disk and IOPS sharing,
-    host power, then new job completions and service rate notifications.
+    The semantics are :func:`vsim.model.solve.solve_hosts`'s for one host: memory footprints
+    and swap, weighted max-min CPU with caps and virtualization overhead, flat disk and IOPS
+    sharing, host power, then new job completions and service rate notifications.
     """
-    if sim.static_rows is None or sim.migrator.touches(h):
+    if sim.static_rows is None or sim.transfers.touches(h):
         return False
     g, hosts = sim.guests, sim.hosts
     gi = g.on_host(h)
@@ -70,16 +72,15 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         # An empty host (switched on or off by consolidation): only its own power changes.
         powered = host_on or host_state == HOST_BOOTING
         watts = sim.power.watts_one(h, 0.0) if powered else 0.0
-        sim._set_one(
-            sim.host_rate, sim._acc_host, h, {**EMPTY, "power": watts, "on": float(host_on)}
-        )
-        sim._host_request[h] = 0.0
-        sim._n_short[h] = 0
+        new = {**EMPTY, "power": watts, "on": float(host_on)}
+        sim.host_rates.set_one(h, new, sim.sample_elapsed())
+        sim.last.host_request[h] = 0.0
+        sim.last.n_short[h] = 0
         return True
     idx = gi.tolist()
     state = g.state[gi].tolist()
-    phase = sim.phase[gi].tolist()
-    w_cpu, w_mem, w_disk, w_iops, _ = sim._want_rows.take(gi, axis=1).tolist()
+    phase = sim.jobs.phase[gi].tolist()
+    w_cpu, w_mem, w_disk, w_iops, _ = sim.want_rows.take(gi, axis=1).tolist()
     columns = sim.static_rows[gi].T.tolist()  # one list per STATIC attribute, then is_job
     memory, vcpus, vcpu_mips, shares, cap_cores, c_in, c_host, mem_over, is_job = columns
     mem_model = sim.scenario.memory
@@ -110,8 +111,8 @@ def reshare_host(sim: Simulation, h: int) -> bool:
                 demand[k] = cap_k if phase[k] == CPU else 0.0
             else:
                 demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
-        k_in = 1.0 + c_in[k]
-        vm_request[k] = min(cap_k / k_in, min(demand[k], cap_k)) * (k_in + c_host[k])
+        k_in, k_tot = cpu_factors(c_in[k], c_host[k])
+        vm_request[k] = cpu_request(cap_k, k_in, k_tot, min(demand[k], cap_k))
     # The share of memory swapped out when the host is overcommitted.
     excess = max(host_mem - float(hosts.memory[h]), 0.0)
     swapped = excess / host_mem if host_mem > 0 else 0.0
@@ -150,8 +151,8 @@ def reshare_host(sim: Simulation, h: int) -> bool:
     hypervisor = 0.0
     penalty = mem_model.swap_penalty
     for k in t:  # (the others get nothing)
-        k_in = 1.0 + c_in[k]
-        own = grant[k] / (k_in + c_host[k])
+        k_in, k_tot = cpu_factors(c_in[k], c_host[k])
+        own = grant[k] / k_tot
         useful[k] = u = own / (1.0 + penalty * swap_frac[k])
         alloc[k] = own * k_in
         hyp = own * c_host[k]
@@ -166,17 +167,14 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         "mem_bytes": own_mem,
         "disk_bps": disk,
     }
-    sim._set_rows(
-        sim._rate_rows, sim._acc_rows, HOST_SOLVED, gi, np.array([new[c] for c in HOST_SOLVED])
-    )
-    sim._short[gi] = short
+    since = sim.sample_elapsed()
+    sim.guest_rates.set_rows(gi, np.array([new[c] for c in HOST_SOLVED]), since)
+    sim.last.short[gi] = short
     n_short = sum(short)
-    sim._n_short[h] = n_short
+    sim.last.n_short[h] = n_short
     host_cpu = sum(grant)
     powered = host_on or host_state == HOST_BOOTING
-    sim._set_one(
-        sim.host_rate,
-        sim._acc_host,
+    sim.host_rates.set_one(
         h,
         {
             "cpu": host_cpu,
@@ -189,17 +187,25 @@ def reshare_host(sim: Simulation, h: int) -> bool:
             "saturated": float(host_on and host_cpu >= capacity * SATURATED),
             "short": float(host_on and n_short > 0),  # (no migration arrives here)
         },
+        since,
     )
     # Kept for the single-guest fast path of request-level services.
-    sim._kept[:, gi] = [cap, vm_request, grant, swap_frac]
-    sim._host_request[h] = sum(vm_request[k] for k in t)
+    sim.last.kept[:, gi] = [cap, vm_request, grant, swap_frac]
+    sim.last.host_request[h] = sum(vm_request[k] for k in t)
+    _replan_jobs(sim, idx, is_job, state, phase, useful, disk)
+    if sim.watch:
+        sim.watch.changed_list(idx, useful)
+    return True
 
-    # Batch jobs whose progress rate changed get a new completion (the scalar form of
-    # Simulation._reschedule_jobs). Only the first of them is scheduled: the others stay
-    # marked for replanning, and the solve that its completion brings to this host (or any
-    # earlier one) replans them. This spares an event per job and per change, which another
-    # change on the host would make stale before it comes.
-    job_rate, job_replan = sim.job_rate, sim.job_replan
+
+def _replan_jobs(sim: EngineState, idx, is_job, state, phase, useful, disk) -> None:
+    """Batch jobs whose progress rate changed get a new completion (the scalar form of
+    :meth:`vsim.model.jobs.Jobs.reschedule`). Only the first of them is scheduled: the others stay
+    marked for replanning, and the solve that its completion brings to this host (or any
+    earlier one) replans them. This spares an event per job and per change, which another
+    change on the host would make stale before it comes."""
+    jobs = sim.jobs
+    job_rate, job_replan = jobs.rate, jobs.replan
     due: list[tuple[float, int, float]] = []  # (time left, job, rate)
     for k, i in enumerate(idx):
         if not is_job[k]:
@@ -210,19 +216,81 @@ def reshare_host(sim: Simulation, h: int) -> bool:
         else:
             rate = useful[k] if p == CPU else disk[k] if p == IO else float(sim.rate["net_bps"][i])
         if rate != job_rate[i] or job_replan[i]:
-            left = sim._replan_job(i, rate)
+            left = jobs.replan_one(i, rate)
             if left is not None:
                 due.append((left, i, rate))
     if due:
         first = min(left for left, _, _ in due)
         for left, i, rate in due:
             if left == first:  # (all that end first together)
-                sim._schedule_job_end(i, rate, left)
+                jobs.schedule_end(i, rate, left)
             else:
                 job_replan[i] = True
-    if sim.stations:
-        for k, i in enumerate(idx):
-            if i in sim.stations and useful[k] != sim._station_useful_of[i]:
-                sim._station_useful_of[i] = useful[k]
-                sim.stations[i].rate_changed()
+
+
+def update_guest_cpu(sim: EngineState, g: int) -> bool:
+    """Apply one guest's new CPU demand without re-solving, when nothing else can change;
+    ``False`` if not applicable.
+
+    That holds when its host is uncontended before and after (every guest there gets its
+    whole request), the guest has no containers inside, no memory swapped and no migration.
+    Rates change only for this guest and its host.
+    """
+    gt, last = sim.guests, sim.last
+    if gt.state[g] != gs.RUNNING or sim.has_children[g] or last.swap_frac[g] > 0:
+        return False
+    if sim.transfers.migrating(g):
+        return False  # its migration slows it: the full solve accounts for that
+    h = gt.host[g]
+    capacity = sim.hosts.cpu_mips[h] * (1 + 1e-12)  # equal sum: still all granted
+    old_req = last.cpu_request[g]
+    k_in, k_tot = cpu_factors(gt.cpu_in_guest[g], gt.cpu_on_host[g])
+    demand = sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
+    request = cpu_request(last.cpu_cap[g], k_in, k_tot, demand)
+    host_req = last.host_request[h] - old_req + request
+    if last.host_request[h] > capacity or host_req > capacity:
+        return False
+    last.cpu_request[g] = request
+    last.host_request[h] = host_req
+    own = request / k_tot
+    old_grant = last.cpu_grant[g]
+    last.cpu_grant[g] = request
+    since = sim.sample_elapsed()
+    sim.guest_rates.set_one(
+        g,
+        {
+            "cpu_demand_mips": demand,
+            "cpu_useful_mips": own,
+            "cpu_alloc_mips": own * k_in,
+            "cpu_overhead_mips": own * (k_in - 1.0 + gt.cpu_on_host[g]),
+        },
+        since,
+    )
+    short = own < demand * SHORT
+    last.n_short[h] += int(short) - int(last.short[g])
+    last.short[g] = short
+    _one_grant_changed(sim, h, old_grant, request, (gt.cpu_on_host[g], k_tot), since)
     return True
+
+
+def _one_grant_changed(
+    sim: EngineState, h: int, old: float, new: float, factors: tuple, since: float
+) -> None:
+    """Host ``h``'s rates after one guest's grant went from ``old`` to ``new`` MIPS; the
+    hypervisor's part of each granted MIPS is ``cpu_on_host / k_tot`` (``factors``)."""
+    hr = sim.host_rate
+    on_host, k_tot = factors
+    cpu = hr["cpu"][h] - old + new
+    capacity = sim.hosts.cpu_mips[h]
+    sim.host_rates.set_one(
+        h,
+        {
+            "cpu": cpu,
+            "on_busy": float(cpu > 0),
+            "saturated": float(cpu >= capacity * SATURATED),
+            "short": float(sim.last.n_short[h] > 0 or sim.transfers.receives(h)),
+            "hypervisor": hr["hypervisor"][h] + (new - old) * on_host / k_tot,
+            "power": sim.power.watts_one(h, cpu / capacity),
+        },
+        since,
+    )

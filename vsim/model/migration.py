@@ -21,7 +21,8 @@ import pandas as pd
 from vsim.model import guests as gs
 
 if TYPE_CHECKING:
-    from vsim.model.datacenter import Simulation
+    from vsim.model.engine import Engine
+    from vsim.scenario.network import Migration
 
 LIVE, STOP, PULL = "live", "stop_and_copy", "post_copy_pull"
 _PHASE_CODE = {LIVE: 0, STOP: 1, PULL: 2}
@@ -83,9 +84,16 @@ class MigrationArrays:
 
 
 class Migrator:
-    """Starts migrations, carries them round by round, and records how each went."""
+    """Starts migrations, carries them round by round, and records how each went.
 
-    def __init__(self, sim: Simulation):
+    The engine's transfers (:class:`vsim.model.contract.Transfers`): the full solve reads the
+    running migrations and gives them their rates. A migration that ends fires the engine's
+    ``migration_finished`` signal; one whose guest goes down or stops is cancelled.
+    """
+
+    name = "migration"
+
+    def __init__(self, sim: Engine):
         self.sim = sim
         self.cfg = sim.scenario.migration
         # Running migrations in start order (a dict for removal in constant time).
@@ -107,6 +115,31 @@ class Migrator:
             w = getattr(wl, "wws", None)
             wws[idx] = np.inf if w is None else w
         self.dirty, self.wws = dirty, wws
+        sim.use_transfers(self)
+
+    def use_settings(self, cfg: Migration, *, dirty_rate: float, reserve_memory: bool) -> None:
+        """Migrate by ``cfg`` from now on, every guest dirtying ``dirty_rate`` bytes/s, the
+        destination holding the guest's memory during a move or not (a profile's rules)."""
+        self.cfg = cfg
+        self.dirty[:] = dirty_rate
+        self.reserve_memory = reserve_memory
+
+    def settings(self) -> dict:
+        """The migration settings in force, as the manifest records them."""
+        return {**self.cfg.model_dump(mode="json"), "reserve_memory": self.reserve_memory}
+
+    def summary(self) -> dict:
+        """Migration counts and mean times of the run."""
+        migrations = self.frame()
+        done = migrations.dropna(subset=["end_s"])
+        return {
+            "migrations": len(done),
+            "migrations_aborted": len(migrations) - len(done),
+            "migration_time_s_mean": float((done.end_s - done.start_s).mean())
+            if len(done)
+            else np.nan,
+            "downtime_s_mean": float(done.downtime_s.mean()) if len(done) else np.nan,
+        }
 
     def migrating(self, g: int) -> bool:
         return g in self._by_guest
@@ -177,14 +210,12 @@ class Migrator:
             why = "already there"
         elif self.migrating(g):
             why = "already migrating"
-        else:
-            request = sim.request_of(g)
-            if not sim.pool.fits(dst, request):
-                why = f"{sim.hosts.names[dst]} has no room"
+        elif not sim.has_room(dst, g):
+            why = f"{sim.hosts.names[dst]} has no room"
         if why:
             sim.events.add(now, "migration_refused", name, why)
             return False
-        sim.pool.allocate(dst, request)
+        sim.hold(dst, g)
         m = LiveMigration(
             g,
             src,
@@ -298,8 +329,8 @@ class Migrator:
         if version != m.version or m not in self.active:
             return
         sim = self.sim
-        sim._advance(sim.env.now)
-        sim.n_events += 1
+        sim.settle()
+        sim.count_event()
         m.remaining = 0.0
         m.replan = True
         if m.phase == LIVE:
@@ -314,7 +345,7 @@ class Migrator:
                 self._finish(m)
         else:  # post-copy pull complete
             self._finish(m)
-        sim.request_reshare()
+        sim.resolve.later()
 
     def _round_done(self, m: LiveMigration) -> None:
         """Pre-copy: send what was dirtied during this round, or stop and copy the rest."""
@@ -348,24 +379,15 @@ class Migrator:
         m.remaining = remainder + cfg.device_state
 
     def _pause(self, m: LiveMigration) -> None:
-        gt = self.sim.guests
         m.paused_at = self.sim.env.now
-        m.was_running = gt.state[m.guest] == gs.RUNNING
-        if m.was_running:
-            gt.state[m.guest] = gs.PAUSED
+        m.was_running = self.sim.suspend_for_move(m.guest)
 
     def _switch(self, m: LiveMigration) -> None:
         """The guest now runs on the destination; the source keeps its memory only under
         post-copy, until the last page is pulled."""
-        sim, gt = self.sim, self.sim.guests
-        g = m.guest
-        sim.pool.release(m.src, sim.request_of(g))
-        gt.place(g, m.dst)
-        if sim.has_children[g]:
-            kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
-            gt.place(kids, m.dst)
-        if m.was_running:
-            gt.state[g] = gs.RUNNING
+        sim = self.sim
+        sim.unhold(m.src, m.guest)
+        sim.move(m.guest, m.dst, resume=m.was_running)
         m.switched = True
         m.downtime = sim.env.now - m.paused_at
 
@@ -396,11 +418,12 @@ class Migrator:
                     m.converged,
                 )
             )
+        sim.signals.migration_finished.emit(m)
 
     def _abort(self, m: LiveMigration, why: str) -> None:
         sim = self.sim
         self._removed(m)
-        sim.pool.release(m.dst, sim.request_of(m.guest))
+        sim.unhold(m.dst, m.guest)
         sim.events.add(sim.env.now, "migration_aborted", sim.guests.names[m.guest], why)
         self.rows.append(
             (

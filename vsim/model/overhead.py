@@ -146,3 +146,24 @@ def guest_overheads(scenario: Scenario) -> Overheads:
     cols = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
     rep = [np.repeat(cols[:, k], counts) for k in range(6)]
     return Overheads(*rep)
+
+
+# The virtualization CPU formula, in one place. Each unit of a guest's useful work costs k_in
+# units inside its vCPUs (which cap it) and k_tot units of host CPU in all; a guest wanting
+# ``wanted`` MIPS of useful work under a cap of ``cap`` MIPS of vCPU time asks its host for
+# min(cap / k_in, wanted) x k_tot. The scalar and vector forms do the same operations in the
+# same order, so that the one-host and single-guest paths give the array solve's numbers.
+def cpu_factors(cpu_in_guest, cpu_on_host):
+    """(k_in, k_tot) of guests with these overhead factors (scalars or arrays)."""
+    k_in = 1.0 + cpu_in_guest
+    return k_in, k_in + cpu_on_host
+
+
+def cpu_request(cap: float, k_in: float, k_tot: float, wanted: float) -> float:
+    """Host MIPS one guest asks for (scalar form of :func:`cpu_requests`)."""
+    return min(cap / k_in, wanted) * k_tot
+
+
+def cpu_requests(cap: np.ndarray, k_in: np.ndarray, k_tot: np.ndarray, wanted: np.ndarray):
+    """Host MIPS each guest asks for, overhead included, capped by its vCPUs."""
+    return np.minimum(cap / k_in, wanted) * k_tot

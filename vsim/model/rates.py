@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from vsim.metrics import GUEST_COLUMNS
 
 PAGE_BYTES = 4096  # swap-in reads one page per I/O operation
@@ -38,3 +42,119 @@ HOST_RATES = (
 )
 SHORT = 1 - 1e-9  # a guest getting less than this share of its CPU demand is short of it
 SATURATED = 1 - 1e-9  # CPU use at or above this share of capacity counts as 100 %
+
+
+class RateTable:
+    """Current rates of every guest (or host), constant until the next change, and their
+    integrals: over the current sample (``acc``), per entry over the run (``cum``), summed over
+    entries over the run (``total``).
+
+    Rates and sample integrals are rows of one 2-D array each (``rows``, ``acc_rows``), so that
+    a subset's entries are updated in all columns by one indexing. Integration is lazy: the
+    sample's integral is taken at its end at the rate then current, and each change in between
+    adds ``(old - new) x (time since the sample started)`` to the entries that changed.
+    """
+
+    def __init__(self, names: tuple[str, ...], n: int):
+        self.names = names
+        self.rows = np.zeros((len(names), n))
+        self.acc_rows = np.zeros((len(names), n))
+        self.rate = dict(zip(names, self.rows, strict=True))
+        self.acc = dict(zip(names, self.acc_rows, strict=True))
+        self.cum = {c: np.zeros(n) for c in names}
+        self.total = dict.fromkeys(names, 0.0)
+
+    def set_one(self, i: int, new: dict[str, float], w: float) -> None:
+        """:meth:`set_rows` for a single entry, in scalar arithmetic (the per-request path)."""
+        rate, acc, total = self.rate, self.acc, self.total
+        for c, value in new.items():
+            arr = rate[c]
+            old = arr[i]
+            if old != value:
+                if w > 0:
+                    d = (old - value) * w
+                    acc[c][i] += d
+                    total[c] += d
+                arr[i] = value
+
+    def set_rows(self, idx: slice | np.ndarray, values: np.ndarray, w: float) -> None:
+        """Set the first ``len(values)`` rate rows of the entries ``idx`` (indices, or
+        ``slice(None)`` for all) to ``values`` from now on, ``w`` seconds into the sample,
+        correcting the sample integrals so that each old rate counts up to now."""
+        k = len(values)
+        rows, acc_rows = self.rows[:k], self.acc_rows[:k]
+        if w > 0:
+            if isinstance(idx, slice):
+                d = rows[:, idx] - values
+                acc_rows[:, idx] += d * w
+            else:
+                # (take and one assignment: a fancy-indexed += reads and writes through idx)
+                d = rows.take(idx, axis=1) - values
+                acc = acc_rows.take(idx, axis=1)
+                acc += d * w
+                acc_rows[:, idx] = acc
+            moved = (np.add.reduce(d, axis=1) * w).tolist()
+            for c, m in zip(self.names[:k], moved, strict=True):
+                self.total[c] += m
+        rows[:, idx] = values
+
+    def close_sample(self, span: float) -> dict[str, np.ndarray]:
+        """Integrate the sample of length ``span`` that ends now into the run's integrals;
+        returns the sample's integrals (valid until :meth:`clear_sample`)."""
+        for c, rate in self.rate.items():
+            self.acc[c] += rate * span
+            self.total[c] += float(rate.sum()) * span
+            self.cum[c] += self.acc[c]
+        return self.acc
+
+    def clear_sample(self) -> None:
+        self.acc_rows.fill(0.0)
+
+
+class LastSolve:
+    """What the last solve found, kept for the paths that change one guest or one host
+    without a new solve: per guest its CPU cap, request and grant (host MIPS, overhead
+    included) and swapped share; per host the CPU its guests request; which guests get less
+    CPU than they ask (``short``) and how many per host."""
+
+    def __init__(self, n_guests: int, n_hosts: int):
+        # Rows of one array, so that a one-host solve writes them in one indexing.
+        self.kept = np.zeros((4, n_guests))
+        self.cpu_cap, self.cpu_request, self.cpu_grant, self.swap_frac = self.kept
+        self.host_request = np.zeros(n_hosts)
+        self.short = np.zeros(n_guests, dtype=bool)
+        self.n_short = np.zeros(n_hosts, dtype=np.int64)
+
+
+class UsefulRateWatch:
+    """Callbacks run when the useful CPU rate of a watched guest changes (request-level
+    services re-plan their requests' completions then)."""
+
+    def __init__(self, n: int):
+        self.callbacks: dict[int, Callable[[], None]] = {}
+        self.guests = np.zeros(0, dtype=np.int64)
+        self.seen = np.zeros(n)  # the useful rate each watched guest was last told of
+
+    def add(self, g: int, callback: Callable[[], None]) -> None:
+        self.callbacks[g] = callback
+        self.guests = np.array(sorted(self.callbacks), dtype=np.int64)
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def changed(self, gi: np.ndarray | None, useful: np.ndarray) -> None:
+        """After a solve of the guests ``gi`` (None: all) whose useful rates are now the
+        engine's ``useful`` row: notify the watched ones whose rate changed."""
+        st = self.guests if gi is None else gi[np.isin(gi, self.guests)]
+        now_useful = useful[st]
+        moved = st[now_useful != self.seen[st]]
+        self.seen[st] = now_useful
+        for i in moved:
+            self.callbacks[int(i)]()
+
+    def changed_list(self, idx: list[int], useful: list[float]) -> None:
+        """:meth:`changed` for guests ``idx`` and their new rates, in scalar arithmetic."""
+        for i, u in zip(idx, useful, strict=True):
+            if i in self.callbacks and u != self.seen[i]:
+                self.seen[i] = u
+                self.callbacks[i]()

@@ -23,7 +23,7 @@ import pandas as pd
 from vsim.scenario.service import Arrivals, Distribution, ServiceWorkload
 
 if TYPE_CHECKING:
-    from vsim.model.datacenter import Simulation
+    from vsim.model.engine import Engine
 
 
 class Sampler:
@@ -97,7 +97,7 @@ class Station:
 
     def __init__(
         self,
-        sim: Simulation,
+        sim: Engine,
         guest: int,
         spec: ServiceWorkload,
         rng: np.random.Generator,
@@ -192,7 +192,7 @@ class Station:
         ev.callbacks.append(lambda _e: self._fire(fn, args))
 
     def _fire(self, fn: Callable, args: tuple) -> None:
-        self.sim.n_events += 1
+        self.sim.count_event()
         fn(*args)
 
     def _open_arrival(self) -> None:
@@ -280,7 +280,7 @@ class Station:
     def _cpu_done(self, version: int) -> None:
         if version != self.version:
             return
-        self.sim.n_events += 1
+        self.sim.count_event()
         self._sync()
         _, _, req = heapq.heappop(self.in_cpu)
         self._cpu_changed()
@@ -379,10 +379,73 @@ class Station:
         return area / now, self.departed / now
 
 
-def build_stations(sim: Simulation, seq: np.random.SeedSequence) -> dict[int, Station]:
+class Services:
+    """The request-level services of a run, as a controller: a :class:`Station` per guest
+    running a service workload, wired tier to tier.
+
+    It uses the engine's contract only: it sets each station's memory demand and CPU load,
+    reads its useful rate (and is told when it changes, through the engine's rate watch), and
+    fails the requests of a guest that goes down or stops (the engine's signals).
+    """
+
+    name = "services"
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.requests = RequestLog()
+        self.stations = build_stations(engine, self.requests)
+        for g, st in self.stations.items():
+            engine.watch.add(g, st.rate_changed)
+        if self.stations:
+            engine.signals.guests_down.connect(self._lost)
+            engine.signals.guests_stopped.connect(self._lost)
+
+    def _lost(self, idx: np.ndarray) -> None:
+        for i in idx:
+            st = self.stations.get(int(i))
+            if st is not None:
+                st.fail_all()
+
+    def summary(self) -> dict:
+        """Request counts, throughput, latency percentiles and SLO violations."""
+        return request_summary(self.requests, self.stations.values(), self.engine.scenario)
+
+
+def request_summary(log: RequestLog, stations, scenario) -> dict:
+    """Headline request metrics: counts, throughput, latency percentiles, SLO violations."""
+    lat = np.frombuffer(log.latency, dtype=np.float64) if len(log.latency) else np.zeros(0)
+    stations = list(stations)
+    slos = [st.slo for st in stations if st.slo is not None and st.spec.arrivals]
+    warm = max((st.warmup for st in stations), default=0.0)
+    span = scenario.duration - warm
+    out = {
+        "requests_completed": log.completed,
+        "requests_rejected": log.rejected,
+        "requests_timed_out": log.timed_out,
+        "requests_failed": log.failed,
+        "throughput_rps": log.completed / span if span > 0 else np.nan,
+    }
+    out["latency_s_mean"] = float(lat.mean()) if len(lat) else np.nan
+    for name, q in LATENCY_QUANTILES:
+        out[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
+    # Requests that did not complete count as violations of the target.
+    total = log.completed + log.rejected + log.timed_out + log.failed
+    out["slo_violation_frac"] = (
+        (float(np.sum(lat > min(slos))) + total - log.completed) / total
+        if slos and total
+        else np.nan
+    )
+    return out
+
+
+#: The latency percentiles every summary reports, by column suffix.
+LATENCY_QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
+
+
+def build_stations(sim: Engine, log: RequestLog) -> dict[int, Station]:
     """A station for every guest running a service workload, wired tier to tier.
 
-    Each station draws from its own generator keyed by its guest index, so adding a guest never
+    Each station draws from its own stream keyed by its guest index, so adding a guest never
     changes what the others draw.
     """
     sc, gt = sim.scenario, sim.guests
@@ -421,12 +484,9 @@ def build_stations(sim: Simulation, seq: np.random.SeedSequence) -> dict[int, St
         if spec.next is not None and spec.next not in next_of:
             next_of[spec.next] = round_robin(spec.next)
         for g in members[grp.name]:
-            rng = np.random.default_rng(
-                np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, g))
-            )
-            st = Station(sim, g, spec, rng, sim.requests, next_of.get(spec.next or ""))
-            stations[g] = st
-            sim.want["memory"][g] = spec.memory
+            rng = sim.streams.generator("services", g)
+            stations[g] = Station(sim, g, spec, rng, log, next_of.get(spec.next or ""))
+            sim.set_demand("memory", g, spec.memory)
     for st in stations.values():
         if st.spec.arrivals is not None:
             st.start_arrivals(st.spec.arrivals, ids)

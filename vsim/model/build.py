@@ -1,0 +1,47 @@
+"""Wiring a run: an engine, and the controllers a scenario asks for, in a stated order.
+
+The order is part of the model (SimPy breaks ties between events scheduled for the same instant
+by the order they were scheduled in), so it is written down here and nowhere else:
+
+1. the engine's state (:class:`~vsim.model.engine.Engine`);
+2. the migrator, which the full solve reads for running migrations;
+3. the request-level services (their first arrivals are scheduled now);
+4. the engine's start: the scenario's lifecycle, the traces at time 0, the first full solve,
+   the trace stepper;
+5. failures, HA and protection, if the scenario has a ``failures`` section (it adds the extra
+   CPU and traffic of protection and holds back the admission-control reserve);
+6. consolidation, if the scenario has a ``consolidation`` section (its profile may change the
+   migration settings, the power tables and the network).
+
+The run's summary takes the controllers' columns in the order they are attached: failures,
+consolidation, migrations, requests.
+"""
+
+from __future__ import annotations
+
+from vsim.model.consolidation import Consolidator
+from vsim.model.engine import Engine
+from vsim.model.failures import FailureModel
+from vsim.model.migration import Migrator
+from vsim.model.services import Services
+from vsim.scenario.schema import Scenario
+
+
+def build_simulation(scenario: Scenario) -> Engine:
+    """An engine for ``scenario`` with every controller it needs, ready to :meth:`~Engine.run`."""
+    engine = Engine(scenario)
+    migrator = Migrator(engine)
+    services = Services(engine)
+    engine.start()
+    if scenario.failures is not None:
+        engine.attach(FailureModel(engine))
+    if scenario.consolidation is not None:
+        engine.attach(Consolidator(engine, migrator))
+    engine.attach(migrator)
+    engine.attach(services)
+    return engine
+
+
+def controller(engine: Engine, name: str):
+    """The attached controller named ``name`` (None if the run has none)."""
+    return next((c for c in engine.controllers if c.name == name), None)

@@ -1,0 +1,643 @@
+"""The engine: SimPy owns time, the hosts' resources are shared as a fluid.
+
+Between two events every rate is constant. When something changes (a guest starts, stops,
+pauses, a trace steps to its next sample, a batch phase ends) the engine re-solves weighted
+max-min sharing for CPU, disk bandwidth, disk IOPS and network (``vsim.core``). How far it
+re-solves (every host, one host, or one guest without a solve) is decided in one place,
+:class:`~vsim.model.resolve.Resolver`, reached as ``engine.resolve``.
+
+The engine owns the state (guest and host tables, demands, rates, the placement pool) and
+offers a contract to the subsystems that drive it, which it does not import
+(:mod:`vsim.model.contract`): read-only views, commands, and signals fired after changes.
+:func:`vsim.model.build.build_simulation` wires the subsystems to an engine.
+
+Integration is lazy (:class:`~vsim.model.rates.RateTable`): at a sample boundary every rate is
+integrated over the whole sample at its current value, and each rate change in between adds a
+correction for the entries that changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+import numpy as np
+import simpy
+
+from vsim.core.placement import HostPool
+from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
+from vsim.model import guests as gs
+from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
+from vsim.model.host_share import STATIC, static_rows
+from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
+from vsim.model.jobs import Jobs
+from vsim.model.network import build_fabric
+from vsim.model.power import PowerTables
+from vsim.model.rates import (
+    GUEST_RATES,
+    HOST_RATES,
+    WANTS,
+    LastSolve,
+    RateTable,
+    UsefulRateWatch,
+)
+from vsim.model.resolve import Resolver
+from vsim.model.streams import RandomStreams
+from vsim.model.workloads import build_demands
+from vsim.scenario.schema import Scenario
+
+_CPU_IN_GUEST = STATIC.index("cpu_in_guest")
+
+
+class Engine:
+    """One run of a scenario. Build it with :func:`~vsim.model.build.build_simulation`, call
+    :meth:`run`, then read the recorder, the event log and the controllers' summaries."""
+
+    def __init__(self, scenario: Scenario, streams: RandomStreams | None = None):
+        self.scenario = scenario
+        self.streams = streams or RandomStreams(scenario.seed)
+        self.env = simpy.Environment()
+        self.placement_rng = self.streams.generator("placement")
+        self.hosts = HostTable.from_scenario(scenario)
+        self.guests = g = gs.GuestTable.from_scenario(scenario)
+        oc = scenario.scheduler.overcommit
+        self.pool = HostPool(
+            self.hosts.placement_capacity(),
+            overcommit={"cpu": oc.cpu, "memory": oc.memory, "disk": oc.disk, "net": oc.net},
+        )
+        # Each guest's request of the pool as a vector (guest sizes are fixed): its moves,
+        # stops and failures allocate and release it without converting a mapping each time.
+        req = g.placement_request(np.arange(g.n))
+        self._requests = list(
+            map(tuple, np.column_stack([req[r] for r in self.pool.resources]).tolist())
+        )
+        self.trace_demands, batch = build_demands(
+            scenario, g.group, g.names, self.streams.generator("workloads")
+        )
+        # What each guest wants while running (WANTS): rows of one 2-D array, so that one
+        # host's guests are read in every column by a single indexing.
+        self.want_rows = np.zeros((len(WANTS), g.n))
+        self.want = dict(zip(WANTS, self.want_rows, strict=True))
+        self._added_demand: dict[str, np.ndarray] = {}  # what add_demand layered on traces
+        self.jobs = Jobs(self, batch, g.n)
+        for b in batch:
+            self.want["memory"][b.guests] = b.memory
+        # Current rates (named like the recorded columns) and their integrals. Guests: MIPS
+        # the workload asks for, MIPS of useful work it gets (net of virtualization overhead
+        # and swap stalls), MIPS its vCPUs run (overhead included), MIPS of overhead, memory in
+        # use, disk and network bytes/s. Hosts: CPU MIPS in use, of which the hypervisor's,
+        # memory in use, disk busy fraction, NIC bytes/s, watts.
+        self.guest_rates = RateTable(GUEST_RATES, g.n)
+        self.host_rates = RateTable(HOST_RATES, self.hosts.n)
+        self.power = PowerTables.from_scenario(scenario)
+        self.t0 = 0.0  # start of the current sample
+        self.events = EventLog()
+        self.n_events = 0
+        times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
+        self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
+        self.recorder = SampleRecorder(
+            self.sample_times, self.hosts.n, g.n, guests=scenario.output.guests
+        )
+        self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        self.transfers: Transfers = NoTransfers()  # type: ignore[assignment]
+        self.has_children = np.bincount(g.parent[g.parent >= 0], minlength=g.n) > 0
+        self.any_nested = bool(self.has_children.any())
+        self.last = LastSolve(g.n, self.hosts.n)
+        self.watch = UsefulRateWatch(g.n)
+        self.signals = Signals()
+        self.controllers: list[Controller] = []
+        self.static_rows: np.ndarray | None = None  # set by start()
+        self.resolve = Resolver(self)
+
+    # ------------------------------------------------------------------ wiring
+    def attach(self, controller: Controller) -> Controller:
+        """Register a controller: its summary columns join the run's, in attachment order."""
+        self.controllers.append(controller)
+        return controller
+
+    def use_transfers(self, transfers: Transfers) -> None:
+        """The migrator whose running migrations the full solve reads and rates."""
+        self.transfers = transfers
+
+    def start(self) -> None:
+        """Schedule the scenario's lifecycle and traces and solve the initial state."""
+        self._schedule_lifecycle()
+        self.step_traces(0.0)
+        self.resolve.everything()
+        self.env.process(self._trace_stepper())
+        self.static_rows = static_rows(self)
+
+    # ------------------------------------------------------------------ read-only views
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    @property
+    def rate(self) -> dict[str, np.ndarray]:
+        """Current guest rates, by recorded column name (read them; the solve writes them)."""
+        return self.guest_rates.rate
+
+    @property
+    def host_rate(self) -> dict[str, np.ndarray]:
+        return self.host_rates.rate
+
+    @property
+    def total(self) -> dict[str, float]:
+        """Every rate integrated over the run so far, summed over guests or hosts."""
+        return {**self.guest_rates.total, **self.host_rates.total}
+
+    @property
+    def cpu_request(self) -> np.ndarray:
+        """Host MIPS each guest asked for at the last solve (overhead included); read-only."""
+        return _read_only(self.last.cpu_request)
+
+    def placement_capacity(self, resource: str) -> np.ndarray:
+        """What the pool lets each host hold of ``resource`` now (a copy)."""
+        return self.pool.capacity[resource].copy()
+
+    def placement_used(self, resource: str) -> np.ndarray:
+        """What the pool has allocated of ``resource`` on each host now (a copy)."""
+        return self.pool.used[resource].copy()
+
+    def sample_elapsed(self) -> float:
+        """Time since the current sample started (the weight of a rate change's correction)."""
+        return self.env.now - self.t0
+
+    def request_of(self, i: int) -> tuple[float, ...]:
+        """What guest ``i`` holds of its host in the pool, as the pool's request vector."""
+        return self._requests[i]
+
+    def is_running(self, g: int) -> bool:
+        return self.guests.state[g] == gs.RUNNING
+
+    def useful_mips(self, g: int) -> float:
+        return float(self.rate["cpu_useful_mips"][g])
+
+    def io_delay(self, g: int, ops: float, nbytes: float, net_bytes: float) -> float:
+        """Time a request spends on disk and network I/O on its guest's host.
+
+        Each operation pays the disk's service time at its full IOPS and the virtualization
+        latency of the guest's I/O path; bytes move at the full disk and NIC bandwidth (I/O of
+        single requests is not queued against other traffic).
+        """
+        gt, h = self.guests, self.hosts
+        host = gt.host[g]
+        t = ops * (1.0 / h.disk_iops[host] + gt.io_latency[g]) + nbytes / h.disk_bw[host]
+        if net_bytes > 0:
+            t += net_bytes / h.net_bw[host] + gt.net_latency[g]
+        return t
+
+    def hop_delay(self, src: int, dst: int, nbytes: float) -> float:
+        """Moving a request from one tier's guest to the next: NIC transfer and latencies."""
+        gt, h = self.guests, self.hosts
+        a, b = gt.host[src], gt.host[dst]
+        t = gt.net_latency[src] + gt.net_latency[dst]
+        if a != b:
+            ptr, links = self.fabric.routes(np.array([a]), np.array([b]))
+            t += nbytes / min(h.net_bw[a], h.net_bw[b]) + float(self.fabric.latency[links].sum())
+        return t
+
+    # ------------------------------------------------------------------ running
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Simulate the whole duration, recording one sample per interval."""
+        for k, t in enumerate(self.sample_times):
+            self.env.run(until=t)
+            self.transfers.advance_to(t)
+            self._record(k, t)
+            if progress is not None:
+                progress(t)
+
+    def _record(self, k: int, t_end: float) -> None:
+        """Close the sample ending at ``t_end``: integrate, write its means, start the next."""
+        span = t_end - self.t0
+        ag = self.guest_rates.close_sample(span)
+        acc = self.host_rates.close_sample(span)
+        self.t0 = t_end
+        h, g = self.hosts, self.guests
+        self.recorder.record_hosts(
+            k,
+            h.state,
+            cpu_util=acc["cpu"] / span / h.cpu_mips,
+            hypervisor_util=acc["hypervisor"] / span / h.cpu_mips,
+            mem_util=acc["mem"] / span / h.memory,
+            disk_util=acc["disk"] / span,
+            net_util=acc["net"] / span / h.net_bw,
+            power_w=acc["power"] / span,
+        )
+        self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_COLUMNS})
+        self.host_rates.clear_sample()
+        self.guest_rates.clear_sample()
+
+    def count_event(self, n: int = 1) -> None:
+        """Count ``n`` events processed now (``events`` in the summary)."""
+        self.n_events += n
+
+    def settle(self) -> None:
+        """Bring running transfers' byte counts up to now (their rates integrate lazily):
+        call it before a change that may alter their rates."""
+        self.transfers.advance_to(self.env.now)
+
+    def _event(self) -> None:
+        """An event of the engine's own starts: settle, then count it."""
+        self.settle()
+        self.n_events += 1
+
+    # ------------------------------------------------------------------ demands
+    def step_traces(self, now: float) -> None:
+        """Set every trace-driven guest's demand to its trace's sample at ``now`` (plus what
+        :meth:`add_demand` layered on it)."""
+        for d in self.trace_demands:
+            k = d.trace.sample_index(now)
+            for r, values in d.at(k).items():
+                self.want[r][d.guests] = values
+        for d in self.trace_demands:
+            for r, extra in self._added_demand.items():
+                self.want[r][d.guests] += extra[d.guests]
+        self.signals.trace_stepped.emit(now)
+
+    def add_demand(self, resource: str, i: int, amount: float) -> None:
+        """Add ``amount`` to guest ``i``'s demand of ``resource`` (disk or net bytes/s, ...),
+        kept on top of its trace's samples from now on; the caller re-solves."""
+        layer = self._added_demand.setdefault(resource, np.zeros(self.guests.n))
+        layer[i] += amount
+        self.want[resource][i] += amount
+
+    def set_demand(self, resource: str, i: int, value: float) -> None:
+        """Set guest ``i``'s demand of ``resource`` (CPU as a fraction of its vCPUs, memory as a
+        fraction of its size, bytes/s, IOPS); the caller re-solves."""
+        self.want[resource][i] = value
+
+    def resample_traces(self, transform: Callable) -> None:
+        """Replace each trace-driven demand's trace by ``transform(demand)`` (None: keep it),
+        then step every trace to now; the caller re-solves."""
+        for d in self.trace_demands:
+            new = transform(d)
+            if new is not None:
+                d.trace = new
+        self.step_traces(self.env.now)
+
+    def add_cpu_overhead(self, i: int, amount: float) -> None:
+        """Guest ``i`` now spends ``amount`` more units of CPU inside its vCPUs per unit of
+        useful work (a checkpointing replica, for example); the caller re-solves."""
+        self.guests.cpu_in_guest[i] += amount
+        if self.static_rows is not None:
+            self.static_rows[i, _CPU_IN_GUEST] = self.guests.cpu_in_guest[i]
+
+    def set_service_load(self, g: int, n_cpu: int) -> None:
+        """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
+        vcpus = self.guests.vcpus[g]
+        frac = min(n_cpu, vcpus) / vcpus
+        if frac == self.want["cpu"][g]:
+            return
+        self.want["cpu"][g] = frac
+        self.resolve.guest_cpu(g)
+
+    # ------------------------------------------------------------------ power and network
+    def set_power(self, power: PowerTables) -> None:
+        """Hosts draw power by ``power``'s tables from now on (at the next solve)."""
+        self.power = power
+
+    def set_network_unlimited(self) -> None:
+        """Model no network contention: every link of the fabric carries any rate."""
+        self.fabric.capacity[:] = np.inf
+
+    # ------------------------------------------------------------------ placement limits
+    @contextmanager
+    def placement_limits(self, limits: Mapping[str, float | np.ndarray]) -> Iterator[None]:
+        """Let the pool admit up to ``limits[resource]`` per host (a value or one per host)
+        inside the ``with`` block; the limits in force before come back exactly after it."""
+        pool = self.pool
+        saved = {r: pool.capacity[r].copy() for r in limits}
+        for r, value in limits.items():
+            pool.capacity[r][:] = value
+        try:
+            yield
+        finally:
+            for r, cap in saved.items():
+                pool.capacity[r][:] = cap
+
+    def hold_back_capacity(self, resource: str, fraction: float) -> None:
+        """Keep ``fraction`` of every host's ``resource`` out of placement from now on (an
+        admission-control reserve); :meth:`placement_limits` can open it."""
+        self.pool.capacity[resource] *= 1.0 - fraction
+
+    def has_room(self, h: int, g: int) -> bool:
+        return self.pool.fits(h, self._requests[g])
+
+    def hold(self, h: int, g: int) -> None:
+        """Reserve guest ``g``'s placement request on host ``h`` (a migration's destination)."""
+        self.pool.allocate(h, self._requests[g])
+
+    def unhold(self, h: int, g: int) -> None:
+        self.pool.release(h, self._requests[g])
+
+    # ------------------------------------------------------------------ lifecycle
+    def start_guests(self, idx: np.ndarray) -> None:
+        """Create (or start again) guests: place them, then boot them; those without room are
+        rejected. The caller counts the event and re-solves."""
+        g = self.guests
+        idx = idx[(g.state[idx] == gs.PENDING) | (g.state[idx] == gs.STOPPED)]
+        for i in self.place_and_boot(idx):
+            g.state[i] = gs.REJECTED
+            self.events.add(self.env.now, "rejected", g.names[i], "no host has room")
+
+    def place_and_boot(self, idx: np.ndarray) -> np.ndarray:
+        """Place guests with the scenario's policy and boot them; returns those that found no
+        host (their state is left for the caller to decide)."""
+        g, now = self.guests, self.env.now
+        top = idx[g.parent[idx] < 0]
+        hosts = np.full(len(top), -1, dtype=np.int64)
+        pinned = g.pinned[top] >= 0
+        for j in np.flatnonzero(pinned):
+            want = {r: float(v[j]) for r, v in g.placement_request(top).items()}
+            if self.pool.feasible(want)[g.pinned[top[j]]]:
+                hosts[j] = g.pinned[top[j]]
+                self.pool.allocate(int(hosts[j]), want)
+        free = top[~pinned]
+        if len(free):
+            hosts[~pinned] = self.pool.place_batch(
+                g.placement_request(free),
+                self.scenario.scheduler.policy,
+                order=self.scenario.scheduler.order,
+                groups=g.affinity[free],
+                rng=self.placement_rng,
+                occupied=self._affinity_hosts(),
+            )
+        g.place(top, hosts)
+        # Containers inside a VM go wherever their VM is, if it holds a host.
+        kids = idx[g.parent[idx] >= 0]
+        vm = g.parent[kids]
+        g.place(
+            kids,
+            np.where(gs.HOLDS_HOST[g.state[vm]] | np.isin(vm, top[hosts >= 0]), g.host[vm], -1),
+        )
+        ok = idx[g.host[idx] >= 0]
+        g.state[ok] = gs.BOOTING
+        for i in ok:
+            self.events.add(now, "placed", g.names[i], self.hosts.names[g.host[i]])
+        for boot in np.unique(g.boot_s[ok]):
+            ev = self.env.timeout(boot)
+            ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+        return idx[g.host[idx] < 0]
+
+    def _booted(self, idx: np.ndarray) -> Callable[[simpy.Event], None]:
+        def fire(_: simpy.Event) -> None:
+            g = self.guests
+            self._event()
+            ready = idx[g.state[idx] == gs.BOOTING]
+            g.state[ready] = gs.RUNNING
+            for i in ready:
+                self.events.add(self.env.now, "running", g.names[i])
+                if self.jobs.of[i] >= 0:
+                    self.jobs.start(int(i))
+            self.resolve.everything()
+
+        return fire
+
+    def stop(self, idx: np.ndarray) -> None:
+        """Stop guests (and the containers inside them); they release their hosts. The caller
+        counts the event and re-solves."""
+        g = self.guests
+        idx = np.union1d(idx, np.flatnonzero(np.isin(g.parent, idx)))
+        idx = idx[gs.HOLDS_HOST[g.state[idx]]]
+        for i in idx:
+            if g.parent[i] < 0:
+                self.pool.release(int(g.host[i]), self.request_of(int(i)))
+            self.events.add(self.env.now, "stopped", g.names[i])
+        g.state[idx] = gs.STOPPED
+        g.place(idx, -1)
+        for i in idx:
+            self.transfers.cancel_for(int(i))
+        self.signals.guests_stopped.emit(idx)
+
+    def stop_while_down(self, idx: np.ndarray, detail: str = "while down") -> None:
+        """Guests that are down (no host) are stopped for good instead of restarted."""
+        g = self.guests
+        for i in idx[g.state[idx] == gs.DOWN]:
+            g.state[i] = gs.STOPPED
+            self.events.add(self.env.now, "stopped", g.names[i], detail)
+
+    def pause(self, idx: np.ndarray) -> None:
+        self._transition(idx, gs.RUNNING, gs.PAUSED, "paused")
+
+    def resume(self, idx: np.ndarray) -> None:
+        self._transition(idx, gs.PAUSED, gs.RUNNING, "resumed")
+
+    def _transition(self, idx: np.ndarray, source: int, target: int, kind: str) -> None:
+        g = self.guests
+        for i in idx:
+            if g.state[i] == source:
+                g.state[i] = target
+                self.events.add(self.env.now, kind, g.names[i])
+            else:
+                self.events.add(
+                    self.env.now, f"{kind}_ignored", g.names[i], gs.STATE_NAMES[g.state[i]]
+                )
+
+    def delete(self, idx: np.ndarray) -> None:
+        self.stop(idx)
+        for i in idx:
+            self.guests.state[i] = gs.DELETED
+            self.events.add(self.env.now, "deleted", self.guests.names[i])
+
+    # ------------------------------------------------------------------ migration support
+    def suspend_for_move(self, g: int) -> bool:
+        """Pause guest ``g`` for a stop-and-copy, silently; returns whether it was running."""
+        was_running = bool(self.guests.state[g] == gs.RUNNING)
+        if was_running:
+            self.guests.state[g] = gs.PAUSED
+        return was_running
+
+    def move(self, g: int, dst: int, resume: bool) -> None:
+        """Guest ``g`` (with the containers inside it) now runs on host ``dst``."""
+        gt = self.guests
+        gt.place(g, dst)
+        if self.has_children[g]:
+            kids = np.flatnonzero((gt.parent == g) & gs.HOLDS_HOST[gt.state])
+            gt.place(kids, dst)
+        if resume:
+            gt.state[g] = gs.RUNNING
+
+    def migrate(self, g: int, dst: int) -> bool:
+        """Start moving guest ``g`` to host ``dst`` with the scenario's migration settings;
+        False (with a ``migration_refused`` event) when it cannot start."""
+        self._event()
+        ok = self.transfers.start(g, dst)
+        if ok:
+            self.resolve.everything()
+        return ok
+
+    # ------------------------------------------------------------------ host power states
+    def switch_off(self, h: int) -> bool:
+        """Switch an empty host off (0 W, no capacity); False if anything still uses it."""
+        there = self.guests.on_host(h)
+        busy = gs.HOLDS_HOST[self.guests.state[there]].any() or self.transfers.touches(h)
+        if busy or self.hosts.state[h] != HOST_ON:
+            return False
+        self._event()
+        self._set_host_state(h, HOST_OFF, "host_off")
+        self.resolve.host(h)  # an empty host: nothing but its own power changes
+        return True
+
+    def switch_on(self, h: int, boot_s: float = 0.0) -> None:
+        """Switch an off host on; it draws idle power while booting and takes guests after
+        (at once when ``boot_s`` is 0)."""
+        if self.hosts.state[h] != HOST_OFF:
+            return
+        self._event()
+        self._set_host_state(h, HOST_BOOTING, "host_booting")
+        if boot_s > 0:
+            self.resolve.host(h)  # still empty: only its power changes
+
+        def up(_: simpy.Event | None) -> None:
+            if self.hosts.state[h] != HOST_BOOTING:
+                return
+            self._event()
+            self._set_host_state(h, HOST_ON, "host_on")
+            self.resolve.host(h)
+
+        if boot_s > 0:
+            self.env.timeout(boot_s).callbacks.append(up)
+        else:
+            up(None)
+
+    def _set_host_state(self, h: int, state: int, kind: str, detail: str = "") -> None:
+        self.hosts.state[h] = state
+        self.pool.enabled[h] = state == HOST_ON
+        self.events.add(self.env.now, kind, self.hosts.names[h], detail)
+        self.signals.host_state.emit(h, state)
+
+    # ------------------------------------------------------------------ failures
+    def fail_host(self, h: int, detail: str = "") -> np.ndarray:
+        """Host ``h`` fails: it stops contributing capacity and power, and every guest on it goes
+        down (returned). It stays failed until :meth:`repair_host`."""
+        self._event()
+        self._set_host_state(h, HOST_FAILED, "host_failed", detail)
+        there = self.guests.on_host(h)
+        victims = there[gs.HOLDS_HOST[self.guests.state[there]]]
+        self._take_down(victims, "host failure")
+        self.resolve.everything()
+        return victims
+
+    def repair_host(self, h: int) -> None:
+        """Host ``h`` is back, empty."""
+        self._event()
+        self._set_host_state(h, HOST_ON, "host_repaired")
+        self.resolve.everything()
+
+    def crash_guest(self, i: int, detail: str = "") -> np.ndarray:
+        """Guest ``i`` crashes (with the containers inside it); returns those that went down."""
+        self._event()
+        g = self.guests
+        if not gs.HOLDS_HOST[g.state[i]]:
+            return np.zeros(0, dtype=np.int64)
+        victims = np.union1d([i], np.flatnonzero((g.parent == i) & gs.HOLDS_HOST[g.state]))
+        self._take_down(victims, detail or "guest crash")
+        self.resolve.everything()
+        return victims
+
+    def restart(
+        self, idx: np.ndarray, *, boot_s: float | None = None, pin: int | None = None
+    ) -> np.ndarray:
+        """Place and boot guests that are down; returns those that found no host (still down).
+        ``boot_s`` replaces their boot time for this start (a replica taking over: 0);
+        ``pin`` places the top-level ones on that host only (a hypervisor's autostart)."""
+        self._event()
+        g = self.guests
+        idx = np.asarray(idx, dtype=np.int64)
+        top = idx[g.parent[idx] < 0]
+        old_pin, old_boot = g.pinned[top].copy(), g.boot_s[idx].copy()
+        if pin is not None:
+            g.pinned[top] = pin
+        if boot_s is not None:
+            g.boot_s[idx] = boot_s
+        try:
+            down = idx[g.state[idx] == gs.DOWN]
+            waiting = self.place_and_boot(down)
+        finally:
+            g.boot_s[idx], g.pinned[top] = old_boot, old_pin
+        for i in waiting:
+            self.events.add(self.env.now, "restart_failed", g.names[i], "no host has room")
+        self.resolve.everything()
+        return waiting
+
+    def _take_down(self, victims: np.ndarray, why: str) -> None:
+        g = self.guests
+        for i in victims:
+            if g.parent[i] < 0:
+                self.pool.release(int(g.host[i]), self.request_of(int(i)))
+            self.events.add(self.env.now, "guest_down", g.names[i], why)
+        g.state[victims] = gs.DOWN
+        g.place(victims, -1)
+        for i in victims:
+            self.transfers.cancel_for(int(i))
+        self.signals.guests_down.emit(victims)
+
+    def _affinity_hosts(self) -> dict[int, list[int]]:
+        """Hosts already holding a member of each anti-affinity group."""
+        g = self.guests
+        holding = (g.affinity >= 0) & gs.HOLDS_HOST[g.state] & (g.host >= 0)
+        out: dict[int, list[int]] = defaultdict(list)
+        for label, h in zip(g.affinity[holding], g.host[holding], strict=True):
+            out[int(label)].append(int(h))
+        return out
+
+    # ------------------------------------------------------------------ scheduled changes
+    def _trace_stepper(self):
+        """Step every trace-driven guest at each sample boundary of any trace, all at once."""
+        bounds = [d.trace.times for d in self.trace_demands]
+        if not bounds:
+            return
+        times = np.unique(np.concatenate(bounds))
+        for t in times[(times > 0) & (times < self.scenario.duration)]:
+            yield self.env.timeout(t - self.env.now)
+            self._event()
+            self.step_traces(t)
+            self.resolve.everything()
+
+    def _schedule_lifecycle(self) -> None:
+        """Group the scenario's starts, stops and events by time; one SimPy event per instant."""
+        actions: dict[float, list[tuple[str, np.ndarray]]] = defaultdict(list)
+        g = self.guests
+        start = np.array([self.scenario.guests[k].start for k in g.group])
+        stop = np.array([self.scenario.guests[k].stop or np.inf for k in g.group])
+        for t in np.unique(start):
+            actions[float(t)].append(("start", np.flatnonzero(start == t)))
+        for t in np.unique(stop[np.isfinite(stop)]):
+            actions[float(t)].append(("stop", np.flatnonzero(stop == t)))
+        index = {n: i for i, n in enumerate(g.names)}
+        hosts = {n: i for i, n in enumerate(self.hosts.names)}
+        for e in self.scenario.events:
+            if e.action == "migrate":
+                actions[e.at].append(("migrate", np.array([index[e.guest], hosts[e.to]])))
+            else:
+                actions[e.at].append((e.action, np.array([index[e.guest]])))
+        for t in sorted(actions):
+            if t < self.scenario.duration:
+                ev = self.env.timeout(t)
+                ev.callbacks.append(self._lifecycle(actions[t]))
+
+    def _lifecycle(self, batch: list[tuple[str, np.ndarray]]) -> Callable[[simpy.Event], None]:
+        handlers = {
+            "start": self.start_guests,
+            "stop": self.stop,
+            "pause": self.pause,
+            "resume": self.resume,
+            "delete": self.delete,
+            "migrate": lambda pair: self.transfers.start(int(pair[0]), int(pair[1])),
+        }
+
+        def fire(_: simpy.Event) -> None:
+            self._event()
+            for action, idx in batch:
+                handlers[action](idx)
+            self.resolve.everything()
+
+        return fire
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
