@@ -1,6 +1,7 @@
 """Matplotlib figures from result DataFrames (no pyplot, no backend forced)."""
 
-from vsim.plot.figures import ResultPlots, heatmap, result_figures, save_figures, utilization
+from vsim.plot.figures import heatmap, utilization
+from vsim.plot.result import ResultPlots, result_figures, save_figures
 from vsim.plot.sweep import latency_cdf
 from vsim.plot.timeline import availability, latency_over_time, migration_timeline, power_energy
 

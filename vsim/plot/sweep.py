@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vsim.plot.figures import _empty, _new_figure, _write_all
+from vsim.plot.base import empty_figure, figure_formats, new_figure, require_columns, write_figures
 
 __all__ = [
     "SweepPlots",
@@ -84,14 +84,6 @@ def _param_columns(aggregate: pd.DataFrame) -> list[str]:
     return []
 
 
-def _require(frame: pd.DataFrame, what: str, *columns: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{what}: table lacks column(s) {missing}; available: {', '.join(map(str, frame))}"
-        )
-
-
 def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
@@ -123,12 +115,12 @@ def sweep_curves(
             raise ValueError("sweep_curves: the table has no swept parameter; pass x=")
         x = params[0]
     mean, low, high = f"{metric}_mean", f"{metric}_ci95_low", f"{metric}_ci95_high"
-    _require(aggregate, "sweep_curves", x, mean)
+    require_columns(aggregate, "sweep_curves", x, mean)
     by = [p for p in params if p != x] if by is None else list(by)
     title = f"{metric_label(metric)} vs {x}" if title is None else title
-    fig = _new_figure()
+    fig = new_figure()
     if len(aggregate) == 0:
-        return _empty(fig, title)
+        return empty_figure(fig, title, "no samples")
     ax = fig.add_subplot()
     numeric = _is_numeric(aggregate[x])
     groups = list(aggregate.groupby(by, sort=False, dropna=False)) if by else [((), aggregate)]
@@ -208,11 +200,11 @@ def pareto(
     and ``xerr="energy_kwh_ci95"`` for error bars). Points on the front are joined by a step
     line and labelled with the ``label`` column(s).
     """
-    _require(frame, "pareto", x, y)
+    require_columns(frame, "pareto", x, y)
     title = f"{metric_label(y)} vs {metric_label(x)}: Pareto front" if title is None else title
-    fig = _new_figure()
+    fig = new_figure()
     if len(frame) == 0:
-        return _empty(fig, title)
+        return empty_figure(fig, title, "no samples")
     ax = fig.add_subplot()
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
@@ -268,11 +260,9 @@ def latency_cdf(
     the latency column the figure says so instead of failing.
     """
     title = "Request latency CDF" if title is None else title
-    fig = _new_figure()
+    fig = new_figure()
     if requests is None or len(requests) == 0 or column not in requests.columns:
-        ax = _empty(fig, title).axes[0]
-        ax.texts[0].set_text(f"no {column} data")
-        return fig
+        return empty_figure(fig, title, f"no {column} data")
     ax = fig.add_subplot()
     groups = list(requests.groupby(by, sort=True)) if by else [(None, requests)]
     for k, (key, group) in enumerate(groups):
@@ -329,7 +319,7 @@ def save_sweep_figures(
     point per configuration.
     """
     folder = Path(folder)
-    fmts = [str(f).lower().lstrip(".") for f in formats]
+    fmts = figure_formats(formats)
     folder.mkdir(parents=True, exist_ok=True)
     known = _metric_names(aggregate)
     chosen = [m for m in (metrics or HEADLINE_METRICS) if m in known]
@@ -351,7 +341,7 @@ def save_sweep_figures(
             label=params or None,
             title=f"{metric_label(py)} vs {metric_label(px)} across the sweep",
         )
-    return _write_all(figures, folder, fmts)
+    return write_figures(figures, folder, fmts)
 
 
 class SweepPlots:

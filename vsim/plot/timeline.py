@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from vsim.plot.figures import _new_figure, _time_scale
+from vsim.plot.base import empty_figure, new_figure, time_scale
 
 __all__ = [
     "GUEST_DOWN_KINDS",
@@ -40,15 +40,6 @@ MAX_DOWNTIME_BARS = 30
 GUEST_DOWN_KINDS = ("guest_down", "host_failed")
 
 _PERCENTILES = ((50, "C0"), (95, "C1"), (99, "C3"))
-
-
-def _no_data(fig: Figure, title: str, text: str = "no data") -> Figure:
-    ax = fig.add_subplot()
-    ax.set_title(title)
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return fig
 
 
 def _missing(frame: pd.DataFrame | None, columns: Sequence[str]) -> str | None:
@@ -96,7 +87,7 @@ def latency_over_time(
         A figure with one line per percentile; a "no data" figure when nothing completed.
     """
     default_title = "Request latency over time"
-    fig = _new_figure()
+    fig = new_figure()
     why = _missing(requests, ("end_s", "latency_s"))
     if why is None:
         ok = np.isfinite(requests["latency_s"].to_numpy(dtype=float))
@@ -106,7 +97,7 @@ def latency_over_time(
         if not ok.any():
             why = "no completed requests"
     if why is not None:
-        return _no_data(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why)
     if interval_s is not None and not (np.isfinite(interval_s) and interval_s > 0):
         raise ValueError(f"latency_over_time: interval_s must be > 0, got {interval_s!r}")
 
@@ -123,7 +114,7 @@ def latency_over_time(
     table = pd.Series(lat).groupby(idx).quantile(qs).unstack().reindex(np.arange(n_bins))
     counts = np.bincount(idx, minlength=n_bins)
 
-    scale, xlabel = _time_scale(edges)
+    scale, xlabel = time_scale(edges)
     centers = (edges[:-1] + edges[1:]) / 2 / scale
     ax = fig.add_subplot()
     marker = "o" if n_bins <= 60 else None
@@ -186,10 +177,10 @@ def migration_timeline(
         A new figure; a "no data" figure when there is no migration.
     """
     default_title = "Live migrations"
-    fig = _new_figure()
+    fig = new_figure()
     why = _missing(migrations, _MIGRATION_COLUMNS)
     if why is not None:
-        return _no_data(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why)
 
     frame = migrations.sort_values("start_s", kind="stable").reset_index(drop=True)
     start = frame["start_s"].to_numpy(dtype=float)
@@ -212,7 +203,7 @@ def migration_timeline(
     if hosts is not None and len(hosts) and "time_s" in hosts.columns:
         run_end = float(np.nanmax(hosts["time_s"].to_numpy(dtype=float)))
     last = float(np.nanmax(np.concatenate([start, end[done], [run_end]])))
-    scale, xlabel = _time_scale(np.array([last]))
+    scale, xlabel = time_scale(np.array([last]))
     ax = fig.add_subplot()
     if n <= MAX_MIGRATION_BARS:
         _migration_bars(ax, frame, start / scale, end / scale, conv, forced, aborted, scale)
@@ -392,17 +383,17 @@ def availability(
     if guests is not None and {"guest", "downtime_s"} <= set(guests.columns):
         table = guests
     if why is not None:
-        return _no_data(_new_figure(), title, why)
+        return empty_figure(new_figure(), title, why)
 
     times_all = events["time_s"].to_numpy(dtype=float)
     end = float(np.nanmax(times_all)) if end_s is None else float(end_s)
     start = min(0.0, float(np.nanmin(times_all)))
-    scale, xlabel = _time_scale(np.array([end]))
+    scale, xlabel = time_scale(np.array([end]))
     if table is not None:
-        fig = _new_figure((8.0, 7.0))
+        fig = new_figure((8.0, 7.0))
         ax, bar_ax = fig.subplots(2, 1, height_ratios=(3, 2))
     else:
-        fig = _new_figure()
+        fig = new_figure()
         ax, bar_ax = fig.add_subplot(), None
 
     top = 0.0
@@ -503,12 +494,12 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
         power samples.
     """
     default_title = "Cluster power and energy"
-    fig = _new_figure()
+    fig = new_figure()
     why = _missing(hosts, ("time_s", "power_w"))
     if why is None and not np.isfinite(hosts["power_w"].to_numpy(dtype=float)).any():
         why = "no power_w data"
     if why is not None:
-        return _no_data(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why)
 
     power = hosts.groupby("time_s", sort=True)["power_w"].sum(min_count=1)
     times = power.index.to_numpy(dtype=float)
@@ -520,7 +511,7 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
     dt = np.diff(times, prepend=times[0] - max(first, 0.0))
     energy_kwh = np.cumsum(np.nan_to_num(watts) * dt) / 3.6e6
 
-    scale, xlabel = _time_scale(times)
+    scale, xlabel = time_scale(times)
     x = times / scale
     div, unit = _power_unit(float(np.nanmax(watts)))
     marker = "o" if times.size < 2 else None

@@ -1,5 +1,6 @@
-"""The base of every scenario section."""
+"""The base of every scenario section, and the helpers their error messages share."""
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
@@ -22,3 +23,9 @@ def existing_path(value: str, info: ValidationInfo, what: str = "trace") -> str:
             f"{what} not found: {value!r} (relative paths start at the scenario's folder)"
         )
     return str(path)
+
+
+def few_names(names: Iterable[str], n: int = 6) -> str:
+    """The first ``n`` of ``names`` in sorted order, for an error that lists what is allowed."""
+    s = sorted(set(names))
+    return ", ".join(s[:n]) + (f" ... ({len(s)} in all)" if len(s) > n else "") if s else "none"

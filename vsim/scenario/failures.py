@@ -30,15 +30,12 @@ The meaning of each number, and the rules of the model, are in ``docs/failures.m
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from vsim.scenario.base import Strict, existing_path
+from vsim.scenario.base import Strict, existing_path, few_names
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-
-if TYPE_CHECKING:
-    from vsim.scenario.schema import Scenario
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Bytes = Annotated[float, BeforeValidator(parse_bytes)]
@@ -239,37 +236,63 @@ class Failures(Strict):
                 raise ValueError(f"guest_crashes.{group}: the mean time must be > 0")
         return v
 
-    def check(self, scenario: Scenario) -> None:
-        """Cross-check names against the rest of the scenario; raises ``ValueError``."""
+    def check(self, scenario: ScenarioNames) -> None:
+        """Check every name this section uses against the rest of the scenario.
+
+        Raises ``ValueError`` naming the field, the unknown name and some known ones. The
+        scenario schema calls it, so ``vsim validate`` rejects what a run would.
+        """
         hosts = set(scenario.host_names())
-        types = {t.name for t in scenario.datacenter.host_types}
-        groups = {g.name for g in scenario.guests}
-        domains = {d.name for d in self.domains}
-
-        def need(name: str, known: set[str], where: str, what: str) -> None:
-            if name not in known:
-                shown = ", ".join(sorted(known)[:6]) or "none"
-                raise ValueError(
-                    f"failures.{where}: {what} {name!r} does not exist; known: {shown}"
-                )
-
+        types = set(scenario.host_type_names())
+        groups = set(scenario.guest_group_names())
         for i, hf in enumerate(self.hosts):
             for t in hf.host_types or []:
-                need(t, types, f"hosts[{i}].host_types", "host type")
-        for i, d in enumerate(self.domains):
-            for h in d.hosts:
-                need(h, hosts, f"domains[{i}].hosts", "host")
-        if len(domains) != len(self.domains):
-            raise ValueError("failures.domains: domain names must be unique")
+                _need(t, types, f"hosts[{i}].host_types", "host type")
+        domains = self._check_domains(hosts)
         for i, s in enumerate(self.scheduled):
             if s.host is not None:
-                need(s.host, hosts, f"scheduled[{i}].host", "host")
+                _need(s.host, hosts, f"scheduled[{i}].host", "host")
             else:
-                need(s.domain, domains, f"scheduled[{i}].domain", "domain")
+                _need(s.domain, domains, f"scheduled[{i}].domain", "domain")
         for where, names in (
             ("guest_crashes", self.guest_crashes),
             ("ha.priority", self.ha.priority),
             ("protection", self.protection),
         ):
             for g in names:
-                need(g, groups, where, "guest group")
+                _need(g, groups, where, "guest group")
+
+    def _check_domains(self, hosts: set[str]) -> set[str]:
+        """The domain names, after checking they are unique and name existing hosts."""
+        names: set[str] = set()
+        for i, d in enumerate(self.domains):
+            if d.name in names:
+                raise ValueError(
+                    f"failures.domains[{i}].name: domain name {d.name!r} is used twice; "
+                    "names must be unique"
+                )
+            names.add(d.name)
+            for h in d.hosts:
+                _need(h, hosts, f"domains[{i}].hosts", "host")
+        return names
+
+
+class ScenarioNames(Protocol):
+    """The names a ``failures`` section may refer to; a ``Scenario`` provides them.
+
+    A protocol rather than the scenario class, so that this section does not import the
+    schema that contains it.
+    """
+
+    def host_names(self) -> list[str]: ...
+
+    def host_type_names(self) -> list[str]: ...
+
+    def guest_group_names(self) -> list[str]: ...
+
+
+def _need(name: str, known: set[str], where: str, what: str) -> None:
+    if name not in known:
+        raise ValueError(
+            f"failures.{where}: {what} {name!r} does not exist; known: {few_names(known)}"
+        )

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from vsim.scenario.base import Strict, existing_path
+from vsim.scenario.base import Strict, existing_path, few_names
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
 from vsim.scenario.failures import Failures
@@ -352,15 +352,19 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        _check_unique([g.name for g in self.guests], "guest group")
-        names = [n for g in self.guests for n in g.instance_names()]
-        _check_unique(names, "guest")
+        _check_unique(self.guest_group_names(), "guest group")
+        _check_unique(self.guest_names(), "guest")
+        self._check_guests()
+        self._check_tier_links()
+        self._check_events()
+        if self.failures is not None:
+            self.failures.check(self)
+        return self
+
+    def _check_guests(self) -> None:
+        """Each guest group's workload, pinned host and VM exist, and some host can hold it."""
         hosts = set(self.host_names())
-        known = set(names)
         vms = {n for g in self.guests if g.kind == "vm" for n in g.instance_names()}
-        biggest_cpu = max(h.cores * h.core_mips for h in self.datacenter.host_types)
-        biggest_mem = max(h.memory for h in self.datacenter.host_types)
-        oc = self.scheduler.overcommit
         for i, g in enumerate(self.guests):
             where = f"guests[{i}] ({g.name})"
             if g.workload is not None and g.workload not in self.workloads:
@@ -370,43 +374,71 @@ class Scenario(Strict):
                 )
             if g.host is not None and g.host not in hosts:
                 raise ValueError(
-                    f"{where}: host {g.host!r} does not exist; hosts are {_few(hosts)}"
+                    f"{where}: host {g.host!r} does not exist; hosts are {few_names(hosts)}"
                 )
             if g.in_vm is not None and g.in_vm not in vms:
-                raise ValueError(f"{where}: in_vm {g.in_vm!r} is not a VM; VMs are {_few(vms)}")
+                raise ValueError(
+                    f"{where}: in_vm {g.in_vm!r} is not a VM; VMs are {few_names(vms)}"
+                )
             if g.in_vm is None:
-                if g.vcpus * g.vcpu_mips > biggest_cpu * oc.cpu:
-                    raise ValueError(
-                        f"{where}: needs {g.vcpus:g} vCPUs x {g.vcpu_mips:g} MIPS, more than any "
-                        f"host offers (largest: {biggest_cpu:g} MIPS x overcommit {oc.cpu:g})"
-                    )
-                if g.memory > biggest_mem * oc.memory:
-                    raise ValueError(
-                        f"{where}: needs {g.memory / 2**30:g} GiB of memory, more than any host "
-                        f"offers (largest: {biggest_mem / 2**30:g} GiB x overcommit {oc.memory:g})"
-                    )
-        groups = {g.name for g in self.guests}
+                self._check_fits(g, where)
+
+    def _check_fits(self, g: Guest, where: str) -> None:
+        biggest_cpu = max(h.cores * h.core_mips for h in self.datacenter.host_types)
+        biggest_mem = max(h.memory for h in self.datacenter.host_types)
+        oc = self.scheduler.overcommit
+        if g.vcpus * g.vcpu_mips > biggest_cpu * oc.cpu:
+            raise ValueError(
+                f"{where}: needs {g.vcpus:g} vCPUs x {g.vcpu_mips:g} MIPS, more than any "
+                f"host offers (largest: {biggest_cpu:g} MIPS x overcommit {oc.cpu:g})"
+            )
+        if g.memory > biggest_mem * oc.memory:
+            raise ValueError(
+                f"{where}: needs {g.memory / 2**30:g} GiB of memory, more than any host "
+                f"offers (largest: {biggest_mem / 2**30:g} GiB x overcommit {oc.memory:g})"
+            )
+
+    def _check_tier_links(self) -> None:
+        """A service's ``next`` tier is a guest group."""
+        groups = set(self.guest_group_names())
         for name, wl in self.workloads.items():
             nxt = getattr(wl, "next", None)
             if nxt is not None and nxt not in groups:
                 raise ValueError(
                     f"workloads.{name}.next: {nxt!r} is not a guest group; "
-                    f"groups are {_few(groups)}"
+                    f"groups are {few_names(groups)}"
                 )
+
+    def _check_events(self) -> None:
+        """A lifecycle event names an existing guest, and a migration an existing host."""
+        hosts = set(self.host_names())
+        guests = set(self.guest_names())
         for i, e in enumerate(self.events):
+            if e.guest not in guests:
+                raise ValueError(
+                    f"events[{i}].guest: guest {e.guest!r} does not exist; "
+                    f"guests are {few_names(guests)}"
+                )
             if e.to is not None and e.to not in hosts:
                 raise ValueError(
-                    f"events[{i}]: host {e.to!r} does not exist; hosts are {_few(hosts)}"
+                    f"events[{i}].to: host {e.to!r} does not exist; hosts are {few_names(hosts)}"
                 )
-            if e.guest not in known:
-                raise ValueError(
-                    f"events[{i}]: guest {e.guest!r} does not exist; guests are {_few(known)}"
-                )
-        return self
 
     def host_names(self) -> list[str]:
         """Host names in index order: ``<type>-<i>`` numbered within each type."""
         return [f"{h.name}-{i}" for h in self.datacenter.host_types for i in range(h.count)]
+
+    def host_type_names(self) -> list[str]:
+        """Names of the host types, in the order given."""
+        return [h.name for h in self.datacenter.host_types]
+
+    def guest_group_names(self) -> list[str]:
+        """Names of the guest groups, in the order given."""
+        return [g.name for g in self.guests]
+
+    def guest_names(self) -> list[str]:
+        """Names of every guest instance, group by group (see :meth:`Guest.instance_names`)."""
+        return [n for g in self.guests for n in g.instance_names()]
 
 
 def _check_unique(names: list[str], what: str) -> None:
@@ -415,8 +447,3 @@ def _check_unique(names: list[str], what: str) -> None:
         if n in seen:
             raise ValueError(f"{what} name {n!r} is used twice; names must be unique")
         seen.add(n)
-
-
-def _few(names: set[str], n: int = 6) -> str:
-    s = sorted(names)
-    return ", ".join(s[:n]) + (f" ... ({len(s)} in all)" if len(s) > n else "") if s else "none"
