@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from vsim.experiment.cost import cost_summary
 from vsim.experiment.results import Result
 from vsim.metrics.latency import mean_response, mixture_quantile
 from vsim.model import guests as gs
-from vsim.model.build import build_simulation, controller
+from vsim.model.build import ControllerFactory, build_simulation, controller
 from vsim.model.engine import Engine
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
 from vsim.model.overhead import cpu_factors
@@ -35,8 +36,13 @@ def run(
     *,
     out: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    controllers: Sequence[ControllerFactory] = (),
 ) -> Result:
     """Simulate a scenario (a :class:`Scenario` or the path of a scenario file).
+
+    ``controllers``: factories ``engine -> controller`` of the user's own controllers
+    (:mod:`vsim.model.contract`), attached after the scenario's; their summary columns join
+    the run's.
 
     Returns a :class:`Result` with ``summary``, ``hosts``, ``guests``, ``events`` and ``requests``;
     with ``out`` also writes them (and figures) there. Raises ``ScenarioError`` on bad input.
@@ -46,7 +52,7 @@ def run(
         source = str(scenario)
         scenario = load_scenario(scenario)
     wall0 = time.perf_counter()
-    sim = build_simulation(scenario)
+    sim = build_simulation(scenario, controllers)
     bar = tqdm(
         total=float(scenario.duration),
         unit="sim-s",
@@ -100,6 +106,7 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
             "hypervisor_cpu_frac": tot["hypervisor"] / tot["cpu"] if tot["cpu"] else 0.0,
             "jobs": len(jobs),
             "jobs_done": int(np.sum(np.isfinite(job_time))),
+            "job_executions": sim.jobs.executions,
             "job_time_s_mean": float(np.nanmean(job_time))
             if np.isfinite(job_time).any()
             else np.nan,

@@ -13,22 +13,35 @@ by the order they were scheduled in), so it is written down here and nowhere els
 6. consolidation, if the scenario has a ``consolidation`` section (its profile may change the
    migration settings, the power tables and the network).
 
+7. the user's own controllers, in the order given.
+
 The run's summary takes the controllers' columns in the order they are attached: failures,
-consolidation, migrations, requests.
+consolidation, migrations, requests, then the user's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from vsim.model.consolidation import Consolidator
+from vsim.model.contract import Controller
 from vsim.model.engine import Engine
 from vsim.model.failures import FailureModel
 from vsim.model.migration import Migrator
 from vsim.model.services import Services
 from vsim.scenario.schema import Scenario
 
+#: Builds a controller for an engine (and attaches whatever hooks it needs); see
+#: :mod:`vsim.model.contract`.
+ControllerFactory = Callable[[Engine], Controller]
 
-def build_simulation(scenario: Scenario) -> Engine:
-    """An engine for ``scenario`` with every controller it needs, ready to :meth:`~Engine.run`."""
+
+def build_simulation(scenario: Scenario, controllers: Sequence[ControllerFactory] = ()) -> Engine:
+    """An engine for ``scenario`` with every controller it needs, ready to :meth:`~Engine.run`.
+
+    ``controllers``: factories of the user's own controllers, built last (after the scenario's
+    own) in the order given; their summary columns come last too.
+    """
     engine = Engine(scenario)
     migrator = Migrator(engine)
     services = Services(engine)
@@ -39,6 +52,8 @@ def build_simulation(scenario: Scenario) -> Engine:
         engine.attach(Consolidator(engine, migrator))
     engine.attach(migrator)
     engine.attach(services)
+    for make in controllers:
+        engine.attach(make(engine))
     return engine
 
 

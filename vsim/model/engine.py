@@ -409,7 +409,8 @@ class Engine:
         g.place(idx, -1)
         for i in idx:
             self.transfers.cancel_for(int(i))
-        self.signals.guests_stopped.emit(idx)
+        if len(idx):
+            self.signals.guests_stopped.emit(idx)
 
     def stop_while_down(self, idx: np.ndarray, detail: str = "while down") -> None:
         """Guests that are down (no host) are stopped for good instead of restarted."""
@@ -572,7 +573,8 @@ class Engine:
         g.place(victims, -1)
         for i in victims:
             self.transfers.cancel_for(int(i))
-        self.signals.guests_down.emit(victims)
+        if len(victims):
+            self.signals.guests_down.emit(victims)
 
     def _affinity_hosts(self) -> dict[int, list[int]]:
         """Hosts already holding a member of each anti-affinity group."""

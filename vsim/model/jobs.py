@@ -58,7 +58,9 @@ class Jobs:
         self.finished = np.full(n, np.nan)
         self.round = np.zeros(n, dtype=np.int64)  # execution under way, of the job's repeats
         self.replan = np.zeros(n, dtype=bool)  # its end must be rescheduled
-        self.executions = 0  # executions that ended, those run back to back in one phase too
+        # Executions that ended, those run back to back as one phase included (they end
+        # together in one event, which ``events`` counts once).
+        self.executions = 0
 
     # ------------------------------------------------------------------ rates
     def reschedule(self, gi: np.ndarray, phase_rate: np.ndarray) -> None:
@@ -123,7 +125,7 @@ class Jobs:
             self.round[i] = last
             self.executions += merged
         e.settle()
-        e.count_event(1 + merged)
+        e.count_event()  # one event, however many executions it ended (see executions)
         before = int(self.phase[i])
         self.enter_phase(i, before + 1)
         e.resolve.job_phase_changed(i, before, int(self.phase[i]))
