@@ -446,3 +446,26 @@ def test_lookalike_hosts_stand_in_for_their_group():
             look.add(h)
             members.add(h)
             alone.add(h)
+
+
+def test_manifest_records_the_migration_and_network_the_cloudsim_profile_used(tmp_path):
+    written = _adaptive("mmt").model_dump(by_alias=True, exclude_unset=True)
+    written["consolidation"] = {"detector": "thr", "profile": "cloudsim", "min_history": 3}
+    res = vsim.run(validate_scenario(written), out=tmp_path)
+    manifest = vsim.read_result(tmp_path).manifest
+    used = manifest["scenario"]["migration"]
+    # What the user wrote (cpu_cost_cores 0, device_state 0) is replaced by CloudSim's rules.
+    assert used["algorithm"] == "precopy"
+    assert used["bandwidth_cap"] == pytest.approx(NIC / 2)
+    assert (used["device_state"], used["cpu_cost_cores"]) == (0.0, 0.0)
+    assert (used["degradation"], used["dest_cpu_reserve"]) == (0.1, 0.1)
+    effect = manifest["in_effect"]
+    assert effect["migration"]["reserve_memory"] is False
+    assert effect["migration"]["dirty_rate_override"] == 0.0
+    assert effect["network"]["contention"] is False
+    # Under the default profile the manifest keeps what the scenario says.
+    written["consolidation"]["profile"] = "vsim"
+    plain = vsim.run(validate_scenario(written))
+    assert plain.manifest["scenario"]["migration"]["bandwidth_cap"] is None
+    assert plain.manifest["in_effect"]["network"]["contention"] is True
+    assert res.summary.migrations > 0

@@ -128,15 +128,26 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
         dtype=object,
     )
     summary = pd.concat([summary, analytic, run_info])
+    migrator = controller(sim, "migration")
     manifest = {
         "vsim_version": vsim_version(),
         "scenario_file": source,
         "seed": sc.seed,
-        "scenario": sc.model_dump(mode="json"),
+        "scenario": _scenario_as_run(sc, migrator),
+        # What a profile may change from what the scenario says (cloudsim: migrations and the
+        # network as CloudSim models them).
+        "in_effect": {"migration": migrator.settings(), "network": sim.network_settings()},
     }
-    migrations = controller(sim, "migration").frame()
+    migrations = migrator.frame()
     requests = controller(sim, "services").requests.frame()
     return Result(summary, hosts, guests, sim.events.frame(), requests, manifest, migrations)
+
+
+def _scenario_as_run(sc: Scenario, migrator) -> dict:
+    """The resolved scenario, with the migration settings the run used."""
+    out = sc.model_dump(mode="json")
+    out["migration"] = migrator.cfg.model_dump(mode="json")
+    return out
 
 
 def analytic_summary(sim: Engine) -> pd.Series:

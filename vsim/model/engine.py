@@ -100,6 +100,7 @@ class Engine:
             self.sample_times, self.hosts.n, g.n, guests=scenario.output.guests
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        self.network_contention = True  # links limit flows (see set_network_unlimited)
         self.transfers: Transfers = NoTransfers()  # type: ignore[assignment]
         self.has_children = np.bincount(g.parent[g.parent >= 0], minlength=g.n) > 0
         self.any_nested = bool(self.has_children.any())
@@ -301,6 +302,15 @@ class Engine:
     def set_network_unlimited(self) -> None:
         """Model no network contention: every link of the fabric carries any rate."""
         self.fabric.capacity[:] = np.inf
+        self.network_contention = False
+
+    def network_settings(self) -> dict:
+        """The network in force (what the manifest records): the scenario's section and
+        whether its links limit flows."""
+        return {
+            **self.scenario.network.model_dump(mode="json"),
+            "contention": self.network_contention,
+        }
 
     # ------------------------------------------------------------------ placement limits
     @contextmanager

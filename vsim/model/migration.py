@@ -104,6 +104,7 @@ class Migrator:
         # Whether the other end holds the guest's memory during a move (CloudSim's migrating-in
         # VMs ask for their current RAM, which is 0 for its PlanetLab VMs).
         self.reserve_memory = True
+        self.dirty_rate_override: float | None = None  # set by use_settings
         self.rows: list[tuple] = []
         sc = sim.scenario
         dirty = np.zeros(sim.guests.n)
@@ -122,11 +123,18 @@ class Migrator:
         destination holding the guest's memory during a move or not (a profile's rules)."""
         self.cfg = cfg
         self.dirty[:] = dirty_rate
+        self.dirty_rate_override = dirty_rate
         self.reserve_memory = reserve_memory
 
     def settings(self) -> dict:
-        """The migration settings in force, as the manifest records them."""
-        return {**self.cfg.model_dump(mode="json"), "reserve_memory": self.reserve_memory}
+        """The migration settings in force (what the manifest records): the section's fields,
+        whether the destination holds a moving guest's memory, and the dirty rate every guest
+        was given instead of its workload's (None: each workload's own)."""
+        return {
+            **self.cfg.model_dump(mode="json"),
+            "reserve_memory": self.reserve_memory,
+            "dirty_rate_override": self.dirty_rate_override,
+        }
 
     def summary(self) -> dict:
         """Migration counts and mean times of the run."""
