@@ -282,7 +282,9 @@ class Consolidator:
 
     # ------------------------------------------------------------------ one round
     def _round(self) -> None:
-        sim, cfg = self.sim, self.cfg
+        """One consolidation round: observe, find overloaded hosts and the VMs to move off
+        them, place those (PABFD), evacuate underloaded hosts, start the migrations."""
+        cfg = self.cfg
         self.rounds += 1
         if self.cloudsim:
             self._remove_completed()
@@ -291,8 +293,26 @@ class Consolidator:
             if cfg.switch_off_idle:
                 self._switch_off_empty()
             return
+        r = self._round_inputs()
+        over, chosen = self._overloaded(r)
+        self._prepare_placement(r)
+        moves: list[tuple[int, int]] = []  # (guest, destination)
+        dest = np.zeros(self.sim.hosts.n, dtype=bool)
+        to_boot: set[int] = set()
+        if chosen:
+            self._place_from_overloaded(r, np.concatenate(chosen), over, moves, dest, to_boot)
+        # --- underloaded hosts: evacuate the least utilized, one after another
+        if cfg.underload:
+            moves.extend(self._underload(r["vms"], r["vm_host"], r["migrating"], over, dest))
+        self._start(_last_moves(moves), to_boot)
+        if cfg.switch_off_idle:
+            self._switch_off_empty()
+
+    def _round_inputs(self) -> dict:
+        """What a round reads: the VMs, their hosts and requests and histories, the hosts'
+        load and history (under the cloudsim profile, the sum of their VMs')."""
+        sim = self.sim
         h, g = sim.hosts, sim.guests
-        cap = self._cap
         vms = self._vms()
         migrating = np.zeros(g.n, dtype=bool)
         for m in self.migrator.active:
@@ -301,49 +321,70 @@ class Consolidator:
         req = sim.cpu_request[vms]  # host MIPS each VM asks for (demand, incl. overhead)
         vhist = self.vm_hist[vms]
         vn = self.vm_n[vms]
-        load = np.bincount(vm_host, req, minlength=h.n)
-        n_vms = np.bincount(vm_host, minlength=h.n)
         if self.cloudsim:
             hist = np.zeros_like(self.host_hist)
             np.add.at(hist, vm_host, vhist)
-            hist /= cap[:, None]
+            hist /= self._cap[:, None]
             hn = np.zeros(h.n, dtype=np.int64)
             np.maximum.at(hn, vm_host, vn)
         else:
             hist = self.host_hist.copy()
             hn = self.host_n.copy()
-        on = h.state == HOST_ON
-        horizon = self._horizon(vms, vm_host)
-        method = cfg.detector
-        lr = method in ("lr", "lrr")
-        # Per-host admission limit (utilization a destination may reach) or prediction.
-        enough = hn >= self.min_history
+        return {
+            "vms": vms,
+            "migrating": migrating,
+            "vm_host": vm_host,
+            "req": req,
+            "vhist": vhist,
+            "vn": vn,
+            "load": np.bincount(vm_host, req, minlength=h.n),
+            "n_vms": np.bincount(vm_host, minlength=h.n),
+            "hist": hist,
+            "hn": hn,
+            "horizon": self._horizon(vms, vm_host),
+        }
+
+    def _admission(self, r: dict) -> None:
+        """Each host's admission limit (the utilization a destination may reach) and, for LR
+        and LRR, the predicted utilization of hosts and VMs (sets them in ``r``)."""
+        cfg, n = self.cfg, self.sim.hosts.n
+        method, hist, hn = cfg.detector, r["hist"], r["hn"]
+        r["enough"] = enough = hn >= self.min_history
         if method == "thr":
-            limit = np.full(h.n, self.param)
+            r["limit"] = np.full(n, self.param)
         elif method in ("iqr", "mad"):
             t_u = upper_threshold(
                 method, hist, hn, self.param, quantile_method=self._quantile_method()
             )
-            limit = np.where(enough, t_u, cfg.fallback_threshold)
+            r["limit"] = np.where(enough, t_u, cfg.fallback_threshold)
         else:
-            limit = np.full(h.n, cfg.fallback_threshold)
-        pred = np.zeros(h.n)
-        vm_pred = np.zeros(len(vms))
-        raw = None  # (LR, LRR: the detector's own prediction, computed once)
-        if lr:
-            raw = self._predict(hist, hn, horizon)
-            pred = np.nan_to_num(raw, nan=0.0)
-            vm_pred = np.nan_to_num(self._predict(vhist, vn, horizon[vm_host]), nan=0.0)
+            r["limit"] = np.full(n, cfg.fallback_threshold)
+        r["pred"] = np.zeros(n)
+        r["vm_pred"] = np.zeros(len(r["vms"]))
+        r["raw"] = None  # (LR, LRR: the detector's own prediction, computed once)
+        if self._lr:
+            r["raw"] = self._predict(hist, hn, r["horizon"])
+            r["pred"] = np.nan_to_num(r["raw"], nan=0.0)
+            vm_horizon = r["horizon"][r["vm_host"]]
+            r["vm_pred"] = np.nan_to_num(self._predict(r["vhist"], r["vn"], vm_horizon), nan=0.0)
 
-        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon, raw)
-        # --- select VMs from overloaded hosts until they are no longer overloaded
-        eligible = ~migrating[vms]
-        chosen: list[np.ndarray] = []  # positions in vms
+    def _overloaded(self, r: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The overloaded hosts, and the VMs (positions in ``r["vms"]``) selected off them
+        until they are no longer overloaded; updates the hosts' load, history and
+        prediction in ``r`` as if those VMs had left."""
+        self._admission(r)
+        vms, vm_host, req, vhist = r["vms"], r["vm_host"], r["req"], r["vhist"]
+        load, hist, hn, horizon, pred = r["load"], r["hist"], r["hn"], r["horizon"], r["pred"]
+        cap, n_vms = self._cap, r["n_vms"]
+        on = self.sim.hosts.state == HOST_ON
+        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon, r["raw"])
+        eligible = ~r["migrating"][vms]
+        chosen: list[np.ndarray] = []
         still = over.copy()
         for _ in range(int(n_vms.max(initial=0))):
             if not still.any():
                 break
-            pick = self._select(vms, vm_host, req, vhist, vn, still, eligible)
+            pick = self._select(vms, vm_host, req, vhist, r["vn"], still, eligible)
             rows = np.flatnonzero(still & (pick >= 0))
             still[still & (pick < 0)] = False
             if not len(rows):
@@ -353,22 +394,28 @@ class Consolidator:
             chosen.append(pos)
             load[rows] -= req[pos]
             hist[rows] -= vhist[pos] / cap[rows, None]
-            if lr:
-                pred[rows] -= vm_pred[pos] / cap[rows]
+            if self._lr:
+                pred[rows] -= r["vm_pred"][pos] / cap[rows]
             still[rows] = self._detect(hist[rows], hn[rows], load[rows] / cap[rows], horizon[rows])
-        # Round state the placement reads and updates (per host, float64[H]; per VM position).
+        return over, chosen
+
+    def _prepare_placement(self, r: dict) -> None:
+        """Round state the placement reads and updates (per host, float64[H]; per VM
+        position)."""
+        sim, g, vms = self.sim, self.sim.guests, r["vms"]
+        load, req, enough = r["load"], r["req"], r["enough"]
         self._load = load
-        self._pred = pred
+        self._pred = r["pred"]
         self._mem_used = sim.placement_used("memory")
         self._enough = enough
         # The most CPU a destination may hold: its admission limit (LR/LRR: capacity, or the
         # fallback threshold while its history is short).
-        if lr:
+        if self._lr:
             self._lim = np.where(enough, self._capfit, self._fbcap)
         else:
-            self._lim = np.minimum(limit, 1.0) * self._capfit
+            self._lim = np.minimum(r["limit"], 1.0) * self._capfit
         self._req = req
-        self._vm_pred = vm_pred
+        self._vm_pred = r["vm_pred"]
         self._mem_req = g.memory[vms] + g.mem_overhead[vms]
         # Each VM's core class: index of the slowest core speed that fits one of its vCPUs
         # (len(speeds): none does), and per class the hosts with such cores.
@@ -378,55 +425,40 @@ class Consolidator:
         # from the table (idle power), so an empty host costs only what the VM adds above idle.
         self._pw = self._power(self._all, load)
         if not self.cloudsim:
-            self._pw[h.state == HOST_OFF] = 0.0
-        moves: list[tuple[int, int]] = []  # (guest, destination)
+            self._pw[sim.hosts.state == HOST_OFF] = 0.0
         self._load_last = load.copy()  # before this round's moves
         self._arrived_at = np.full(len(vms), -1)  # destination of each VM moved so far
-        dest = np.zeros(h.n, dtype=bool)
-        to_boot: set[int] = set()
-        # --- place the VMs from overloaded hosts (PABFD), switching hosts on if needed
-        if chosen:
-            pos = np.concatenate(chosen)
-            pos = pos[np.lexsort((vms[pos], -req[pos]))]
-            cand = on & ~over  # no VM goes to an overloaded host
-            if self.cloudsim:
-                cand |= h.state == HOST_OFF
-            # (Most candidates are empty hosts, alike within each kind of hardware.)
-            keys = self._state_keys()
-            cand = _Lookalikes(np.flatnonzero(cand), keys)
-            if not self.cloudsim:
-                off = _Lookalikes(np.flatnonzero((h.state == HOST_OFF) & ~over), keys)
-            for p in pos.tolist():
-                hh = self._best_host(p, cand.hosts)
-                booted = hh < 0 and not self.cloudsim
-                if booted:
-                    hh = self._best_host(p, off.hosts)
-                if hh < 0:
-                    continue
-                self._commit(p, int(vm_host[p]), hh)  # (an overloaded source is no candidate)
-                cand.changed(hh)
-                moves.append((int(vms[p]), hh))
-                self._arrived_at[p] = hh
-                dest[hh] = True
-                if h.state[hh] == HOST_OFF:
-                    to_boot.add(hh)
-                if booted:
-                    off.changed(hh, leaves=True)
-                    cand.add(hh)  # others may follow it there this round
-        # --- underloaded hosts: evacuate the least utilized, one after another
-        if cfg.underload:
-            moves.extend(self._underload(vms, vm_host, migrating, over, dest))
-        # A VM moved twice this round (cloudsim profile) goes to its last destination, via the
-        # first.
-        last: dict[int, int] = {}
-        via: dict[int, int] = {}
-        for v, d in moves:
-            if v in last:
-                via[v] = last[v]
-            last[v] = d
-        self._start([(v, d, via.get(v, -1)) for v, d in last.items()], to_boot)
-        if cfg.switch_off_idle:
-            self._switch_off_empty()
+
+    def _place_from_overloaded(self, r, pos, over, moves, dest, to_boot) -> None:
+        """PABFD for the VMs at positions ``pos``, largest request first, switching hosts
+        on if needed; appends to ``moves``, marks ``dest`` and ``to_boot``."""
+        h, vms, vm_host, req = self.sim.hosts, r["vms"], r["vm_host"], r["req"]
+        pos = pos[np.lexsort((vms[pos], -req[pos]))]
+        cand = (h.state == HOST_ON) & ~over  # no VM goes to an overloaded host
+        if self.cloudsim:
+            cand |= h.state == HOST_OFF
+        # (Most candidates are empty hosts, alike within each kind of hardware.)
+        keys = self._state_keys()
+        cand = _Lookalikes(np.flatnonzero(cand), keys)
+        if not self.cloudsim:
+            off = _Lookalikes(np.flatnonzero((h.state == HOST_OFF) & ~over), keys)
+        for p in pos.tolist():
+            hh = self._best_host(p, cand.hosts)
+            booted = hh < 0 and not self.cloudsim
+            if booted:
+                hh = self._best_host(p, off.hosts)
+            if hh < 0:
+                continue
+            self._commit(p, int(vm_host[p]), hh)  # (an overloaded source is no candidate)
+            cand.changed(hh)
+            moves.append((int(vms[p]), hh))
+            self._arrived_at[p] = hh
+            dest[hh] = True
+            if h.state[hh] == HOST_OFF:
+                to_boot.add(hh)
+            if booted:
+                off.changed(hh, leaves=True)
+                cand.add(hh)  # others may follow it there this round
 
     def _underload(self, vms, vm_host, migrating, over, dest) -> list[tuple[int, int]]:
         """Evacuate underloaded hosts in increasing utilization; each only if all its VMs fit.
@@ -834,3 +866,15 @@ class _Lookalikes:
         if not self._mask[h] and not any(h in r for r in self._behind.values()):
             self._mask[h] = True
             self._hosts = None
+
+
+def _last_moves(moves: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(guest, destination, via): a VM moved twice in a round (cloudsim profile) goes to its
+    last destination via the first; via is -1 for the others."""
+    last: dict[int, int] = {}
+    via: dict[int, int] = {}
+    for v, d in moves:
+        if v in last:
+            via[v] = last[v]
+        last[v] = d
+    return [(v, d, via.get(v, -1)) for v, d in last.items()]

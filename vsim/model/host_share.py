@@ -62,124 +62,187 @@ def reshare_host(sim: EngineState, h: int) -> bool:
     """
     if sim.static_rows is None or sim.transfers.touches(h):
         return False
-    g, hosts = sim.guests, sim.hosts
+    g = sim.guests
     gi = g.on_host(h)
     if sim.any_nested and (sim.has_children[gi].any() or (g.parent[gi] >= 0).any()):
         return False
-    host_state = int(hosts.state[h])
-    host_on = host_state == HOST_ON
     if not len(gi):
-        # An empty host (switched on or off by consolidation): only its own power changes.
-        powered = host_on or host_state == HOST_BOOTING
-        watts = sim.power.watts_one(h, 0.0) if powered else 0.0
-        new = {**EMPTY, "power": watts, "on": float(host_on)}
-        sim.host_rates.set_one(h, new, sim.sample_elapsed())
-        sim.last.host_request[h] = 0.0
-        sim.last.n_short[h] = 0
+        _empty_host(sim, h)
         return True
-    idx = gi.tolist()
-    state = g.state[gi].tolist()
-    phase = sim.jobs.phase[gi].tolist()
-    w_cpu, w_mem, w_disk, w_iops, _ = sim.want_rows.take(gi, axis=1).tolist()
-    columns = sim.static_rows[gi].T.tolist()  # one list per STATIC attribute, then is_job
-    memory, vcpus, vcpu_mips, shares, cap_cores, c_in, c_host, mem_over, is_job = columns
-    mem_model = sim.scenario.memory
-    core = float(hosts.core_mips[h])
-    capacity = float(hosts.cpu_mips[h])
+    v = _OneHost(sim, h, gi)
+    _memory_and_requests(v)
+    grant = [0.0] * v.n
+    # CPU: weighted max-min among the running guests, each capped by its vCPUs.
+    solved = maxmin_one(v.capacity, [v.shares[k] for k in v.t], [v.vm_request[k] for k in v.t])
+    for k, x in zip(v.t, solved, strict=True):
+        grant[k] = x
+    disk, iops = _disk(sim, v)
+    cpu = _cpu_use(sim, v, grant)
+    _write(sim, v, grant, disk, iops, cpu)
+    _replan_jobs(sim, v.idx, v.is_job, v.state, v.phase, cpu["useful"], disk)
+    if sim.watch:
+        sim.watch.changed_list(v.idx, cpu["useful"])
+    return True
 
-    # One pass per stage over the host's guests (a few, so plain loops beat arrays).
-    # Memory, and what each running guest asks of the host's CPU, virtualization overhead
-    # included.
-    n = len(idx)
-    holds = [False] * n
-    own_mem = [0.0] * n
-    cap = [0.0] * n
-    demand = [0.0] * n
-    vm_request = [0.0] * n
-    t = []  # the running guests, who share the CPU
+
+def _empty_host(sim: EngineState, h: int) -> None:
+    """An empty host (switched on or off by consolidation): only its own power changes."""
+    host_state = int(sim.hosts.state[h])
+    host_on = host_state == HOST_ON
+    powered = host_on or host_state == HOST_BOOTING
+    watts = sim.power.watts_one(h, 0.0) if powered else 0.0
+    new = {**EMPTY, "power": watts, "on": float(host_on)}
+    sim.host_rates.set_one(h, new, sim.sample_elapsed())
+    sim.last.host_request[h] = 0.0
+    sim.last.n_short[h] = 0
+
+
+class _OneHost:
+    """What the scalar solve reads of one host and its guests, as plain Python lists (one
+    pass per stage over a few guests: plain loops beat arrays there)."""
+
+    def __init__(self, sim: EngineState, h: int, gi: np.ndarray):
+        hosts = sim.hosts
+        self.h, self.gi, self.idx, self.n = h, gi, gi.tolist(), len(gi)
+        self.host_state = int(hosts.state[h])
+        self.host_on = self.host_state == HOST_ON
+        self.state = sim.guests.state[gi].tolist()
+        self.phase = sim.jobs.phase[gi].tolist()
+        self.w_cpu, self.w_mem, self.w_disk, self.w_iops, _ = sim.want_rows.take(
+            gi, axis=1
+        ).tolist()
+        columns = sim.static_rows[gi].T.tolist()  # one list per STATIC attribute, then is_job
+        (
+            self.memory,
+            self.vcpus,
+            self.vcpu_mips,
+            self.shares,
+            self.cap_cores,
+            self.c_in,
+            self.c_host,
+            self.mem_over,
+            self.is_job,
+        ) = columns
+        self.core = float(hosts.core_mips[h])
+        self.capacity = float(hosts.cpu_mips[h])
+        self.mem_limit = float(hosts.memory[h])
+
+
+def _memory_and_requests(v: _OneHost) -> None:
+    """Memory in use and swapped, and what each running guest asks of the host's CPU,
+    virtualization overhead included (sets them on ``v``)."""
+    n = v.n
+    v.holds = holds = [False] * n
+    v.own_mem = own_mem = [0.0] * n
+    v.cap = cap = [0.0] * n
+    v.demand = demand = [0.0] * n
+    v.vm_request = vm_request = [0.0] * n
+    v.t = t = []  # the running guests, who share the CPU
     host_mem = 0.0
+    memory, host_on = v.memory, v.host_on
     for k in range(n):
-        s = state[k]
+        s = v.state[k]
         if host_on and HOLDS[s]:
             holds[k] = True
-            own_mem[k] = w_mem[k] * memory[k]
-            host_mem += min(memory[k], own_mem[k]) + mem_over[k]
-        cap_k = cap[k] = cap_cores[k] * min(vcpu_mips[k], core)
+            own_mem[k] = v.w_mem[k] * memory[k]
+            host_mem += min(memory[k], own_mem[k]) + v.mem_over[k]
+        cap_k = cap[k] = v.cap_cores[k] * min(v.vcpu_mips[k], v.core)
         if host_on and s == gs.RUNNING:
             t.append(k)
-            if is_job[k]:
-                demand[k] = cap_k if phase[k] == CPU else 0.0
+            if v.is_job[k]:
+                demand[k] = cap_k if v.phase[k] == CPU else 0.0
             else:
-                demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
-        k_in, k_tot = cpu_factors(c_in[k], c_host[k])
+                demand[k] = v.w_cpu[k] * v.vcpus[k] * v.vcpu_mips[k]
+        k_in, k_tot = cpu_factors(v.c_in[k], v.c_host[k])
         vm_request[k] = cpu_request(cap_k, k_in, k_tot, min(demand[k], cap_k))
+    v.host_mem = host_mem
     # The share of memory swapped out when the host is overcommitted.
-    excess = max(host_mem - float(hosts.memory[h]), 0.0)
+    excess = max(host_mem - v.mem_limit, 0.0)
     swapped = excess / host_mem if host_mem > 0 else 0.0
+    v.swapped = swapped
+    v.swap_frac = [swapped if hd else 0.0 for hd in holds] if swapped else [0.0] * n
 
-    # CPU: weighted max-min among the running guests, each capped by its vCPUs.
-    grant = [0.0] * n
-    solved = maxmin_one(capacity, [shares[k] for k in t], [vm_request[k] for k in t])
-    for k, x in zip(t, solved, strict=True):
-        grant[k] = x
 
-    # Disk bandwidth and IOPS: flat sharing among everything on the host.
+def _disk(sim: EngineState, v: _OneHost) -> tuple[list[float], list[float]]:
+    """Disk bandwidth and IOPS: flat sharing among everything on the host, swap included."""
+    n, t, is_job, phase = v.n, v.t, v.is_job, v.phase
     disk = [0.0] * n
     iops = [0.0] * n
-    swap_frac = [swapped if hd else 0.0 for hd in holds] if swapped else [0.0] * n
     io_job = any(is_job[k] and phase[k] == IO for k in t)
-    if host_on and (swapped or io_job or any(w_disk) or any(w_iops)):
-        disk_req = [0.0] * n
-        iops_req = [0.0] * n
-        for k in t:
-            disk_req[k] = math.inf if is_job[k] and phase[k] == IO else w_disk[k]
-            iops_req[k] = w_iops[k]
-        if swapped:
-            for k in range(n):
-                swap_bps = swap_frac[k] * own_mem[k] * mem_model.swap_touch_rate
-                disk_req[k] += swap_bps
-                iops_req[k] += swap_bps / PAGE_BYTES
-        if any(disk_req):
-            disk = maxmin_one(float(hosts.disk_bw[h]), [1.0] * n, disk_req)
-        if any(iops_req):
-            iops = maxmin_one(float(hosts.disk_iops[h]), [1.0] * n, iops_req)
+    if not (v.host_on and (v.swapped or io_job or any(v.w_disk) or any(v.w_iops))):
+        return disk, iops
+    disk_req = [0.0] * n
+    iops_req = [0.0] * n
+    for k in t:
+        disk_req[k] = math.inf if is_job[k] and phase[k] == IO else v.w_disk[k]
+        iops_req[k] = v.w_iops[k]
+    if v.swapped:
+        touch = sim.scenario.memory.swap_touch_rate
+        for k in range(n):
+            swap_bps = v.swap_frac[k] * v.own_mem[k] * touch
+            disk_req[k] += swap_bps
+            iops_req[k] += swap_bps / PAGE_BYTES
+    hosts = sim.hosts
+    if any(disk_req):
+        disk = maxmin_one(float(hosts.disk_bw[v.h]), [1.0] * n, disk_req)
+    if any(iops_req):
+        iops = maxmin_one(float(hosts.disk_iops[v.h]), [1.0] * n, iops_req)
+    return disk, iops
 
+
+def _cpu_use(sim: EngineState, v: _OneHost, grant: list[float]) -> dict:
+    """What each running guest does with its grant: useful work (net of swap stalls), vCPU
+    time, overhead, the hypervisor's share, and whether it is short of its demand."""
+    n = v.n
     useful = [0.0] * n
     alloc = [0.0] * n
     overhead = [0.0] * n
     short = [False] * n
     hypervisor = 0.0
-    penalty = mem_model.swap_penalty
-    for k in t:  # (the others get nothing)
-        k_in, k_tot = cpu_factors(c_in[k], c_host[k])
+    penalty = sim.scenario.memory.swap_penalty
+    for k in v.t:  # (the others get nothing)
+        k_in, k_tot = cpu_factors(v.c_in[k], v.c_host[k])
         own = grant[k] / k_tot
-        useful[k] = u = own / (1.0 + penalty * swap_frac[k])
+        useful[k] = u = own / (1.0 + penalty * v.swap_frac[k])
         alloc[k] = own * k_in
-        hyp = own * c_host[k]
+        hyp = own * v.c_host[k]
         overhead[k] = alloc[k] - own + hyp
         hypervisor += hyp
-        short[k] = u < demand[k] * SHORT
+        short[k] = u < v.demand[k] * SHORT
+    return {
+        "useful": useful,
+        "alloc": alloc,
+        "overhead": overhead,
+        "short": short,
+        "hypervisor": hypervisor,
+    }
+
+
+def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
+    """The new guest and host rates, and what the single-guest fast path starts from."""
+    h, gi, host_on = v.h, v.gi, v.host_on
     new = {
-        "cpu_demand_mips": demand,
-        "cpu_useful_mips": useful,
-        "cpu_alloc_mips": alloc,
-        "cpu_overhead_mips": overhead,
-        "mem_bytes": own_mem,
+        "cpu_demand_mips": v.demand,
+        "cpu_useful_mips": cpu["useful"],
+        "cpu_alloc_mips": cpu["alloc"],
+        "cpu_overhead_mips": cpu["overhead"],
+        "mem_bytes": v.own_mem,
         "disk_bps": disk,
     }
     since = sim.sample_elapsed()
     sim.guest_rates.set_rows(gi, np.array([new[c] for c in HOST_SOLVED]), since)
-    sim.last.short[gi] = short
-    n_short = sum(short)
+    sim.last.short[gi] = cpu["short"]
+    n_short = sum(cpu["short"])
     sim.last.n_short[h] = n_short
     host_cpu = sum(grant)
-    powered = host_on or host_state == HOST_BOOTING
+    capacity, hosts = v.capacity, sim.hosts
+    powered = host_on or v.host_state == HOST_BOOTING
     sim.host_rates.set_one(
         h,
         {
             "cpu": host_cpu,
-            "hypervisor": hypervisor,
-            "mem": host_mem,
+            "hypervisor": cpu["hypervisor"],
+            "mem": v.host_mem,
             "disk": max(sum(disk) / float(hosts.disk_bw[h]), sum(iops) / float(hosts.disk_iops[h])),
             "power": sim.power.watts_one(h, host_cpu / capacity) if powered else 0.0,
             "on": float(host_on),
@@ -189,13 +252,8 @@ def reshare_host(sim: EngineState, h: int) -> bool:
         },
         since,
     )
-    # Kept for the single-guest fast path of request-level services.
-    sim.last.kept[:, gi] = [cap, vm_request, grant, swap_frac]
-    sim.last.host_request[h] = sum(vm_request[k] for k in t)
-    _replan_jobs(sim, idx, is_job, state, phase, useful, disk)
-    if sim.watch:
-        sim.watch.changed_list(idx, useful)
-    return True
+    sim.last.kept[:, gi] = [v.cap, v.vm_request, grant, v.swap_frac]
+    sim.last.host_request[h] = sum(v.vm_request[k] for k in v.t)
 
 
 def _replan_jobs(sim: EngineState, idx, is_job, state, phase, useful, disk) -> None:
