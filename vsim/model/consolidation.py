@@ -469,28 +469,10 @@ class Consolidator:
         host fits on the roomiest target of its core class) skips hopeless hosts without
         trying them."""
         h = self.sim.hosts
-        load, cap, req = self._load, self._cap, self._req
-        host_on = h.state == HOST_ON
-        busy = np.zeros(h.n, dtype=bool)
-        busy[vm_host[migrating[vms]]] = True  # a VM of the host is already moving
-        n_vms = np.bincount(vm_host, minlength=h.n)
-        sources = host_on & ~over & (n_vms > 0) & ~busy
-        targets = host_on & ~over
-        if self.cloudsim:
-            # CloudSim orders and excludes hosts by their utilization at the last update, and
-            # (a defect: it reads the overload phase's destinations from an empty map) lets a
-            # host that just received VMs be evacuated, those VMs moving on with the others.
-            # Without the defect, LR-MMT-1.2 on PlanetLab 20110303 gives about 4,200 fewer
-            # migrations and 12 kWh more in CloudSim's own code.
-            order_load = self._load_last
-            targets &= self._load_last > 0
-            round_host = np.where(self._arrived_at >= 0, self._arrived_at, vm_host)
-        else:
-            order_load = load
-            sources &= ~dest
-            round_host = vm_host
-        src_order = np.flatnonzero(sources)
-        src_order = src_order[np.argsort(order_load[src_order] / cap[src_order], kind="stable")]
+        req = self._req
+        sources, targets, src_order, round_host = self._underload_order(
+            vms, vm_host, migrating, over, dest
+        )
         by_host = np.lexsort((vms, -req, round_host))  # VMs grouped by host, largest first
         first = np.searchsorted(round_host[by_host], np.arange(h.n + 1))
         moves: list[tuple[int, int]] = []
@@ -518,30 +500,14 @@ class Consolidator:
                 seen = src_order[i : j + 1]
                 targets[seen[sources[seen]]] = False
             i = j + 1
-            members = by_host[first[src] : first[src + 1]]
-            tgt = targets.copy()
-            tgt[src] = False
-            among = _Targets(self, tgt.nonzero()[0])  # (read once for all the host's VMs)
-            plan: list[tuple[int, int]] = []
-            before = [a.copy() for a in self._round_state()]
-            for p in members.tolist():
-                k = among.best(p)
-                if k < 0:
-                    break
-                hh = int(among.hosts[k])
-                self._commit(p, src, hh)
-                among.reread(k)
-                plan.append((p, hh))
-            if len(plan) < len(members):
-                for a, b in zip(self._round_state(), before, strict=True):
-                    np.copyto(a, b)  # undone exactly (moving loads back could round)
+            plan = self._try_evacuate(src, by_host[first[src] : first[src + 1]], targets)
+            if plan is None:
                 if not fresh:
                     # A stale test let a hopeless host through: bring it up to date.
                     ok_host, fresh = self._evacuable(round_host, targets), True
                 continue
             targets[src] = False
-            landed = [d for _, d in plan]
-            sources[landed] = False
+            sources[[d for _, d in plan]] = False
             moves.extend((int(vms[p]), d) for p, d in plan)
             self._evacuating.add(src)
             # The test is not redone after each evacuation: targets only lose room, so a stale
@@ -550,6 +516,57 @@ class Consolidator:
             # mark it considered), at the cost of one try before the test is redone.
             fresh = False
         return moves
+
+    def _underload_order(self, vms, vm_host, migrating, over, dest) -> tuple[np.ndarray, ...]:
+        """(sources, targets, the sources in the order they are tried, each VM's host for
+        the round): evacuation candidates in increasing utilization."""
+        h = self.sim.hosts
+        load, cap = self._load, self._cap
+        host_on = h.state == HOST_ON
+        busy = np.zeros(h.n, dtype=bool)
+        busy[vm_host[migrating[vms]]] = True  # a VM of the host is already moving
+        n_vms = np.bincount(vm_host, minlength=h.n)
+        sources = host_on & ~over & (n_vms > 0) & ~busy
+        targets = host_on & ~over
+        if self.cloudsim:
+            # CloudSim orders and excludes hosts by their utilization at the last update, and
+            # (a defect: it reads the overload phase's destinations from an empty map) lets a
+            # host that just received VMs be evacuated, those VMs moving on with the others.
+            # Without the defect, LR-MMT-1.2 on PlanetLab 20110303 gives about 4,200 fewer
+            # migrations and 12 kWh more in CloudSim's own code.
+            order_load = self._load_last
+            targets &= self._load_last > 0
+            round_host = np.where(self._arrived_at >= 0, self._arrived_at, vm_host)
+        else:
+            order_load = load
+            sources &= ~dest
+            round_host = vm_host
+        src_order = np.flatnonzero(sources)
+        src_order = src_order[np.argsort(order_load[src_order] / cap[src_order], kind="stable")]
+        return sources, targets, src_order, round_host
+
+    def _try_evacuate(self, src: int, members: np.ndarray, targets: np.ndarray):
+        """Place every VM of host ``src`` (positions ``members``, largest first) on the
+        targets; the plan [(position, host)], or None (and the round state exactly as before)
+        when one does not fit."""
+        tgt = targets.copy()
+        tgt[src] = False
+        among = _Targets(self, tgt.nonzero()[0])  # (read once for all the host's VMs)
+        plan: list[tuple[int, int]] = []
+        before = [a.copy() for a in self._round_state()]
+        for p in members.tolist():
+            k = among.best(p)
+            if k < 0:
+                break
+            hh = int(among.hosts[k])
+            self._commit(p, src, hh)
+            among.reread(k)
+            plan.append((p, hh))
+        if len(plan) < len(members):
+            for a, b in zip(self._round_state(), before, strict=True):
+                np.copyto(a, b)  # undone exactly (moving loads back could round)
+            return None
+        return plan
 
     def _evacuable(self, vm_host: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """bool[H]: hosts each of whose VMs, alone, passes the capacity and admission tests on
