@@ -119,38 +119,16 @@ def maxmin_flows(
         only infinite-capacity links (or on no link) with infinite demand gets ``inf``.
         Deterministic: same input, same bits.
     """
-    capacity = np.asarray(capacity, dtype=np.float64)
-    route_ptr = np.asarray(route_ptr, dtype=np.int64)
-    route_links = np.asarray(route_links, dtype=np.int64)
-    weight = np.asarray(weight, dtype=np.float64)
-    demand = np.asarray(demand, dtype=np.float64)
+    capacity, route_ptr, route_links, weight, demand = _checked(
+        capacity, route_ptr, route_links, weight, demand
+    )
     n_flows = weight.shape[0]
-    if (
-        capacity.ndim != 1
-        or weight.ndim != 1
-        or demand.shape != (n_flows,)
-        or route_ptr.shape != (n_flows + 1,)
-        or route_links.ndim != 1
-    ):
-        raise ValueError(
-            "capacity, weight, demand and route_links must be 1-D with len(demand) == "
-            "len(weight) == len(route_ptr) - 1; got shapes "
-            f"{capacity.shape}, {weight.shape}, {demand.shape}, {route_ptr.shape}, "
-            f"{route_links.shape}"
-        )
     rate = np.zeros(n_flows, dtype=np.float64)
     if n_flows == 0:
         return rate
     lengths = np.diff(route_ptr)
-    if route_ptr[0] != 0 or (lengths < 0).any() or route_ptr[-1] > route_links.shape[0]:
-        raise ValueError("route_ptr must start at 0, be non-decreasing and fit route_links")
     n_links = capacity.shape[0]
     links = route_links[: route_ptr[-1]]
-    if links.shape[0] and (links.min() < 0 or links.max() >= n_links):
-        raise ValueError(f"link ids must lie in 0..{n_links - 1}")
-    if (weight <= 0).any() or np.isnan(demand).any() or (demand < 0).any():
-        raise ValueError("weights must be > 0 and demands >= 0 (inf allowed)")
-
     # Incidence entries e = (flow_of[e], links[e]), ordered by flow (CSR order) ...
     flow_of = np.repeat(np.arange(n_flows, dtype=np.int64), lengths)
     cap = np.maximum(capacity, 0.0)
@@ -160,13 +138,7 @@ def maxmin_flows(
         return demand.copy()
     flow_nonempty = lengths > 0
     # ... and the same entries ordered by link, for per-link minima over their flows.
-    by_link = np.argsort(links, kind="stable")
-    flow_by_link = flow_of[by_link]
-    link_len = np.bincount(links, minlength=n_links)
-    link_ptr = np.zeros(n_links + 1, dtype=np.int64)
-    np.cumsum(link_len, out=link_ptr[1:])
-    link_nonempty = link_len > 0
-
+    flow_by_link, link_ptr, link_nonempty = _by_link(links, flow_of, n_links)
     demand_level = demand / weight
     frozen_load = np.zeros(n_links, dtype=np.float64)
     active = np.ones(n_flows, dtype=bool)
@@ -212,3 +184,48 @@ def maxmin_flows(
     # Unconstrained flows (infinite demand, only infinite-capacity links or none).
     rate[active] = np.inf
     return rate
+
+
+def _checked(capacity, route_ptr, route_links, weight, demand) -> tuple[np.ndarray, ...]:
+    """The inputs of :func:`maxmin_flows` as arrays, after checking shapes and values."""
+    capacity = np.asarray(capacity, dtype=np.float64)
+    route_ptr = np.asarray(route_ptr, dtype=np.int64)
+    route_links = np.asarray(route_links, dtype=np.int64)
+    weight = np.asarray(weight, dtype=np.float64)
+    demand = np.asarray(demand, dtype=np.float64)
+    n_flows = weight.shape[0]
+    if (
+        capacity.ndim != 1
+        or weight.ndim != 1
+        or demand.shape != (n_flows,)
+        or route_ptr.shape != (n_flows + 1,)
+        or route_links.ndim != 1
+    ):
+        raise ValueError(
+            "capacity, weight, demand and route_links must be 1-D with len(demand) == "
+            "len(weight) == len(route_ptr) - 1; got shapes "
+            f"{capacity.shape}, {weight.shape}, {demand.shape}, {route_ptr.shape}, "
+            f"{route_links.shape}"
+        )
+    if n_flows == 0:
+        return capacity, route_ptr, route_links, weight, demand
+    lengths = np.diff(route_ptr)
+    if route_ptr[0] != 0 or (lengths < 0).any() or route_ptr[-1] > route_links.shape[0]:
+        raise ValueError("route_ptr must start at 0, be non-decreasing and fit route_links")
+    n_links = capacity.shape[0]
+    links = route_links[: route_ptr[-1]]
+    if links.shape[0] and (links.min() < 0 or links.max() >= n_links):
+        raise ValueError(f"link ids must lie in 0..{n_links - 1}")
+    if (weight <= 0).any() or np.isnan(demand).any() or (demand < 0).any():
+        raise ValueError("weights must be > 0 and demands >= 0 (inf allowed)")
+    return capacity, route_ptr, route_links, weight, demand
+
+
+def _by_link(links: np.ndarray, flow_of: np.ndarray, n_links: int) -> tuple[np.ndarray, ...]:
+    """The incidence entries ordered by link: (flow of each, CSR offsets per link, which
+    links carry a flow)."""
+    by_link = np.argsort(links, kind="stable")
+    link_len = np.bincount(links, minlength=n_links)
+    link_ptr = np.zeros(n_links + 1, dtype=np.int64)
+    np.cumsum(link_len, out=link_ptr[1:])
+    return flow_of[by_link], link_ptr, link_len > 0
