@@ -720,6 +720,33 @@ class HostPool:
                 new.append((i, u))
         self._set_used(h, new)
 
+    def _batch(self, requests: Mapping[str, np.ndarray], groups) -> tuple[list, np.ndarray]:
+        """A batch's requests as one float64[m] per pool resource (absent ones 0), and its
+        anti-affinity groups as int64[m] (-1: none), after checking their lengths."""
+        self._check_names(requests)
+        cols = {r: np.asarray(requests[r], dtype=np.float64).reshape(-1) for r in requests}
+        lengths = {c.shape[0] for c in cols.values()}
+        if len(lengths) > 1:
+            raise ValueError("every resource in requests needs one value per request")
+        m = lengths.pop() if lengths else 0
+        zeros = np.zeros(m, dtype=np.float64)
+        reqs = [cols.get(r, zeros) for r in self.resources]
+        if groups is None:
+            return reqs, np.full(m, -1, dtype=np.int64)
+        grp = np.asarray(groups, dtype=np.int64).reshape(-1)
+        if grp.shape[0] != m:
+            raise ValueError(f"groups has {grp.shape[0]} entries for {m} requests")
+        return reqs, grp
+
+    def _batch_order(self, reqs: list[np.ndarray], m: int) -> np.ndarray:
+        """``largest_first``: by descending ``sum_r req_r / max(cap_r)``, stable."""
+        key = np.zeros(m, dtype=np.float64)
+        for cap, q in zip(self._cap, reqs, strict=True):
+            cmax = float(cap.max()) if self.n_hosts else 0.0
+            if cmax != 0.0:
+                key = key + q / cmax
+        return np.argsort(-key, kind="stable")
+
     def place_batch(
         self,
         requests: Mapping[str, np.ndarray],
@@ -758,34 +785,12 @@ class HostPool:
         _check_policy(policy)
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r}; allowed: {', '.join(ORDERS)}")
-        self._check_names(requests)
-        cols = {r: np.asarray(requests[r], dtype=np.float64).reshape(-1) for r in requests}
-        lengths = {c.shape[0] for c in cols.values()}
-        if len(lengths) > 1:
-            raise ValueError("every resource in requests needs one value per request")
-        m = lengths.pop() if lengths else 0
+        reqs, grp = self._batch(requests, groups)
+        m = len(grp)
         if policy == "random" and rng is None and m > 0:
             raise ValueError("policy 'random' needs rng (a numpy.random.Generator)")
-        zeros = np.zeros(m, dtype=np.float64)
-        reqs = [cols.get(r, zeros) for r in self.resources]
-        if groups is None:
-            grp = np.full(m, -1, dtype=np.int64)
-        else:
-            grp = np.asarray(groups, dtype=np.int64).reshape(-1)
-            if grp.shape[0] != m:
-                raise ValueError(f"groups has {grp.shape[0]} entries for {m} requests")
         self._sync()
-
-        if order == "largest_first":
-            key = np.zeros(m, dtype=np.float64)
-            for cap, q in zip(self._cap, reqs, strict=True):
-                cmax = float(cap.max()) if self.n_hosts else 0.0
-                if cmax != 0.0:
-                    key = key + q / cmax
-            seq = np.argsort(-key, kind="stable")
-        else:
-            seq = np.arange(m)
-
+        seq = self._batch_order(reqs, m) if order == "largest_first" else np.arange(m)
         hosts = np.full(m, -1, dtype=np.int64)
         # anti-affinity group -> hosts already holding one
         members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}
