@@ -99,67 +99,83 @@ def guest_availability(
     ev = events[events["kind"].isin(_KINDS)]
     state: dict[str, _Guest] = {}
     outages: list[list[Any]] = []
-
-    def close(s: _Guest, t: float, by: str) -> None:
-        row = s.outage
-        row[2] = t if by == "running" else np.nan
-        row[3] = t - row[1]
-        row[4] = by
-        row[5] = s.down_failed
-        s.down_since, s.outage, s.down_failed = None, None, False
-
     for t, kind, name, detail in ev[["time_s", "kind", "subject", "detail"]].itertuples(
         index=False
     ):
         s = state.get(name)
         if s is None:
             s = state[name] = _Guest()
-        if kind == "placed":
-            if s.open_at is None:
-                s.open_at = t
-        elif kind == "running":
-            if s.lineage is None:
-                s.lineage = t
-            if s.down_since is not None:
-                if s.outage[6] is not None:  # a restore: a new lineage begins
-                    s.lineage = t
-                close(s, t, "running")
-        elif kind == "guest_down":
-            if s.down_since is None:
-                loss = None
-                if name in backup and detail == "host failure" and s.lineage is not None:
-                    point = max(s.lineage, s.snapshot) if s.snapshot is not None else s.lineage
-                    loss = max(t - point, 0.0)
-                s.down_since = t
-                s.outage = [name, t, np.nan, np.nan, "", False, loss]
-                outages.append(s.outage)
-            s.pending = None
-        elif kind in ("stopped", "deleted"):
-            if s.down_since is not None:
-                close(s, t, kind)
-            if s.open_at is not None:
-                s.meant += t - s.open_at
-                s.open_at = None
-        elif kind == "restart_failed":
-            if s.down_since is not None:
-                s.down_failed = True
-        elif kind == "backup_started":
-            s.pending = t
-        elif kind == "backup_done":
-            if s.pending is not None:
-                s.snapshot = s.pending
-            s.pending = None
-        elif kind == "backup_aborted":
-            s.pending = None
+        _apply(s, t, kind, name, detail, name in backup, outages)
     for s in state.values():
         if s.down_since is not None:
-            close(s, end_s, "end")
+            _close(s, end_s, "end")
         if s.open_at is not None:
             s.meant += end_s - s.open_at
             s.open_at = None
     out = pd.DataFrame(outages, columns=list(OUTAGE_COLUMNS))
     out["data_loss_s"] = out["data_loss_s"].fillna(0.0).astype(float)
     out["restart_failed"] = out["restart_failed"].astype(bool)
+    return _per_guest(state, out), out
+
+
+def _close(s: _Guest, t: float, by: str) -> None:
+    """End guest ``s``'s open outage at ``t``, ended by ``by`` (running, stopped, end...)."""
+    row = s.outage
+    row[2] = t if by == "running" else np.nan
+    row[3] = t - row[1]
+    row[4] = by
+    row[5] = s.down_failed
+    s.down_since, s.outage, s.down_failed = None, None, False
+
+
+def _apply(s: _Guest, t: float, kind: str, name: str, detail: str, backed_up: bool, outages):
+    """One event of guest ``name`` (state ``s``); a new outage row goes to ``outages``."""
+    if kind == "placed":
+        if s.open_at is None:
+            s.open_at = t
+    elif kind == "running":
+        if s.lineage is None:
+            s.lineage = t
+        if s.down_since is not None:
+            if s.outage[6] is not None:  # a restore: a new lineage begins
+                s.lineage = t
+            _close(s, t, "running")
+    elif kind == "guest_down":
+        if s.down_since is None:
+            loss = None
+            if backed_up and detail == "host failure" and s.lineage is not None:
+                point = max(s.lineage, s.snapshot) if s.snapshot is not None else s.lineage
+                loss = max(t - point, 0.0)
+            s.down_since = t
+            s.outage = [name, t, np.nan, np.nan, "", False, loss]
+            outages.append(s.outage)
+        s.pending = None
+    elif kind in ("stopped", "deleted"):
+        if s.down_since is not None:
+            _close(s, t, kind)
+        if s.open_at is not None:
+            s.meant += t - s.open_at
+            s.open_at = None
+    elif kind == "restart_failed":
+        if s.down_since is not None:
+            s.down_failed = True
+    else:
+        _apply_backup(s, t, kind)
+
+
+def _apply_backup(s: _Guest, t: float, kind: str) -> None:
+    if kind == "backup_started":
+        s.pending = t
+    elif kind == "backup_done":
+        if s.pending is not None:
+            s.snapshot = s.pending
+        s.pending = None
+    elif kind == "backup_aborted":
+        s.pending = None
+
+
+def _per_guest(state: dict[str, _Guest], out: pd.DataFrame) -> pd.DataFrame:
+    """The per-guest table (:data:`GUEST_COLUMNS`) from the guests' states and outages."""
     by = out.groupby("guest")
     names = sorted(n for n, s in state.items() if s.meant > 0)
     table = pd.DataFrame({"guest": names})
@@ -169,7 +185,7 @@ def guest_availability(
     table["outages"] = by.size().reindex(names, fill_value=0).to_numpy()
     table["restarts_failed"] = by["restart_failed"].sum().reindex(names, fill_value=0).to_numpy()
     table["data_loss_s"] = by["data_loss_s"].sum().reindex(names, fill_value=0.0).to_numpy()
-    return table, out
+    return table
 
 
 def availability_summary(guests: pd.DataFrame, outages: pd.DataFrame) -> dict[str, float]:
