@@ -396,6 +396,23 @@ def availability(
         fig = new_figure()
         ax, bar_ax = fig.add_subplot(), None
 
+    top = _down_counts(ax, events, start, end, scale)
+    _event_marks(ax, events, times_all, scale)
+    ax.set_xlim(start / scale, end / scale)
+    ax.set_ylim(0.0, max(top, 1.0) * 1.6)  # room for the legend and the markers
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count (guests or hosts)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize="small", ncols=2)
+    if bar_ax is not None:
+        _downtime_bars(bar_ax, table)
+    return fig
+
+
+def _down_counts(ax: Axes, events: pd.DataFrame, start: float, end: float, scale: float) -> float:
+    """Step lines of the guests down and hosts failed over time; returns the highest count."""
     top = 0.0
     for series, color, label in (
         (_count_down(events, "guest_down", ("running", "stopped", "deleted")), "C3", "guests down"),
@@ -408,6 +425,11 @@ def availability(
         t = np.concatenate([[start], series.index.to_numpy(dtype=float), [end]])
         v = np.concatenate([[0.0], values, values[-1:] if values.size else [0.0]])
         ax.step(t / scale, v, where="post", color=color, label=label)
+    return top
+
+
+def _event_marks(ax: Axes, events: pd.DataFrame, times_all: np.ndarray, scale: float) -> None:
+    """Host failures, repairs and failure detections, marked at the top of the panel."""
     marks = ax.get_xaxis_transform()  # x in data, y in axes fraction
     for kind, marker, color, label in (
         ("host_failed", "v", "C3", "host failure"),
@@ -426,17 +448,6 @@ def availability(
                 zorder=3,
                 label=label,
             )
-    ax.set_xlim(start / scale, end / scale)
-    ax.set_ylim(0.0, max(top, 1.0) * 1.6)  # room for the legend and the markers
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("count (guests or hosts)")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize="small", ncols=2)
-    if bar_ax is not None:
-        _downtime_bars(bar_ax, table)
-    return fig
 
 
 def _downtime_bars(ax: Axes, table: pd.DataFrame) -> None:
