@@ -29,7 +29,7 @@ from vsim.core.placement import HostPool
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
-from vsim.model.host_share import STATIC, static_rows
+from vsim.model.host_share import static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import build_fabric
@@ -46,8 +46,6 @@ from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
-
-_CPU_IN_GUEST = STATIC.index("cpu_in_guest")
 
 
 class Engine:
@@ -283,7 +281,7 @@ class Engine:
         useful work (a checkpointing replica, for example); the caller re-solves."""
         self.guests.cpu_in_guest[i] += amount
         if self.static_rows is not None:
-            self.static_rows[i, _CPU_IN_GUEST] = self.guests.cpu_in_guest[i]
+            self.static_rows[i] = static_rows(self, np.array([i]))[0]
 
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""

@@ -46,11 +46,15 @@ STATIC = (
 )
 
 
-def static_rows(sim: EngineState) -> np.ndarray:
-    """The guests' fixed sizes and overhead factors, one row per guest, in :data:`STATIC` order
-    plus a last column that is 1 for batch jobs (read a host's rows with one indexing)."""
+def static_rows(sim: EngineState, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """The guests' fixed sizes and overhead factors, one row per guest ``idx``, in
+    :data:`STATIC` order, then their CPU factors ``k_in`` and ``k_tot`` (as
+    :func:`~vsim.model.overhead.cpu_factors` gives them) and a last column that is 1 for batch
+    jobs (read a host's rows with one indexing)."""
     g = sim.guests
-    return np.column_stack([*(getattr(g, a) for a in STATIC), sim.jobs.of >= 0]).astype(np.float64)
+    k_in, k_tot = cpu_factors(g.cpu_in_guest[idx], g.cpu_on_host[idx])
+    columns = [*(getattr(g, a)[idx] for a in STATIC), k_in, k_tot, sim.jobs.of[idx] >= 0]
+    return np.column_stack(columns).astype(np.float64)
 
 
 def reshare_host(sim: EngineState, h: int) -> bool:
@@ -121,6 +125,8 @@ class _OneHost:
             self.c_in,
             self.c_host,
             self.mem_over,
+            self.k_in,
+            self.k_tot,
             self.is_job,
         ) = columns
         self.core = float(hosts.core_mips[h])
@@ -139,7 +145,7 @@ def _memory_and_requests(v: _OneHost) -> None:
     v.vm_request = vm_request = [0.0] * n
     v.t = t = []  # the running guests, who share the CPU
     host_mem = 0.0
-    memory, host_on = v.memory, v.host_on
+    memory, host_on, k_in, k_tot = v.memory, v.host_on, v.k_in, v.k_tot
     for k in range(n):
         s = v.state[k]
         if host_on and HOLDS[s]:
@@ -153,8 +159,7 @@ def _memory_and_requests(v: _OneHost) -> None:
                 demand[k] = cap_k if v.phase[k] == CPU else 0.0
             else:
                 demand[k] = v.w_cpu[k] * v.vcpus[k] * v.vcpu_mips[k]
-        k_in, k_tot = cpu_factors(v.c_in[k], v.c_host[k])
-        vm_request[k] = cpu_request(cap_k, k_in, k_tot, min(demand[k], cap_k))
+        vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(demand[k], cap_k))
     v.host_mem = host_mem
     # The share of memory swapped out when the host is overcommitted.
     excess = max(host_mem - v.mem_limit, 0.0)
@@ -201,10 +206,9 @@ def _cpu_use(sim: EngineState, v: _OneHost, grant: list[float]) -> dict:
     hypervisor = 0.0
     penalty = sim.scenario.memory.swap_penalty
     for k in v.t:  # (the others get nothing)
-        k_in, k_tot = cpu_factors(v.c_in[k], v.c_host[k])
-        own = grant[k] / k_tot
+        own = grant[k] / v.k_tot[k]
         useful[k] = u = own / (1.0 + penalty * v.swap_frac[k])
-        alloc[k] = own * k_in
+        alloc[k] = own * v.k_in[k]
         hyp = own * v.c_host[k]
         overhead[k] = alloc[k] - own + hyp
         hypervisor += hyp

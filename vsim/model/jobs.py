@@ -74,7 +74,7 @@ class Jobs:
         if not changed.any():
             return
         idx = gi[changed]
-        now = self.engine.now
+        now = self.engine.env.now
         self.remaining[idx] -= old[changed] * (now - self.t[idx])
         self.t[idx] = now
         self.replan[idx] = False
@@ -87,7 +87,7 @@ class Jobs:
     def replan_one(self, i: int, rate: float) -> float | None:
         """:meth:`reschedule` for one job, in scalar arithmetic (the one-host solve), without
         scheduling its end: returns the time left until it (None at rate 0)."""
-        now = self.engine.now
+        now = self.engine.env.now
         remaining = float(self.remaining[i]) - float(self.rate[i]) * (now - self.t[i])
         self.remaining[i] = remaining
         self.t[i] = now
@@ -108,7 +108,7 @@ class Jobs:
     def start(self, i: int) -> None:
         """Guest ``i`` runs for the first time: its job starts."""
         if np.isnan(self.started[i]):
-            self.started[i] = self.engine.now
+            self.started[i] = self.engine.env.now
             self.enter_phase(i, CPU)
 
     def _phase_done(self, event: simpy.Event) -> None:
@@ -148,7 +148,7 @@ class Jobs:
             # that phase at the same rate, so they are one phase of all their work: the
             # same ends, without an event (and a reschedule) between two executions.
             self.remaining[i] *= b.repeat - self.round[i]
-        self.t[i] = self.engine.now
+        self.t[i] = self.engine.env.now
         self.replan[i] = True  # new work: its end must be scheduled even at an equal rate
         if phase == DONE:
             self._done(i, b)
