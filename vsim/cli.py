@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vsim.policies import PolicyError
 from vsim.scenario import ScenarioError, load_scenario
 
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return handlers[args.command](args)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except PolicyError as exc:  # a user policy failed: the run stops, its message says why
+        print(f"run stopped: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; files already written are complete", file=sys.stderr)

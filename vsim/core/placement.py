@@ -720,7 +720,7 @@ class HostPool:
                 new.append((i, u))
         self._set_used(h, new)
 
-    def _batch(self, requests: Mapping[str, np.ndarray], groups) -> tuple[list, np.ndarray]:
+    def batch(self, requests: Mapping[str, np.ndarray], groups) -> tuple[list, np.ndarray]:
         """A batch's requests as one float64[m] per pool resource (absent ones 0), and its
         anti-affinity groups as int64[m] (-1: none), after checking their lengths."""
         self._check_names(requests)
@@ -738,7 +738,7 @@ class HostPool:
             raise ValueError(f"groups has {grp.shape[0]} entries for {m} requests")
         return reqs, grp
 
-    def _batch_order(self, reqs: list[np.ndarray], m: int) -> np.ndarray:
+    def batch_order(self, reqs: list[np.ndarray], m: int) -> np.ndarray:
         """``largest_first``: by descending ``sum_r req_r / max(cap_r)``, stable."""
         key = np.zeros(m, dtype=np.float64)
         for cap, q in zip(self._cap, reqs, strict=True):
@@ -785,12 +785,12 @@ class HostPool:
         _check_policy(policy)
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r}; allowed: {', '.join(ORDERS)}")
-        reqs, grp = self._batch(requests, groups)
+        reqs, grp = self.batch(requests, groups)
         m = len(grp)
         if policy == "random" and rng is None and m > 0:
             raise ValueError("policy 'random' needs rng (a numpy.random.Generator)")
         self._sync()
-        seq = self._batch_order(reqs, m) if order == "largest_first" else np.arange(m)
+        seq = self.batch_order(reqs, m) if order == "largest_first" else np.arange(m)
         hosts = np.full(m, -1, dtype=np.int64)
         # anti-affinity group -> hosts already holding one
         members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}

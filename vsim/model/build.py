@@ -13,7 +13,8 @@ by the order they were scheduled in), so it is written down here and nowhere els
 6. consolidation, if the scenario has a ``consolidation`` section (its profile may change the
    migration settings, the power tables and the network).
 
-7. the user's own controllers, in the order given.
+7. the scenario's periodic controllers (``controllers:``), then the user's own controllers
+   passed from Python, in the order given.
 
 The run's summary takes the controllers' columns in the order they are attached: failures,
 consolidation, migrations, requests, then the user's.
@@ -28,6 +29,7 @@ from vsim.model.contract import Controller
 from vsim.model.engine import Engine
 from vsim.model.failures import FailureModel
 from vsim.model.migration import Migrator
+from vsim.model.periodic import Periodic
 from vsim.model.services import Services
 from vsim.scenario.schema import Scenario
 
@@ -52,6 +54,8 @@ def build_simulation(scenario: Scenario, controllers: Sequence[ControllerFactory
         engine.attach(Consolidator(engine, migrator))
     engine.attach(migrator)
     engine.attach(services)
+    for spec in scenario.controllers:
+        engine.attach(Periodic(engine, spec))
     for make in controllers:
         engine.attach(make(engine))
     return engine

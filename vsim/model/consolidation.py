@@ -57,6 +57,15 @@ from vsim.core.detectors import loess_predict, overloaded, select_vms, upper_thr
 from vsim.metrics.consolidation import consolidation_summary
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_OFF, HOST_ON
+from vsim.policies import (
+    HostLoads,
+    PolicyError,
+    TargetView,
+    VmCandidates,
+    as_host,
+    call,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from vsim.model.engine import Engine
@@ -80,6 +89,11 @@ class Consolidator:
     def __init__(self, sim: Engine, migrator: Migrator):
         self.sim = sim
         self.migrator = migrator
+        # User policies (vsim.policies) for the plug-in points; None where a built-in runs.
+        base = sim.scenario.base_dir
+        self.user_detector = resolve("detector", sim.scenario.consolidation.detector, base)
+        self.user_selection = resolve("selection", sim.scenario.consolidation.selection, base)
+        self.user_target = resolve("target", sim.scenario.consolidation.placement, base)
         cfg = sim.scenario.consolidation
         self.cfg = cfg
         self.cloudsim = cfg.profile == "cloudsim"
@@ -350,7 +364,7 @@ class Consolidator:
         cfg, n = self.cfg, self.sim.hosts.n
         method, hist, hn = cfg.detector, r["hist"], r["hn"]
         r["enough"] = enough = hn >= self.min_history
-        if method == "thr":
+        if method == "thr" or self.user_detector is not None:
             r["limit"] = np.full(n, self.param)
         elif method in ("iqr", "mad"):
             t_u = upper_threshold(
@@ -377,7 +391,8 @@ class Consolidator:
         load, hist, hn, horizon, pred = r["load"], r["hist"], r["hn"], r["horizon"], r["pred"]
         cap, n_vms = self._cap, r["n_vms"]
         on = self.sim.hosts.state == HOST_ON
-        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon, r["raw"])
+        every = np.arange(len(hn))
+        over = on & (n_vms > 0) & self._detect(hist, hn, load / cap, horizon, r["raw"], every)
         eligible = ~r["migrating"][vms]
         chosen: list[np.ndarray] = []
         still = over.copy()
@@ -396,7 +411,9 @@ class Consolidator:
             hist[rows] -= vhist[pos] / cap[rows, None]
             if self._lr:
                 pred[rows] -= r["vm_pred"][pos] / cap[rows]
-            still[rows] = self._detect(hist[rows], hn[rows], load[rows] / cap[rows], horizon[rows])
+            still[rows] = self._detect(
+                hist[rows], hn[rows], load[rows] / cap[rows], horizon[rows], hosts=rows
+            )
         return over, chosen
 
     def _prepare_placement(self, r: dict) -> None:
@@ -415,6 +432,7 @@ class Consolidator:
         else:
             self._lim = np.minimum(r["limit"], 1.0) * self._capfit
         self._req = req
+        self._round_vms = vms
         self._vm_pred = r["vm_pred"]
         self._mem_req = g.memory[vms] + g.mem_overhead[vms]
         # Each VM's core class: index of the slowest core speed that fits one of its vCPUs
@@ -438,10 +456,12 @@ class Consolidator:
         if self.cloudsim:
             cand |= h.state == HOST_OFF
         # (Most candidates are empty hosts, alike within each kind of hardware.)
-        keys = self._state_keys()
-        cand = _Lookalikes(np.flatnonzero(cand), keys)
+        # A user's target policy sees every candidate, not one per group of lookalikes.
+        keys = self._state_keys() if self.user_target is None else None
+        group = _Lookalikes if keys is not None else _EveryHost
+        cand = group(np.flatnonzero(cand), keys)
         if not self.cloudsim:
-            off = _Lookalikes(np.flatnonzero((h.state == HOST_OFF) & ~over), keys)
+            off = group(np.flatnonzero((h.state == HOST_OFF) & ~over), keys)
         for p in pos.tolist():
             hh = self._best_host(p, cand.hosts)
             booted = hh < 0 and not self.cloudsim
@@ -555,6 +575,13 @@ class Consolidator:
         plan: list[tuple[int, int]] = []
         before = [a.copy() for a in self._round_state()]
         for p in members.tolist():
+            if self.user_target is not None:
+                hh = self._user_best_host(p, among.hosts)
+                if hh < 0:
+                    break
+                self._commit(p, src, hh)
+                plan.append((p, hh))
+                continue
             k = among.best(p)
             if k < 0:
                 break
@@ -666,12 +693,16 @@ class Consolidator:
         current: np.ndarray,
         horizon: np.ndarray,
         prediction: np.ndarray | None = None,
+        hosts: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Which of these hosts are overloaded; ``prediction``: :meth:`_predict` of ``hist``
-        (the detector's regression, with the same settings), if at hand."""
+        """Which of these hosts (indices ``hosts``) are overloaded; ``prediction``:
+        :meth:`_predict` of ``hist`` (the detector's regression, with the same settings), if
+        at hand."""
         cfg = self.cfg
         if not len(n):
             return np.zeros(0, dtype=bool)
+        if self.user_detector is not None:
+            return self._user_detect(HostLoads(hosts, current, hist, n, self.sim))
         return overloaded(
             "lr" if self.cloudsim and cfg.detector == "lrr" else cfg.detector,
             hist,
@@ -688,6 +719,10 @@ class Consolidator:
         )
 
     def _select(self, vms, vm_host, req, vhist, vn, hosts, eligible) -> np.ndarray:
+        if self.user_selection is not None:
+            g = self.sim.guests
+            c = VmCandidates(hosts, vms, vm_host, req, g.memory[vms], vhist, vn, eligible, self.sim)
+            return self._user_select(c)
         sim = self.sim
         h, g = sim.hosts, sim.guests
         spare_bw = np.maximum(h.net_bw - sim.host_rate["net"], h.net_bw * 1e-3)
@@ -714,6 +749,65 @@ class Consolidator:
         )
         return np.where(pick >= 0, vms[np.maximum(pick, 0)], -1)
 
+    # ------------------------------------------------------------------ user policies
+    def _decision(self, what: str) -> str:
+        return f"{what} in the consolidation round at t={self.sim.now:g} s"
+
+    def _user_detect(self, loads: HostLoads) -> np.ndarray:
+        spec, decision = self.cfg.detector, self._decision("detecting overloaded hosts")
+        out = np.asarray(call(spec, decision, self.user_detector, loads))
+        if out.shape != (len(loads.hosts),) or out.dtype.kind not in "bi":
+            raise PolicyError(
+                f"policy {spec!r} answered an array of shape {out.shape} ({out.dtype}) while "
+                f"{decision}; one bool per host given ({len(loads.hosts)}) is allowed"
+            )
+        return out.astype(bool)
+
+    def _user_select(self, c: VmCandidates) -> np.ndarray:
+        spec, decision = self.cfg.selection, self._decision("selecting VMs to move")
+        n = self.sim.hosts.n
+        pick = np.asarray(call(spec, decision, self.user_selection, c))
+        if pick.shape != (n,) or pick.dtype.kind != "i":
+            raise PolicyError(
+                f"policy {spec!r} answered an array of shape {pick.shape} ({pick.dtype}) while "
+                f"{decision}; one guest index (or -1) per host, int[{n}], is allowed"
+            )
+        pick = np.where(c.hosts, pick, -1)
+        for h in np.flatnonzero(pick >= 0).tolist():
+            ok = (c.guests == pick[h]) & (c.host == h) & c.eligible
+            if not ok.any():
+                name = self.sim.hosts.names[h]
+                raise PolicyError(
+                    f"policy {spec!r} chose guest {int(pick[h])} for host {name} while "
+                    f"{decision}: it is not an eligible VM on that host"
+                )
+        return pick
+
+    def _user_best_host(self, p: int, hosts: np.ndarray) -> int:
+        spec = self.cfg.placement
+        g = int(self._round_vms[p])
+        decision = self._decision(f"placing VM {self.sim.guests.names[g]!r}")
+        view = TargetView(
+            g,
+            float(self._req[p]),
+            float(self._mem_req[p]),
+            np.asarray(hosts, dtype=np.int64),
+            self._load,
+            self._lim,
+            self._mem_used,
+            self._memcap,
+            self.sim,
+        )
+        hh = as_host(spec, decision, call(spec, decision, self.user_target, view), self.sim.hosts.n)
+        if hh >= 0:
+            at = np.flatnonzero(view.candidates == hh)
+            if not len(at) or not view.fits()[at[0]]:
+                raise PolicyError(
+                    f"policy {spec!r} chose host {self.sim.hosts.names[hh]} while {decision}: "
+                    "it is not a candidate with room (see TargetView.fits)"
+                )
+        return hh
+
     def _power(self, idx: np.ndarray, mips: np.ndarray) -> np.ndarray:
         """Power of hosts ``idx`` at ``mips`` MIPS of load (SPECpower table, interpolated)."""
         return self.power.at(idx, mips / self._cap[idx])
@@ -721,6 +815,8 @@ class Consolidator:
     def _best_host(self, p: int, hosts: np.ndarray) -> int:
         """PABFD's choice for VM position ``p`` among ``hosts`` (indices, ascending); -1 if
         none qualifies."""
+        if self.user_target is not None:
+            return self._user_best_host(p, hosts)
         k = _Targets(self, hosts).best(p)
         return int(hosts[k]) if k >= 0 else -1
 
@@ -895,3 +991,21 @@ def _last_moves(moves: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
             via[v] = last[v]
         last[v] = d
     return [(v, d, via.get(v, -1)) for v, d in last.items()]
+
+
+class _EveryHost:
+    """:class:`_Lookalikes`' interface over every host of a set (for a user's target policy)."""
+
+    def __init__(self, hosts: np.ndarray, _keys=None):
+        self._set = set(hosts.tolist())
+
+    @property
+    def hosts(self) -> np.ndarray:
+        return np.array(sorted(self._set), dtype=np.int64)
+
+    def changed(self, h: int, leaves: bool = False) -> None:
+        if leaves:
+            self._set.discard(h)
+
+    def add(self, h: int) -> None:
+        self._set.add(h)

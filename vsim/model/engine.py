@@ -33,6 +33,7 @@ from vsim.model.host_share import static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import build_fabric
+from vsim.model.placing import placement_for
 from vsim.model.power import PowerTables
 from vsim.model.rates import (
     GUEST_RATES,
@@ -57,6 +58,7 @@ class Engine:
         self.streams = streams or RandomStreams(scenario.seed)
         self.env = simpy.Environment()
         self.placement_rng = self.streams.generator("placement")
+        self.placement = placement_for(scenario.scheduler.policy, scenario.base_dir)
         self.hosts = HostTable.from_scenario(scenario)
         self.guests = g = gs.GuestTable.from_scenario(scenario)
         oc = scenario.scheduler.overcommit
@@ -364,13 +366,15 @@ class Engine:
                 self.pool.allocate(int(hosts[j]), want)
         free = top[~pinned]
         if len(free):
-            hosts[~pinned] = self.pool.place_batch(
+            hosts[~pinned] = self.placement.place(
+                self.pool,
                 g.placement_request(free),
-                self.scenario.scheduler.policy,
+                g.names[free],
                 order=self.scenario.scheduler.order,
                 groups=g.affinity[free],
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
+                now=now,
             )
         g.place(top, hosts)
         # Containers inside a VM go wherever their VM is, if it holds a host.

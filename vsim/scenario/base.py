@@ -25,6 +25,14 @@ def existing_path(value: str, info: ValidationInfo, what: str = "trace") -> str:
     return str(path)
 
 
+def policy_name(kind: str, value: str, builtins: tuple[str, ...], info: ValidationInfo) -> str:
+    """A policy field: a built-in name, a registered one, or an importable ``module:attr``
+    (looked up on ``sys.path`` and in the scenario file's folder)."""
+    from vsim.policies import check_name  # (the policies module needs nothing of scenarios)
+
+    return check_name(kind, value, builtins, (info.context or {}).get("base_dir"))
+
+
 def few_names(names: Iterable[str], n: int = 6) -> str:
     """The first ``n`` of ``names`` in sorted order, for an error that lists what is allowed."""
     s = sorted(set(names))

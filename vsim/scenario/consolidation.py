@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from vsim.scenario.base import Strict
+from vsim.scenario.base import Strict, policy_name
 from vsim.scenario.units import parse_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
 DETECTORS = ("none", "thr", "iqr", "mad", "lr", "lrr")
 SELECTIONS = ("mmt", "mc", "rs", "mu")
+PLACEMENTS = ("pabfd",)
 # The paper's best-performing parameter of each detector (Section 7.4, Table III: THR 0.8,
 # IQR 1.5, MAD 2.5, LR 1.2, LRR 1.2), used when ``param`` is not given.
 DEFAULT_PARAM = {"none": 0.0, "thr": 0.8, "iqr": 1.5, "mad": 2.5, "lr": 1.2, "lrr": 1.2}
@@ -41,12 +42,17 @@ class Consolidation(Strict):
 
     profile: Literal["vsim", "cloudsim"] = "vsim"
     interval: Seconds = Field(300.0, gt=0, description="time between two consolidation rounds")
-    detector: Literal[DETECTORS] = "thr"  # type: ignore[valid-type]
+    # Each policy: a built-in name, one registered with vsim.policies.register, or an import
+    # path 'module:attribute' (see vsim.policies for the signatures).
+    detector: str = "thr"
     param: float | None = Field(
-        None, ge=0, description="threshold (thr) or safety parameter s; default: the paper's"
+        None,
+        ge=0,
+        description="threshold (thr) or safety parameter s; default: the paper's. With a user "
+        "detector: the utilization a destination may reach (default: fallback_threshold)",
     )
-    selection: Literal[SELECTIONS] = "mmt"  # type: ignore[valid-type]
-    placement: Literal["pabfd"] = "pabfd"
+    selection: str = "mmt"
+    placement: str = "pabfd"
     underload: bool = Field(True, description="evacuate least-loaded hosts and switch them off")
     switch_off_idle: bool = Field(True, description="switch hosts without guests off (0 W)")
     host_boot_time: Seconds = Field(
@@ -61,6 +67,21 @@ class Consolidation(Strict):
         description="false = the paper's NPA: every host that is on draws its peak power",
     )
 
+    @field_validator("detector")
+    @classmethod
+    def _detector(cls, v: str, info: ValidationInfo) -> str:
+        return policy_name("detector", v, DETECTORS, info)
+
+    @field_validator("selection")
+    @classmethod
+    def _selection(cls, v: str, info: ValidationInfo) -> str:
+        return policy_name("selection", v, SELECTIONS, info)
+
+    @field_validator("placement")
+    @classmethod
+    def _placement(cls, v: str, info: ValidationInfo) -> str:
+        return policy_name("target", v, PLACEMENTS, info)
+
     @model_validator(mode="after")
     def _history(self) -> Consolidation:
         if self.min_history > self.history_length:
@@ -71,4 +92,6 @@ class Consolidation(Strict):
 
     @property
     def threshold_param(self) -> float:
-        return DEFAULT_PARAM[self.detector] if self.param is None else self.param
+        if self.param is not None:
+            return self.param
+        return DEFAULT_PARAM.get(self.detector, self.fallback_threshold)

@@ -9,18 +9,19 @@ Unknown fields are errors: a typo must never be silently ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from vsim.scenario.base import Strict, existing_path, few_names
+from vsim.scenario.base import Strict, existing_path, few_names, policy_name
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
 from vsim.scenario.failures import Failures
@@ -285,9 +286,31 @@ class Overcommit(Strict):
 
 
 class Scheduler(Strict):
-    policy: Literal[PLACEMENT_POLICIES] = "first_fit"  # type: ignore[valid-type]
+    """Initial placement: a built-in policy (:data:`PLACEMENT_POLICIES`), a policy registered
+    with :func:`vsim.policies.register`, or an import path ``module:attribute``."""
+
+    policy: str = "first_fit"
     order: Literal["given", "largest_first"] = "given"
     overcommit: Overcommit = Overcommit()
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: str, info: ValidationInfo) -> str:
+        return policy_name("placement", v, PLACEMENT_POLICIES, info)
+
+
+class PeriodicControllerSpec(Strict):
+    """A user's controller (:class:`vsim.policies.PeriodicController`), built with
+    ``options`` and called every ``interval``."""
+
+    policy: str
+    interval: Seconds = Field(gt=0)
+    options: dict[str, Any] = {}
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: str, info: ValidationInfo) -> str:
+        return policy_name("controller", v, (), info)
 
 
 class MemoryModel(Strict):
@@ -349,6 +372,21 @@ class Scenario(Strict):
     events: list[LifecycleEvent] = []
     failures: Failures | None = None
     consolidation: Consolidation | None = None
+    controllers: list[PeriodicControllerSpec] = []
+    # The scenario file's folder: where user policy modules beside it are imported from.
+    _base_dir: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _remember_folder(self, info: ValidationInfo) -> Scenario:
+        base = (info.context or {}).get("base_dir")
+        if base is not None:
+            self._base_dir = str(base)
+        return self
+
+    @property
+    def base_dir(self) -> str | None:
+        """The folder of the scenario's file (None for a scenario built in Python)."""
+        return self._base_dir
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
