@@ -59,7 +59,7 @@ Speed (one decision over 100,000 hosts, see ``benchmarks/kernels.py``):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -750,7 +750,7 @@ class HostPool:
     def place_batch(
         self,
         requests: Mapping[str, np.ndarray],
-        policy: str,
+        policy: str | Callable[[int, list[float], np.ndarray | None], int],
         *,
         order: str = "given",
         groups: np.ndarray | None = None,
@@ -764,7 +764,9 @@ class HostPool:
         requests:
             ``{resource: float64[m]}``; resources left out count as 0.
         policy:
-            one of :data:`POLICIES`.
+            one of :data:`POLICIES`, or a callable ``policy(i, request, exclude) -> host``
+            (request ``i`` as a list in :attr:`resources` order, ``exclude`` a bool mask of
+            hosts anti-affinity rules out, or None) whose answer must be feasible (-1: none).
         order:
             ``"given"`` places requests in index order; ``"largest_first"`` places them by
             descending ``sum_r req_r / max(cap_r)`` (stable, so equal sizes keep index order).
@@ -782,7 +784,9 @@ class HostPool:
             int64[m], host of request ``i`` at position ``i`` (whatever the processing order),
             -1 if it was rejected (then nothing was allocated for it).
         """
-        _check_policy(policy)
+        user = callable(policy)
+        if not user:
+            _check_policy(policy)
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r}; allowed: {', '.join(ORDERS)}")
         reqs, grp = self.batch(requests, groups)
@@ -801,7 +805,7 @@ class HostPool:
             excl = None
             if g >= 0 and g in members:
                 excl = self._excluded(np.asarray(members[g], dtype=np.int64))
-            h = self._choose(req, policy, rng, excl)
+            h = policy(i, req, excl) if user else self._choose(req, policy, rng, excl)
             if h < 0:
                 continue
             self._add(h, req)

@@ -42,31 +42,21 @@ class UserPlacement:
         self.name, self.policy = spec, policy
 
     def place(self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now):
-        reqs, grp = pool.batch(requests, groups)
-        m = len(grp)
-        seq = pool.batch_order(reqs, m) if order == "largest_first" else np.arange(m)
-        hosts = np.full(m, -1, dtype=np.int64)
-        members = {g: list(h) for g, h in (occupied or {}).items()}
-        for i in seq.tolist():
-            request = {r: float(q[i]) for r, q in zip(pool.resources, reqs, strict=True)}
-            g = int(grp[i])
-            taken = np.asarray(members.get(g, []) if g >= 0 else [], dtype=np.int64)
-            feasible = pool.feasible(request, exclude=taken if len(taken) else None)
-            h = self._ask(pool, request, feasible, names[i], now)
-            if h < 0:
-                continue
-            pool.allocate(h, request)
-            hosts[i] = h
-            if g >= 0:
-                members.setdefault(g, []).append(h)
-        return hosts
+        """The pool's batch placement, asking this policy for each guest's host."""
+
+        def choose(i: int, req: list[float], exclude: np.ndarray | None) -> int:
+            request = dict(zip(pool.resources, req, strict=True))
+            return self._ask(pool, request, pool.feasible(request, exclude), names[i], now)
+
+        return pool.place_batch(
+            requests, choose, order=order, groups=groups, rng=rng, occupied=occupied
+        )
 
     def _ask(self, pool: HostPool, request, feasible, name: str, now: float) -> int:
         view = _view(pool, feasible, now)
         decision = f"placing guest {name!r} at t={now:g} s"
-        h = as_host(
-            self.name, decision, call(self.name, decision, self.policy, request, view), pool.n_hosts
-        )
+        answer = call(self.name, decision, self.policy, request, view)
+        h = as_host(self.name, decision, answer, pool.n_hosts)
         if h >= 0 and not feasible[h]:
             free = {r: float(view.free[r][h]) for r in pool.resources}
             raise PolicyError(
