@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsim.scenario import ScenarioError, load_scenario
+from vsim.traces import TraceError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
         return handlers[args.command](args)
-    except ScenarioError as exc:
+    except (ScenarioError, TraceError) as exc:  # bad input: the message, never a traceback
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

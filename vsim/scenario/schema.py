@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     ValidationInfo,
     field_validator,
@@ -23,17 +21,23 @@ from pydantic import (
 from vsim.scenario.base import Strict, existing_path
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
+
+# The demand fields of utilization workloads (shared with the real-trace kinds).
+from vsim.scenario.demand import Bytes, BytesPerSecond, Profile, Seconds
+from vsim.scenario.demand import Demand as _Demand
 from vsim.scenario.failures import Failures
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES, check_profile
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[float, BeforeValidator(parse_bytes)]
-BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
-# An operation profile: a preset name or rates per MI of work (vsim.scenario.virtualization).
-Profile = Annotated[str | dict[str, float] | None, AfterValidator(check_profile)]
+from vsim.scenario.tracekinds import (
+    AlibabaTasksWorkload,
+    BitbrainsWorkload,
+    LoadShapeWorkload,
+    OpenbWorkload,
+    OpenDCWorkload,
+    SwfWorkload,
+)
+from vsim.scenario.units import parse_rate
+from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
 
 PLACEMENT_POLICIES = (
     "first_fit",
@@ -126,23 +130,6 @@ class Datacenter(Strict):
         return v
 
 
-class _Demand(Strict):
-    """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
-
-    profile: Profile = Field(
-        None, description="operation profile: a preset name or rates per unit of CPU work"
-    )
-    memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
-    disk: BytesPerSecond = Field(0.0, ge=0)
-    disk_iops: float = Field(0.0, ge=0)
-    net: BytesPerSecond = Field(0.0, ge=0)
-    step: Seconds | None = Field(
-        None, gt=0, description="how often demand changes; default: the sample interval"
-    )
-    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
-    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
-
-
 class ConstantWorkload(_Demand):
     kind: Literal["constant"]
     cpu: float = Field(ge=0, le=1, description="fraction of the guest's vCPUs")
@@ -211,7 +198,13 @@ Workload = Annotated[
     | PlanetLabWorkload
     | CsvWorkload
     | BatchWorkload
-    | ServiceWorkload,
+    | ServiceWorkload
+    | BitbrainsWorkload
+    | OpenDCWorkload
+    | AlibabaTasksWorkload
+    | OpenbWorkload
+    | SwfWorkload
+    | LoadShapeWorkload,
     Field(discriminator="kind"),
 ]
 
@@ -349,6 +342,15 @@ class Scenario(Strict):
     events: list[LifecycleEvent] = []
     failures: Failures | None = None
     consolidation: Consolidation | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_traces(cls, data: object, info: ValidationInfo) -> object:
+        # Guests, host types and failures that a real trace defines become the plain entries
+        # below before anything else is checked (vsim.scenario.fromtrace).
+        from vsim.scenario.fromtrace import expand_traces
+
+        return expand_traces(data, info.context)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
