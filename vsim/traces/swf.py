@@ -13,7 +13,8 @@ where unknown; lines starting with ``;`` are header comments::
      6 average CPU time used (s, per processor)                 17 preceding job, 18 think time
 
 A job is one guest with one vCPU per processor (allocated, else requested) and memory = used
-(else requested) KB per processor x processors, absent when neither is known. It arrives at
+(else requested) KB per processor x processors, absent when neither is known; or, with
+``guest_cores``, several equal guests of at most that many vCPUs (the nodes it spans). It arrives at
 its submit time (or its original start, submit + wait, with ``arrival="start"``) and leaves one
 run time later; its CPU use is average CPU time / run time where field 6 is known. Jobs with an
 unknown or zero run time or no processor count are dropped (counted). Fields 11-18 are dropped:
@@ -106,11 +107,18 @@ def read_swf(
     window: TraceWindow = WHOLE_TRACE,
     arrival: str = "submit",
     limit: int | None = None,
+    guest_cores: int | None = None,
     prefix: str = "",
 ) -> WorkloadTrace:
-    """Read an SWF file into guests (one per job); see the module docstring for the mapping."""
+    """Read an SWF file into guests (one per job); see the module docstring for the mapping.
+
+    ``guest_cores`` splits a job into ``ceil(processors / guest_cores)`` equal guests (the
+    nodes a parallel job spans), each with its share of the processors and memory.
+    """
     if arrival not in ("submit", "start"):
         raise ValueError(f"arrival must be 'submit' or 'start', got {arrival!r}")
+    if guest_cores is not None and guest_cores < 1:
+        raise ValueError(f"guest_cores must be at least 1, got {guest_cores!r}")
     jobs = swf_frame(path)
     procs = jobs["processors"].where(jobs["processors"] > 0, jobs["requested_processors"])
     arrive = jobs["submit_s"] + (jobs["wait_s"].clip(lower=0) if arrival == "start" else 0.0)
@@ -136,12 +144,14 @@ def read_swf(
     memory = None if not (per_proc > 0).all() else per_proc * KIB * procs
     cpu_time = k["cpu_time_s"].to_numpy()
     used = np.where(cpu_time >= 0, np.minimum(cpu_time / k["run_s"].to_numpy(), 1.0), np.nan)
+    parts = np.ones(len(k), np.int64) if guest_cores is None else -(-procs // guest_cores)
     specs = GuestSpecs(
         names=tuple(f"{prefix}{int(j)}" for j in k["job"]),
-        vcpus=procs.astype(np.float64),
+        vcpus=(procs / parts).astype(np.float64),
         start=np.maximum(arrive - lo, 0.0),
         stop=np.where(leave >= hi, np.inf, leave - lo),
-        memory=memory,
+        memory=None if memory is None else memory / parts,
+        count=None if guest_cores is None else parts.astype(np.int64),
         cpu_used=None if np.isnan(used).all() else used,
     )
     return WorkloadTrace(specs, None, dropped)
