@@ -20,6 +20,7 @@ from vsim.traces.alibaba import (
 from vsim.traces.base import TraceError, UtilizationTrace
 from vsim.traces.bitbrains import bitbrains_frame, read_bitbrains
 from vsim.traces.csvtrace import read_csv_trace
+from vsim.traces.export import export_run, run_series
 from vsim.traces.loadshape import aggregate_frame, fleet_from_shape, read_load_shape
 from vsim.traces.opendc import (
     opendc_failures_frame,
@@ -46,6 +47,7 @@ __all__ = [
     "bitbrains_frame",
     "constant",
     "diurnal",
+    "export_run",
     "fleet_from_shape",
     "opendc_failures_frame",
     "opendc_fragments_frame",
@@ -62,6 +64,7 @@ __all__ = [
     "read_openb_pods",
     "read_planetlab",
     "read_swf",
+    "run_series",
     "server_events_frame",
     "swf_frame",
     "write_opendc",
