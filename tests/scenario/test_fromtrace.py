@@ -210,3 +210,42 @@ def test_example_scenarios_validate_on_the_shared_samples(name: str, data: tuple
     shared_data(*data)
     sc = vsim.scenario.load_scenario(SCENARIOS / f"{name}.yaml")
     assert sc.guests and sc.host_names()
+
+
+def test_planetlab_days_equal_the_hand_made_mix(tmp_path: Path) -> None:
+    for day, files in {"d1": {"a": "10\n20\n", "b": "30\n40\n"}, "d2": {"c": "50\n60\n"}}.items():
+        (tmp_path / day).mkdir()
+        for name, text in files.items():
+            (tmp_path / day / name).write_text(text)
+    base = {
+        "duration": 600,
+        "sample_interval": 300,
+        "datacenter": {"host_types": [{"name": "h", "count": 4, "cores": 2, "memory": "8GiB"}]},
+    }
+    vm = {"vcpus": 1, "memory": "1GiB", "boot_time": 0}
+    mixed = validate_scenario(
+        {
+            **base,
+            "workloads": {"pl": {"kind": "planetlab", "days": "."}},
+            "guests": [{"name": "v", "count": 5, "workload": "pl", **vm}],
+        },
+        base_dir=tmp_path,
+    )
+    by_hand = validate_scenario(
+        {
+            **base,
+            "workloads": {f"pl{d}": {"kind": "planetlab", "path": f"d{d + 1}"} for d in range(2)},
+            "guests": [
+                {"name": "v0", "count": 3, "workload": "pl0", **vm},
+                {"name": "v1", "count": 2, "workload": "pl1", **vm},
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    a, b = vsim.run(mixed).guests, vsim.run(by_hand).guests
+    np.testing.assert_array_equal(a["cpu_demand_mips"], b["cpu_demand_mips"])
+    with pytest.raises(ScenarioError, match=r"workloads\.pl: .*either path .* or days"):
+        validate_scenario(
+            {**base, "workloads": {"pl": {"kind": "planetlab", "path": "d1", "days": "."}}},
+            base_dir=tmp_path,
+        )

@@ -9,6 +9,7 @@ Unknown fields are errors: a typo must never be silently ignored.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -35,6 +36,8 @@ from vsim.scenario.tracekinds import (
     OpenbWorkload,
     OpenDCWorkload,
     SwfWorkload,
+    planetlab_day_folders,
+    planetlab_days,
 )
 from vsim.scenario.units import parse_rate
 from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
@@ -156,13 +159,33 @@ class RandomWalkWorkload(_Demand):
 
 class PlanetLabWorkload(_Demand):
     kind: Literal["planetlab"]
-    path: str = Field(description="folder with one CPU-percent file per VM")
+    path: str | None = Field(None, description="folder with one CPU-percent file per VM")
+    days: list[str] | str | None = Field(
+        None, description="day folders (or their parent) mixed: an equal share of guests each"
+    )
     interval: Seconds = Field(300.0, gt=0)
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, v: str, info: ValidationInfo) -> str:
-        return existing_path(v, info)
+    def _exists(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else existing_path(v, info)
+
+    @field_validator("days")
+    @classmethod
+    def _days_exist(cls, v: list[str] | str | None, info: ValidationInfo) -> list[str] | None:
+        return None if v is None else planetlab_day_folders(v, info)
+
+    @model_validator(mode="after")
+    def _path_or_days(self) -> PlanetLabWorkload:
+        if (self.path is None) == (self.days is None):
+            raise ValueError("give either path (one day folder) or days (several), not both")
+        return self
+
+    @property
+    def trace_for(self):
+        """Mixed days are read by :func:`vsim.scenario.tracekinds.planetlab_days`; one folder
+        the model reads itself (``None``)."""
+        return None if self.days is None else partial(planetlab_days, self)
 
 
 class CsvWorkload(_Demand):

@@ -265,6 +265,26 @@ class LoadShapeWorkload(Demand):
         return grid_means(series, times, ends, {"v": shape}, edges)["v"][0]
 
 
+def planetlab_day_folders(value: list[str] | str, info: ValidationInfo) -> list[str]:
+    """PlanetLab ``days:``: the folders listed, or every sub-folder of the one given, sorted."""
+    if isinstance(value, str):
+        from pathlib import Path
+
+        parent = Path(existing_path(value, info))
+        days = sorted(str(p) for p in parent.iterdir() if p.is_dir() and p.name[0] != ".")
+        if not days:
+            raise ValueError(f"no day folders in {value!r}")
+        return days
+    if not value:
+        raise ValueError("days needs at least one folder")
+    return [existing_path(v, info) for v in value]
+
+
+def planetlab_days(wl, names: np.ndarray, scenario, rng: np.random.Generator):
+    """Demand of a ``planetlab`` workload with ``days:``, one series per guest in order."""
+    return traces.read_planetlab_days(wl.days, len(names), interval_s=wl.interval)
+
+
 # Each kind's ``kind:`` tag and its model (for error messages that list a kind's fields).
 TRACE_KINDS = {
     "bitbrains": BitbrainsWorkload,

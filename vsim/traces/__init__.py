@@ -29,7 +29,7 @@ from vsim.traces.opendc import (
     read_opendc,
     write_opendc,
 )
-from vsim.traces.planetlab import read_planetlab
+from vsim.traces.planetlab import read_planetlab, read_planetlab_days
 from vsim.traces.specs import GuestSpecs, HostSpecs, TraceWindow, WorkloadTrace
 from vsim.traces.swf import read_swf, swf_frame
 from vsim.traces.synthetic import constant, diurnal, random_walk
@@ -63,6 +63,7 @@ __all__ = [
     "read_opendc",
     "read_openb_pods",
     "read_planetlab",
+    "read_planetlab_days",
     "read_swf",
     "run_series",
     "server_events_frame",

@@ -36,7 +36,7 @@ def grid_means(
         starts: float[n_rows], segment start times, ascending within each series. A segment
             holds until the next one of its series starts; the last until ``ends[series]``.
         ends: float[n_series], the end of each series' last segment.
-        values: name -> float[n_rows], the value held over each segment.
+        values: name -> float[n_rows], the value held over each segment (non-negative).
         edges: float[n_bins + 1], the grid's interval boundaries, ascending.
 
     Returns:
@@ -44,26 +44,40 @@ def grid_means(
         over the covered part; one before its first segment takes the first value, one after
         its end the last value (a guest's lifetime is stated apart, in :class:`GuestSpecs`).
     """
-    n_series, n_bins = len(ends), len(edges) - 1
-    out = {k: np.empty((n_series, n_bins)) for k in values}
+    n_series = len(ends)
     bounds = np.searchsorted(series, np.arange(n_series + 1))
-    for s in range(n_series):
-        lo, hi = bounds[s], bounds[s + 1]
-        if hi == lo:
-            raise ValueError(f"series {s} has no segment")
-        knots = np.append(starts[lo:hi], ends[s])
-        a = np.clip(edges[:-1], knots[0], knots[-1])
-        b = np.clip(edges[1:], knots[0], knots[-1])
-        covered = b - a
-        before = edges[1:] <= knots[0]
-        for k, v in values.items():
-            seg = v[lo:hi]
-            integral = np.concatenate(([0.0], np.cumsum(seg * np.diff(knots))))
-            area = np.interp(b, knots, integral) - np.interp(a, knots, integral)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = area / covered
-            # Uncovered intervals hold the nearest value, first or last.
-            out[k][s] = np.where(covered > 0, mean, np.where(before, seg[0], seg[-1]))
+    first, last = bounds[:-1], bounds[1:] - 1
+    if np.any(last < first):
+        raise ValueError(f"series {int(np.argmax(last < first))} has no segment")
+    seg_end = np.append(starts[1:], 0.0)
+    seg_end[last] = ends
+    duration = seg_end - starts
+    # Each query point: an edge clipped to its series' span, and the segment holding it, found
+    # for all series at once on one key, ``series * span + time``, that sorts like (series, t).
+    lo, hi = starts[first], ends
+    t0 = min(float(lo.min()), float(edges[0]))
+    span = max(float(hi.max()), float(edges[-1])) - t0 + 1.0
+    q = np.clip(edges[None, :], lo[:, None], hi[:, None])
+    key = series * span + (starts - t0)
+    seg = np.searchsorted(key, np.arange(n_series)[:, None] * span + (q - t0), side="right") - 1
+    seg = np.clip(seg, first[:, None], last[:, None])
+    covered = np.diff(q, axis=1)
+    before = edges[None, 1:] <= lo[:, None]
+    out = {}
+    for name, v in values.items():
+        area = v * duration
+        cum = np.empty_like(area)  # integral from its series' first segment to each start
+        for lo, hi in zip(first.tolist(), (last + 1).tolist(), strict=True):
+            # per series, not one running sum minus offsets: that would lose digits
+            np.cumsum(area[lo:hi], out=cum[lo:hi])
+            cum[lo:hi] -= area[lo:hi]
+        integral = cum[seg] + v[seg] * (q - starts[seg])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.diff(integral, axis=1) / covered
+        np.maximum(mean, 0.0, out=mean)  # demand is never negative; a difference may round so
+        # Uncovered intervals hold the nearest value, first or last.
+        nearest = np.where(before, v[first][:, None], v[last][:, None])
+        out[name] = np.where(covered > 0, mean, nearest)
     return out
 
 
