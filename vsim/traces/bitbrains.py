@@ -25,11 +25,17 @@ Caveats, and what vsim does about them:
   timestamp (6,343 in VM 340) has no duration and is dropped too.
 * ``CPU usage [%]`` is dropped: it is ``usage / capacity``, and vsim recomputes the fraction
   against the guest's size.
+
+Parsing 455 MB of CSV takes seconds; each file's parsed rows are kept as Parquet in the cache
+folder (:func:`vsim.traces.grid.cache_file`: ``$VSIM_CACHE``, else ``~/.cache/vsim``;
+``VSIM_CACHE=off`` for none), so later reads of an unchanged file skip the parse.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,9 +45,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from vsim.traces.base import TraceError, UtilizationTrace
-from vsim.traces.grid import KIB, grid_edges, grid_means, lifetimes, open_bytes
+from vsim.traces.grid import KIB, cache_file, grid_edges, grid_means, lifetimes, open_bytes
 from vsim.traces.specs import WHOLE_TRACE, GuestSpecs, TraceWindow, WorkloadTrace
 
 __all__ = ["bitbrains_frame", "read_bitbrains"]
@@ -62,6 +69,7 @@ COLUMNS = (
 )
 _KIB_COLUMNS = (5, 6, 7, 8, 9, 10)  # KB and KB/s in the file, bytes and bytes/s in vsim
 _MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (see the module docstring)
+CACHE_TAG = "bitbrains-v1"  # bump when _parse_csv changes what it returns
 
 Size = Literal["max", "first", "last"]
 
@@ -233,6 +241,33 @@ def _parse_folder(folder: Path, vms: int | Sequence[str] | None):
 
 
 def _parse_file(path: Path) -> list[np.ndarray]:
+    """The file's columns (rows kept, units converted), from the cache when it has them."""
+    cached = cache_file(path, CACHE_TAG)
+    if cached is not None and cached.is_file():
+        try:
+            table = pq.read_table(cached)
+            return [table.column(j).to_numpy() for j in range(len(COLUMNS))]
+        except (OSError, pa.ArrowInvalid):
+            pass  # a damaged cache entry: parse the file again
+    arrays = _parse_csv(path)
+    if cached is not None:
+        _keep(cached, arrays)
+    return arrays
+
+
+def _keep(cached: Path, arrays: list[np.ndarray]) -> None:
+    """Write a cache entry; a cache that cannot be written only costs speed."""
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        names = [c for c, _ in COLUMNS]
+        pq.write_table(pa.table(dict(zip(names, arrays, strict=True))), tmp, compression="lz4")
+        tmp.replace(cached)
+    except OSError:
+        pass
+
+
+def _parse_csv(path: Path) -> list[np.ndarray]:
     data = open_bytes(path)
     header, _, body = data.partition(b"\n")
     _check_header(path, header)

@@ -8,8 +8,10 @@ same integral (the same CPU work, the same bytes) as the source over every grid 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,15 @@ import pandas as pd
 
 from vsim.traces.base import TraceError
 
-__all__ = ["KIB", "grid_edges", "grid_means", "lifetimes", "open_bytes", "read_table"]
+__all__ = [
+    "KIB",
+    "cache_file",
+    "grid_edges",
+    "grid_means",
+    "lifetimes",
+    "open_bytes",
+    "read_table",
+]
 
 KIB = 1024.0  # the "KB" of Bitbrains and OpenDC memory is KiB: 8388608 KB is exactly 8 GiB
 
@@ -132,3 +142,25 @@ def read_table(path: Path, **options) -> pd.DataFrame:
     if frame.empty:
         raise TraceError(f"{path}: no data rows")
     return frame
+
+
+def cache_file(source: Path, what: str) -> Path | None:
+    """Where the parsed rows of ``source`` are kept between runs, or ``None`` (no cache).
+
+    The folder is ``$VSIM_CACHE``, else ``$XDG_CACHE_HOME/vsim`` or ``~/.cache/vsim``;
+    ``VSIM_CACHE=off`` turns the cache off. The name hashes the file's absolute path, size and
+    modification time, so a changed or replaced file is parsed again; ``what`` names the
+    parser and its version, so a changed parser never reads an old entry.
+    """
+    root = os.environ.get("VSIM_CACHE")
+    if root == "off":
+        return None
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = Path(base) / "vsim"
+    try:
+        st = source.stat()
+    except OSError:
+        return None
+    key = f"{what}|{source.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()
+    return Path(root) / f"{what}-{hashlib.sha1(key).hexdigest()[:20]}.parquet"
