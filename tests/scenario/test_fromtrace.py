@@ -64,6 +64,9 @@ def test_trace_guest_errors_name_the_field(tmp_path: Path, capsys) -> None:
     data = _swf_scenario(tmp_path, cpu_sharez=3)
     with pytest.raises(ScenarioError, match=r"guests\[0\]\.cpu_sharez: unknown field"):
         validate_scenario(data, base_dir=tmp_path)
+    data = _swf_scenario(tmp_path, count=3)
+    with pytest.raises(ScenarioError, match=r"guests\[0\]\.count: the trace sets it"):
+        validate_scenario(data, base_dir=tmp_path)
     data = _swf_scenario(tmp_path)
     data["workloads"]["jobs"]["limit"] = 0
     with pytest.raises(ScenarioError, match=r"workloads\.jobs\.limit: Input should be greater"):

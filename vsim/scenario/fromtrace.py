@@ -40,6 +40,9 @@ from vsim.scenario.units import parse_duration
 __all__ = ["REPLAY_SPAWN_KEY", "expand_traces"]
 
 REPLAY_SPAWN_KEY = 17  # first element of the spawn key of failure-replay streams
+# Fields a trace sets for each guest or host type: an entry giving them is an error, not ignored.
+GUEST_FIELDS_FROM_TRACE = ("count", "vcpus", "start", "stop", "workload", "host", "in_vm")
+HOST_FIELDS_FROM_TRACE = ("count", "cores", "memory")
 
 
 class TraceGuests(Strict):
@@ -150,6 +153,7 @@ def _trace_guests(i: int, entry: dict, data: dict, ctx: dict) -> tuple[list, lis
     own = {k: entry[k] for k in TraceGuests.model_fields if k in entry}
     spec = _validated(TraceGuests, own, where, ctx)
     template = {k: v for k, v in entry.items() if k not in TraceGuests.model_fields}
+    _no_trace_fields(template, GUEST_FIELDS_FROM_TRACE, where)
     _validated(Guest, {**template, "name": "x", "memory": 1}, where, ctx)
     workloads = data.get("workloads", {}) or {}
     if spec.trace not in workloads:
@@ -186,6 +190,12 @@ def _trace_guests(i: int, entry: dict, data: dict, ctx: dict) -> tuple[list, lis
             names = Guest.model_construct(name=g["name"], count=g["count"]).instance_names()
             events += [{"at": float(specs.stop[k]), "action": "delete", "guest": n} for n in names]
     return guests, events
+
+
+def _no_trace_fields(template: dict, fields: tuple[str, ...], where: str) -> None:
+    for f in fields:
+        if f in template:
+            raise ValueError(f"{where}.{f}: the trace sets it; remove it from this entry")
 
 
 def _guest_memory(specs: traces.GuestSpecs, spec: TraceGuests, where: str) -> np.ndarray:
@@ -227,6 +237,7 @@ def _trace_host_types(i: int, entry: dict, ctx: dict) -> list[dict]:
     source = _validated(HostTrace, entry["trace"], f"{where}.trace", ctx)
     path = source.path
     template = {k: v for k, v in entry.items() if k not in ("trace", "name")}
+    _no_trace_fields(template, HOST_FIELDS_FROM_TRACE, where)
     _validated(HostType, {**template, "name": "x", "count": 0, "cores": 1, "memory": 1}, where, ctx)
     if source.kind == "openb":
         machines = traces.openb_nodes(path)

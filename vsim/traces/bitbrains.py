@@ -19,8 +19,8 @@ Caveats, and what vsim does about them:
 * Provisioned cores, capacity and memory may change during the month; the guest gets one size
   (``size``: the largest, first or last seen) and demand is scaled so that MHz, bytes and
   bytes/s of the trace are kept exactly.
-* Rows with 0 CPU cores (all zeros: the VM is not provisioned then; 13 of the 500 Rnd VMs of
-  July 2013 have such stretches, with repeated timestamps) are dropped; a VM lives from its
+* Rows with 0 CPU cores (all zeros: the VM is not provisioned then; 74 of the 500 Rnd VMs of
+  July 2013 have such rows, often with repeated timestamps) are dropped; a VM lives from its
   first provisioned row to one step after its last. A row repeating its predecessor's
   timestamp (6,343 in VM 340) has no duration and is dropped too.
 * ``CPU usage [%]`` is dropped: it is ``usage / capacity``, and vsim recomputes the fraction
@@ -130,7 +130,9 @@ def read_bitbrains(
     sizes = _sizes(code, cols, len(ids), size)
     edges = grid_edges(t_lo, t_hi, interval_s)
     per_row = _demand_per_row(code, cols, sizes)
-    grid = grid_means(code, cols["time_s"], ends, per_row, edges)
+    times = cols.pop("time_s")
+    del cols  # the raw columns are in per_row now: one copy of the rows, not two
+    grid = grid_means(code, times, ends, per_row, edges)
     start, stop = lifetimes(first, ends, t_lo, t_hi)
     keep = np.flatnonzero(inside)
     names = tuple(f"{prefix}{ids[i]}" for i in keep)
