@@ -191,6 +191,44 @@ def test_load_shape_fleet_follows_the_series(tmp_path: Path) -> None:
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
 
+def test_bitbrains_consolidation_end_to_end() -> None:
+    folder = shared_data("bitbrains-rnd", "2013-7")
+    sc = vsim.scenario.load_scenario(
+        SCENARIOS / "bitbrains.yaml", {"workloads.bitbrains.path": str(folder)}
+    )
+    res = vsim.run(sc)
+    s = res.summary
+    assert s["guests"] == len(sc.guests) and s["guests_rejected"] == 0
+    assert s["migrations"] > 0 and s["hosts_switched_off"] > 0
+    assert s["mem_util_mean"] > 0 and s["net_util_mean"] > 0  # memory and network from the trace
+
+
+def test_bitbrains_series_option_leaves_out_a_series(tmp_path: Path) -> None:
+    folder = shared_data("bitbrains-rnd", "2013-7")
+    data = {
+        "duration": 3600,
+        "datacenter": {
+            "host_types": [
+                {"name": "h", "count": 2, "cores": 32, "core_mips": 3000, "memory": "64GiB"}
+            ]
+        },
+        "workloads": {
+            "bb": {
+                "kind": "bitbrains",
+                "path": str(folder),
+                "vms": ["2"],
+                "series": ["memory"],
+                "net": 1000,
+                "window": {"end": "1h"},
+            }
+        },
+        "guests": [{"name": "bb", "trace": "bb", "boot_time": 0}],
+    }
+    g = vsim.run(validate_scenario(data)).guests
+    assert (g["net_bps"] == 1000).all() and (g["disk_bps"] == 0).all()
+    assert g["mem_bytes"].nunique() > 1  # memory still follows the trace
+
+
 def test_swf_example_runs_on_the_hand_written_log() -> None:
     res = vsim.run(SCENARIOS / "swf.yaml")
     # 7 usable jobs of the log (job 6 has no run time); 16 and 12 processors span 2 guests each.

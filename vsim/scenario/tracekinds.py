@@ -138,11 +138,26 @@ class BitbrainsWorkload(TraceKind):
     size: Literal["max", "first", "last"] = Field(
         "max", description="which provisioned size a guest gets when the trace changes it"
     )
+    series: list[Literal["memory", "disk", "net"]] = Field(
+        ["memory", "disk", "net"],
+        description="which series besides CPU come from the trace; the others from the "
+        "workload's memory, disk and net constants",
+    )
 
     def read(self, step_s: float) -> traces.WorkloadTrace:
         return traces.read_bitbrains(
             self.path, vms=self.vms, window=self.window.window(), interval_s=step_s, size=self.size
         )
+
+    def trace_for(self, names: np.ndarray, scenario, rng: np.random.Generator):
+        """The trace's demand, without the series left out of ``series``."""
+        full = super().trace_for(names, scenario, rng)
+        if len(self.series) == 3:
+            return full
+        kept = {
+            f: getattr(full, f) if f in self.series else None for f in ("memory", "disk", "net")
+        }
+        return traces.UtilizationTrace(full.names, full.times, full.cpu, **kept)
 
 
 class OpenDCWorkload(TraceKind):
