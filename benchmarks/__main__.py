@@ -14,6 +14,7 @@ from benchmarks import (
     kernels,
     planetlab_consolidation,
     planetlab_static,
+    real_traces,
     requests,
     scaling,
 )
@@ -27,6 +28,7 @@ SUITE = [
     scaling,
     planetlab_consolidation,
     fleet_consolidation,
+    real_traces,
 ]
 
 

@@ -4,8 +4,9 @@ migrations over the network, memory checked on the destination, idle hosts switc
 
 The traces are every PlanetLab day folder present (about 1,000 VMs each), each day's files
 driving an equal share of the VMs in sorted name order, cycled where a day has fewer files
-than VMs. Hosts have 8 cores of 2500 MIPS and 64 GiB; VMs have 2 vCPUs and 8 GiB, five per host
-at the start (best fit). ``--hosts`` runs a smaller fleet of the same shape.
+than VMs (the ``days`` option of the ``planetlab`` workload kind). Hosts have 8 cores of
+2500 MIPS and 64 GiB; VMs have 2 vCPUs and 8 GiB, five per host at the start (best fit).
+``--hosts`` runs a smaller fleet of the same shape.
 """
 
 from __future__ import annotations
@@ -28,22 +29,18 @@ def day_folders() -> list[str]:
 
 def scenario(hosts: int, days: list[str], vms_per_host: int = 5, detector: str = "thr"):
     n_vms = hosts * vms_per_host
-    share = -(-n_vms // len(days))
-    workloads = {
-        f"pl{d}": {"kind": "planetlab", "path": path, "memory": 0.6} for d, path in enumerate(days)
-    }
+    # The planetlab kind's days option gives each day an equal share of the VMs, cycling.
+    workloads = {"pl": {"kind": "planetlab", "days": days, "memory": 0.6}}
     guests = [
         {
-            "name": f"vm{d}",
-            "count": min(share, n_vms - d * share),
+            "name": "vm",
+            "count": n_vms,
             "vcpus": 2,
             "vcpu_mips": 2500,
             "memory": "8GiB",
-            "workload": f"pl{d}",
+            "workload": "pl",
             "boot_time": 0,
         }
-        for d in range(len(days))
-        if n_vms - d * share > 0
     ]
     return validate_scenario(
         {

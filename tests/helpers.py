@@ -47,3 +47,19 @@ def scenario(
         **kw,
     }
     return validate_scenario(data)
+
+
+def shared_data(*parts: str):
+    """A path under the shared real-trace folder (``$VSIM_DATA``, else ``../shared/data`` beside
+    the repository); the calling test is skipped when it is absent. Data is never copied in."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    repo = Path(__file__).resolve().parents[1]
+    root = Path(os.environ.get("VSIM_DATA", repo.parent / "shared" / "data"))
+    path = root.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real trace {'/'.join(parts)} not found (set VSIM_DATA)")
+    return path

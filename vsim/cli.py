@@ -10,6 +10,7 @@ import pandas as pd
 
 from vsim.policies import PolicyError
 from vsim.scenario import ScenarioError, load_scenario
+from vsim.traces import TraceError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     dask.add_argument("--dask-local", action="store_true", help="run on a local Dask cluster")
     p_sweep.add_argument("--out", type=Path, help="output folder (default results/<name>-sweep)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_exp = sub.add_parser(
+        "export", help="write a run's guest series as a trace (OpenDC Parquet or vsim CSV)"
+    )
+    p_exp.add_argument("results", type=Path, help="a results folder written by vsim run")
+    p_exp.add_argument("--to", choices=("opendc", "csv"), required=True)
+    p_exp.add_argument(
+        "--series",
+        choices=("demand", "utilization"),
+        default="demand",
+        help="what each guest asked for, or what it got (default demand)",
+    )
+    p_exp.add_argument("--out", type=Path, required=True, help="folder (opendc) or file (csv)")
     p_cal = sub.add_parser(
         "calibrate", help="run published virtualization benchmarks; compare with the papers"
     )
@@ -52,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
+        handlers["export"] = _export
         return handlers[args.command](args)
-    except ScenarioError as exc:
+    except (ScenarioError, TraceError) as exc:  # bad input: the message, never a traceback
         print(exc, file=sys.stderr)
         return 1
     except PolicyError as exc:  # a user policy failed: the run stops, its message says why
@@ -82,6 +96,20 @@ def _run(args: argparse.Namespace) -> int:
     with pd.option_context("display.float_format", "{:.4g}".format):
         print(res.summary.to_string())
     print(f"results written to {out}/")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from vsim.experiment import read_result
+    from vsim.traces.export import export_run
+
+    try:
+        res = read_result(args.results)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for path in export_run(res, args.out, to=args.to, series=args.series):
+        print(path)
     return 0
 
 

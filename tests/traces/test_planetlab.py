@@ -116,3 +116,15 @@ def test_real_day_20110303_matches_published_statistics() -> None:
     assert tr.cpu.min() == 0.0 and tr.cpu.max() == pytest.approx(0.99)
     assert list(tr.names) == sorted(tr.names)
     assert sum(" " in n for n in tr.names) == 50  # names with a space, per the README
+
+
+def test_days_mixed_in_equal_shares(tmp_path: Path) -> None:
+    from vsim.traces import read_planetlab_days
+
+    d1 = _write(tmp_path / "d1", {"a": "10\n20\n", "b": "30\n40\n"})
+    d2 = _write(tmp_path / "d2", {"c": "50\n60\n70\n"})
+    tr = read_planetlab_days([d1, d2], 5)
+    # share = ceil(5 / 2) = 3: d1 gives a, b, a; d2 gives c, c (padded to 3 samples).
+    assert tr.names == ("d1/a", "d1/b", "d1/a", "d2/c", "d2/c")
+    np.testing.assert_array_equal(tr.cpu[1], [0.3, 0.4, 0.4])
+    np.testing.assert_array_equal(tr.cpu[4], [0.5, 0.6, 0.7])

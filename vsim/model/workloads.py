@@ -118,6 +118,9 @@ def build_demands(
 def _trace_for(
     wl: schema.Workload, scenario: schema.Scenario, names: np.ndarray, rng: np.random.Generator
 ) -> traces.UtilizationTrace:
+    custom = getattr(wl, "trace_for", None)  # real-trace kinds read their own (scenario layer)
+    if custom is not None:
+        return custom(names, scenario, rng)
     n = len(names)
     step = wl.step or scenario.sample_interval
     span = {"duration_s": scenario.duration, "interval_s": step}

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from vsim.scenario.schema import Scenario
+from vsim.scenario.tracekinds import TRACE_KINDS
 
 
 class ScenarioError(ValueError):
@@ -96,6 +97,7 @@ _UNION_TAGS = {
     "batch",
     "linear",
     "specpower",
+    *TRACE_KINDS,
 }
 
 
@@ -151,6 +153,7 @@ def _workload_model(tag: Any) -> Any:
         "csv": schema.CsvWorkload,
         "batch": schema.BatchWorkload,
         "service": schema.ServiceWorkload,
+        **TRACE_KINDS,
     }
     return models.get(tag)
 

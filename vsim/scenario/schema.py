@@ -9,11 +9,10 @@ Unknown fields are errors: a typo must never be silently ignored.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     PrivateAttr,
     ValidationInfo,
@@ -24,17 +23,25 @@ from pydantic import (
 from vsim.scenario.base import Strict, existing_path, few_names, policy_name
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
+
+# The demand fields of utilization workloads (shared with the real-trace kinds).
+from vsim.scenario.demand import Bytes, BytesPerSecond, Profile, Seconds
+from vsim.scenario.demand import Demand as _Demand
 from vsim.scenario.failures import Failures
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES, check_profile
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[float, BeforeValidator(parse_bytes)]
-BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
-# An operation profile: a preset name or rates per MI of work (vsim.scenario.virtualization).
-Profile = Annotated[str | dict[str, float] | None, AfterValidator(check_profile)]
+from vsim.scenario.tracekinds import (
+    AlibabaTasksWorkload,
+    BitbrainsWorkload,
+    LoadShapeWorkload,
+    OpenbWorkload,
+    OpenDCWorkload,
+    SwfWorkload,
+    planetlab_day_folders,
+    planetlab_days,
+)
+from vsim.scenario.units import parse_rate
+from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
 
 PLACEMENT_POLICIES = (
     "first_fit",
@@ -127,23 +134,6 @@ class Datacenter(Strict):
         return v
 
 
-class _Demand(Strict):
-    """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
-
-    profile: Profile = Field(
-        None, description="operation profile: a preset name or rates per unit of CPU work"
-    )
-    memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
-    disk: BytesPerSecond = Field(0.0, ge=0)
-    disk_iops: float = Field(0.0, ge=0)
-    net: BytesPerSecond = Field(0.0, ge=0)
-    step: Seconds | None = Field(
-        None, gt=0, description="how often demand changes; default: the sample interval"
-    )
-    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
-    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
-
-
 class ConstantWorkload(_Demand):
     kind: Literal["constant"]
     cpu: float = Field(ge=0, le=1, description="fraction of the guest's vCPUs")
@@ -170,13 +160,33 @@ class RandomWalkWorkload(_Demand):
 
 class PlanetLabWorkload(_Demand):
     kind: Literal["planetlab"]
-    path: str = Field(description="folder with one CPU-percent file per VM")
+    path: str | None = Field(None, description="folder with one CPU-percent file per VM")
+    days: list[str] | str | None = Field(
+        None, description="day folders (or their parent) mixed: an equal share of guests each"
+    )
     interval: Seconds = Field(300.0, gt=0)
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, v: str, info: ValidationInfo) -> str:
-        return existing_path(v, info)
+    def _exists(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else existing_path(v, info)
+
+    @field_validator("days")
+    @classmethod
+    def _days_exist(cls, v: list[str] | str | None, info: ValidationInfo) -> list[str] | None:
+        return None if v is None else planetlab_day_folders(v, info)
+
+    @model_validator(mode="after")
+    def _path_or_days(self) -> PlanetLabWorkload:
+        if (self.path is None) == (self.days is None):
+            raise ValueError("give either path (one day folder) or days (several), not both")
+        return self
+
+    @property
+    def trace_for(self):
+        """Mixed days are read by :func:`vsim.scenario.tracekinds.planetlab_days`; one folder
+        the model reads itself (``None``)."""
+        return None if self.days is None else partial(planetlab_days, self)
 
 
 class CsvWorkload(_Demand):
@@ -212,7 +222,13 @@ Workload = Annotated[
     | PlanetLabWorkload
     | CsvWorkload
     | BatchWorkload
-    | ServiceWorkload,
+    | ServiceWorkload
+    | BitbrainsWorkload
+    | OpenDCWorkload
+    | AlibabaTasksWorkload
+    | OpenbWorkload
+    | SwfWorkload
+    | LoadShapeWorkload,
     Field(discriminator="kind"),
 ]
 
@@ -387,6 +403,15 @@ class Scenario(Strict):
     def base_dir(self) -> str | None:
         """The folder of the scenario's file (None for a scenario built in Python)."""
         return self._base_dir
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_traces(cls, data: object, info: ValidationInfo) -> object:
+        # Guests, host types and failures that a real trace defines become the plain entries
+        # below before anything else is checked (vsim.scenario.fromtrace).
+        from vsim.scenario.fromtrace import expand_traces
+
+        return expand_traces(data, info.context)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

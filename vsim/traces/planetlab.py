@@ -27,7 +27,7 @@ import numpy as np
 
 from vsim.traces.base import TraceError, UtilizationTrace
 
-__all__ = ["read_planetlab"]
+__all__ = ["read_planetlab", "read_planetlab_days"]
 
 
 def _parse_file(path: Path) -> np.ndarray:
@@ -123,4 +123,35 @@ def read_planetlab(
         names=tuple(p.name for p in paths),
         times=np.arange(n_samples, dtype=np.float64) * interval_s,
         cpu=cpu,
+    )
+
+
+def read_planetlab_days(
+    folders: list[str | Path], n: int, *, interval_s: float = 300.0
+) -> UtilizationTrace:
+    """``n`` series drawn from several PlanetLab day folders, an equal share from each.
+
+    Series ``j`` comes from day ``j // share`` (``share = ceil(n / len(folders))``, days in the
+    order given), taking that day's files in sorted name order and cycling where the day has
+    fewer files than its share. Days of unequal length are padded with their last sample, as
+    files are within a day.
+    """
+    if n < 1 or not folders:
+        raise ValueError("read_planetlab_days needs at least one folder and one series")
+    share = -(-n // len(folders))
+    rows, names = [], []
+    days = [read_planetlab(f, interval_s=interval_s) for f in folders[: -(-n // share)]]
+    n_samples = max(d.n_samples for d in days)
+    for d, day in enumerate(days):
+        count = min(share, n - d * share)
+        idx = np.arange(count) % day.n_series
+        cpu = day.cpu[idx]
+        if day.n_samples < n_samples:
+            cpu = np.concatenate([cpu, np.repeat(cpu[:, -1:], n_samples - day.n_samples, 1)], 1)
+        rows.append(cpu)
+        names += [f"{Path(folders[d]).name}/{day.names[i]}" for i in idx]
+    return UtilizationTrace(
+        names=tuple(names),
+        times=np.arange(n_samples, dtype=np.float64) * interval_s,
+        cpu=np.concatenate(rows),
     )
