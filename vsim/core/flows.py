@@ -118,6 +118,9 @@ def maxmin_flows(
         float64[F] rate of each flow; see the module docstring for the guarantees. A flow on
         only infinite-capacity links (or on no link) with infinite demand gets ``inf``.
         Deterministic: same input, same bits.
+
+    The progressive-filling loop stays in one piece (with the invariant of each step beside
+    it), which is what makes this function longer than most.
     """
     capacity, route_ptr, route_links, weight, demand = _checked(
         capacity, route_ptr, route_links, weight, demand

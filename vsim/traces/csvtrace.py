@@ -81,6 +81,36 @@ def read_csv_trace(
     if cpu_unit not in ("fraction", "percent"):
         raise ValueError(f"cpu_unit must be 'fraction' or 'percent', got {cpu_unit!r}")
     path = Path(path)
+    df = _read_frame(path)
+    guests = df["guest"].str.strip()
+    if guests.isna().any() or (guests == "").any():
+        pos = int(np.argmax((guests.isna() | (guests == "")).to_numpy()))
+        raise TraceError(f"{path}, line {_line(df, pos)}, column 'guest': is empty")
+
+    t = _numeric_column(df, "time", path)
+    columns = {c: _numeric_column(df, c, path) for c in ("cpu", *_OPTIONAL) if c in df.columns}
+    if cpu_unit == "percent":
+        columns["cpu"] = columns["cpu"] / 100.0
+
+    # factorize keeps order of first appearance, which is the documented series order.
+    g_code, names = pd.factorize(guests, sort=False)
+    times, t_code = np.unique(t, return_inverse=True)
+    _check_unique_samples(path, df, g_code, t_code, times.size, names, t)
+    fill = _forward_fill(g_code, t_code, len(names), times.size)
+    filled = {c: fill(v) for c, v in columns.items()}
+    return UtilizationTrace(
+        names=tuple(str(n) for n in names),
+        times=times,
+        cpu=filled["cpu"],
+        memory=filled.get("memory"),
+        disk=filled.get("disk"),
+        net=filled.get("net"),
+    )
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    """The file as a frame with lower-case column names, the required ones present and
+    blank lines dropped; TraceError naming the file otherwise."""
     try:
         # Guest names as text, so "007" stays as written. Numeric columns are left to pandas'
         # C parser (measured 3x faster than reading everything as text); a column with a bad
@@ -110,22 +140,11 @@ def read_csv_trace(
     df = df.dropna(how="all")  # blank lines; labels are not renumbered (see _line)
     if df.empty:
         raise TraceError(f"{path}: no data rows after the header")
+    return df
 
-    guests = df["guest"].str.strip()
-    if guests.isna().any() or (guests == "").any():
-        pos = int(np.argmax((guests.isna() | (guests == "")).to_numpy()))
-        raise TraceError(f"{path}, line {_line(df, pos)}, column 'guest': is empty")
 
-    t = _numeric_column(df, "time", path)
-    columns = {c: _numeric_column(df, c, path) for c in ("cpu", *_OPTIONAL) if c in df.columns}
-    if cpu_unit == "percent":
-        columns["cpu"] = columns["cpu"] / 100.0
-
-    # factorize keeps order of first appearance, which is the documented series order.
-    g_code, names = pd.factorize(guests, sort=False)
-    times, t_code = np.unique(t, return_inverse=True)
-    n_series, n_samples = len(names), times.size
-
+def _check_unique_samples(path, df, g_code, t_code, n_samples, names, t) -> None:
+    """TraceError naming the line where a guest has a second sample at one time."""
     flat = g_code * n_samples + t_code
     if np.unique(flat).size != flat.size:
         _, first, counts = np.unique(flat, return_index=True, return_counts=True)
@@ -136,8 +155,10 @@ def read_csv_trace(
             f"at time {t[pos]!r}"
         )
 
-    # Index of the latest own sample at or before each grid time, per guest (forward fill);
-    # before the first own sample, the first sample (filling backwards from it).
+
+def _forward_fill(g_code, t_code, n_series: int, n_samples: int):
+    """A function putting each guest's own samples on the whole grid: at each grid time its
+    latest own sample at or before it, before its first own sample that first sample."""
     has = np.zeros((n_series, n_samples), dtype=bool)
     has[g_code, t_code] = True
     src = np.where(has, np.arange(n_samples), -1)
@@ -151,12 +172,4 @@ def read_csv_trace(
         grid[g_code, t_code] = values
         return grid[rows, src]
 
-    filled = {c: fill(v) for c, v in columns.items()}
-    return UtilizationTrace(
-        names=tuple(str(n) for n in names),
-        times=times,
-        cpu=filled["cpu"],
-        memory=filled.get("memory"),
-        disk=filled.get("disk"),
-        net=filled.get("net"),
-    )
+    return fill
