@@ -12,92 +12,32 @@ Policies: NPA, DVFS, THR-MMT-0.8, IQR-MMT-1.5, MAD-MMT-2.5, LR-MMT-1.2, LRR-MMT-
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import resource
 
 import vsim
 from benchmarks import planetlab_static
 from benchmarks.common import median, planetlab_day, repeated
+from vsim.experiments.beloglazov2012 import (
+    CLOUDSIM_20110303,
+    VM_TYPES,
+    cloudsim_placement,
+    policies,
+)
 from vsim.scenario import validate_scenario
-from vsim.scenario.catalogue import SPECPOWER_TABLES as SPECPOWER
 
-# CloudSim 4.0 on this project's machine, day 20110303, trace files in sorted name order (issue
-# 4 of this project): energy kWh, migrations, SLATAH, PDM, wall seconds (None: not given).
-CLOUDSIM = {
-    "NPA": (2410.8, None, None, None, None),
-    "DVFS": (802.8, None, None, None, None),
-    "THR-MMT-0.8": (192.6, 26711, None, None, None),
-    "IQR-MMT-1.5": (190.0, None, None, None, None),
-    "MAD-MMT-2.5": (185.8, None, None, None, None),
-    "LR-MMT-1.2": (163.5, 27859, 0.0586, 0.0008, 29.6),
-    "LRR-MMT-1.2": (None, None, None, None, None),
-}
-POLICIES = {
-    "NPA": dict(detector="none", underload=False, switch_off_idle=False, power_aware=False),
-    "DVFS": dict(detector="none", underload=False),
-    "THR-MMT-0.8": dict(detector="thr", param=0.8),
-    "IQR-MMT-1.5": dict(detector="iqr", param=1.5),
-    "MAD-MMT-2.5": dict(detector="mad", param=2.5),
-    "LR-MMT-1.2": dict(detector="lr", param=1.2),
-    "LRR-MMT-1.2": dict(detector="lrr", param=1.2),
-}
+# The policies this benchmark times (the whole table: vsim experiment beloglazov2012 --policy all).
+BENCH_POLICIES = (
+    "NPA",
+    "DVFS",
+    "THR-MMT-0.8",
+    "IQR-MMT-1.5",
+    "MAD-MMT-2.5",
+    "LR-MMT-1.2",
+    "LRR-MMT-1.2",
+)
+POLICIES = {name: policies()[name] for name in BENCH_POLICIES}
 POWER = {"g4": "hp_ml110_g4", "g5": "hp_ml110_g5"}
-
-
-HOST_TYPES = {"g4": (1860.0, SPECPOWER["hp_ml110_g4"]), "g5": (2660.0, SPECPOWER["hp_ml110_g5"])}
-VM_TYPES = [(2500.0, 870.0), (2000.0, 1740.0), (1000.0, 1740.0), (500.0, 613.0)]  # MIPS, MB
-HOST_MB = 4096.0
-
-
-def _power(table, u: float) -> float:
-    x = min(max(u, 0.0), 1.0) * 10.0
-    lo = min(int(x), 9)
-    return table[lo] + (table[lo + 1] - table[lo]) * (x - lo)
-
-
-def cloudsim_placement(n_hosts: int, n_vms: int, policy: str) -> list[int]:
-    """CloudSim's initial placement of the paper's experiment (issue 4 of this project and the
-    brief of this benchmark): host ``i`` is a G4 if ``i`` is even, a G5 if odd; VM ``j`` (type
-    ``j // ceil(N/4)``) is placed at creation, in index order, on nominal MIPS (a VM being
-    created asks for its full MIPS), with its whole RAM, and only where its single vCPU fits one
-    core (2500 MIPS VMs only on G5). NPA and DVFS (no migration policy) take the first host
-    that fits; the migration policies place with power-aware best fit (Algorithm 1 of the
-    paper): least power increase over the host's power at its last update, which at t = 0 is
-    every host's idle power (0 % utilization, read from its table), so VMs spread over all
-    800 hosts; with the capacity, core and RAM checks only. (A utilization-threshold check
-    at creation is not applied: with nominal MIPS it would leave VMs of the 0.7 fallback
-    unplaceable, while CloudSim creates all 1052.)"""
-    block = -(-n_vms // 4)
-    kind = [("g4", "g5")[i % 2] for i in range(n_hosts)]
-    core = [HOST_TYPES[k][0] for k in kind]
-    table = [HOST_TYPES[k][1] for k in kind]
-    cap = [2.0 * c for c in core]
-    used = [0.0] * n_hosts
-    ram = [0.0] * n_hosts
-    det = POLICIES[policy]["detector"]
-    out = []
-    for j in range(n_vms):
-        mips, mb = VM_TYPES[j // block]
-        best, best_inc = -1, math.inf
-        for i in range(n_hosts):
-            after = used[i] + mips
-            if mips > core[i] or after > cap[i] or ram[i] + mb > HOST_MB:
-                continue
-            if det == "none":
-                best = i
-                break
-            # Every host's utilization at its last update is 0 at t = 0, so the base is idle
-            # power everywhere and VMs placed earlier count only on the "after" side.
-            inc = _power(table[i], after / cap[i]) - table[i][0]
-            if inc < best_inc:
-                best, best_inc = i, inc
-        if best < 0:
-            raise RuntimeError(f"VM {j} fits on no host")
-        used[best] += mips
-        ram[best] += mb
-        out.append(best)
-    return out
 
 
 def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1052):
@@ -121,7 +61,7 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
             t = dict(by_kind[("g4", "g5")[i % 2]], name=f"h{i:03d}", count=1)
             hosts.append(t)
         base["datacenter"]["host_types"] = hosts
-        where = cloudsim_placement(n_hosts, n_vms, policy)
+        where = cloudsim_placement(n_hosts, n_vms, POLICIES[policy]["detector"] == "none")
         block = -(-n_vms // 4)
         base["guests"] = [
             {
@@ -189,7 +129,7 @@ def main(profiles=("cloudsim", "vsim"), policies=None, repeat: int = 1) -> list[
     for profile in profiles:
         for policy in policies or POLICIES:
             r = run_one(str(folder), policy, profile, repeat)
-            cs = CLOUDSIM[policy]
+            cs = CLOUDSIM_20110303.get(policy, (None,) * 4)
             print(
                 f"{profile:8} {policy:12} {r['energy_kwh']:8.1f} {r['energy_kwh_cloudsim']:8.1f} "
                 f"{_fmt(cs[0], '7.1f')} {r['migrations']:6d} {_fmt(cs[1], '7d')} "

@@ -56,6 +56,13 @@ class PlacementView:
     feasible: np.ndarray
     host_names: np.ndarray
     now: float
+    vcpu_mips: float = 0.0  # the guest's vCPU speed
+    core_mips: np.ndarray | None = None  # float64[H], each host's core speed
+    power: Any = None  # the hosts' power tables (PowerTables: .at(hosts, util), .tables)
+
+
+"""The fields after ``now`` describe the guest and the hosts' hardware, for policies that
+weigh power or core speed (CloudSim's placement below)."""
 
 
 class PlacementPolicy(Protocol):
@@ -247,3 +254,35 @@ def as_host(spec: str, decision: str, answer: Any, n_hosts: int) -> int:
             f"a host index 0..{n_hosts - 1} or -1 (none) is allowed"
         )
     return h
+
+
+# ---------------------------------------------------------------------- CloudSim's placement
+def _core_fits(request: dict[str, float], view: PlacementView) -> np.ndarray:
+    # CloudSim places a VM only where its single vCPU fits one core (2500 MIPS VMs on G5 only).
+    return view.feasible & (view.vcpu_mips <= view.core_mips)
+
+
+def cloudsim_first_fit(request: dict[str, float], view: PlacementView) -> int:
+    """CloudSim 4.0's initial placement without a migration policy (NPA, DVFS): the first
+    host with room for the VM's nominal MIPS and whole RAM, its vCPU fitting one core."""
+    ok = _core_fits(request, view)
+    return int(np.argmax(ok)) if ok.any() else -1
+
+
+def cloudsim_pabfd(request: dict[str, float], view: PlacementView) -> int:
+    """CloudSim 4.0's initial placement under a migration policy (Beloglazov & Buyya 2012,
+    Algorithm 1 at t = 0): the host whose power grows least from its idle power (every host's
+    utilization at its last update is 0 then), with the checks of :func:`cloudsim_first_fit`;
+    the lowest index among equals."""
+    ok = _core_fits(request, view)
+    if not ok.any():
+        return -1
+    cap = view.capacity["cpu"]
+    after = view.used["cpu"] + request["cpu"]
+    hosts = np.arange(len(cap))
+    increase = view.power.at(hosts, after / cap) - view.power.tables[:, 0]
+    return int(np.argmin(np.where(ok, increase, np.inf)))
+
+
+register("placement", "cloudsim_first_fit", cloudsim_first_fit)
+register("placement", "cloudsim_pabfd", cloudsim_pabfd)

@@ -58,7 +58,6 @@ class Engine:
         self.streams = streams or RandomStreams(scenario.seed)
         self.env = simpy.Environment()
         self.placement_rng = self.streams.generator("placement")
-        self.placement = placement_for(scenario.scheduler.policy, scenario.base_dir)
         self.hosts = HostTable.from_scenario(scenario)
         self.guests = g = gs.GuestTable.from_scenario(scenario)
         oc = scenario.scheduler.overcommit
@@ -91,6 +90,9 @@ class Engine:
         self.guest_rates = RateTable(GUEST_RATES, g.n)
         self.host_rates = RateTable(HOST_RATES, self.hosts.n)
         self.power = PowerTables.from_scenario(scenario)
+        self.placement = placement_for(
+            scenario.scheduler.policy, scenario.base_dir, self.hosts, self.power
+        )
         self.t0 = 0.0  # start of the current sample
         self.events = EventLog()
         self.n_events = 0
@@ -369,7 +371,7 @@ class Engine:
             hosts[~pinned] = self.placement.place(
                 self.pool,
                 g.placement_request(free),
-                g.names[free],
+                (g.names[free], g.vcpu_mips[free]),
                 order=self.scenario.scheduler.order,
                 groups=g.affinity[free],
                 rng=self.placement_rng,

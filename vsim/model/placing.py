@@ -38,22 +38,35 @@ class BuiltinPlacement:
 class UserPlacement:
     """A user's :class:`vsim.policies.PlacementPolicy`, asked guest by guest."""
 
-    def __init__(self, spec: str, policy: Any):
+    def __init__(self, spec: str, policy: Any, hosts: Any = None, power: Any = None):
         self.name, self.policy = spec, policy
+        self.core_mips = None if hosts is None else hosts.core_mips
+        self.host_names = None if hosts is None else hosts.names
+        self.power = power
 
     def place(self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now):
-        """The pool's batch placement, asking this policy for each guest's host."""
+        """The pool's batch placement, asking this policy for each guest's host (``names``:
+        the guests' names and vCPU speeds)."""
 
         def choose(i: int, req: list[float], exclude: np.ndarray | None) -> int:
             request = dict(zip(pool.resources, req, strict=True))
-            return self._ask(pool, request, pool.feasible(request, exclude), names[i], now)
+            feasible = pool.feasible(request, exclude)
+            return self._ask(pool, request, feasible, names[0][i], now, float(names[1][i]))
 
         return pool.place_batch(
             requests, choose, order=order, groups=groups, rng=rng, occupied=occupied
         )
 
-    def _ask(self, pool: HostPool, request, feasible, name: str, now: float) -> int:
-        view = _view(pool, feasible, now)
+    def _ask(self, pool: HostPool, request, feasible, name: str, now: float, vcpu_mips) -> int:
+        view = PlacementView(
+            *_pool_state(pool),
+            feasible,
+            self.host_names,
+            now,
+            vcpu_mips,
+            self.core_mips,
+            self.power,
+        )
         decision = f"placing guest {name!r} at t={now:g} s"
         answer = call(self.name, decision, self.policy, request, view)
         h = as_host(self.name, decision, answer, pool.n_hosts)
@@ -66,17 +79,20 @@ class UserPlacement:
         return h
 
 
-def _view(pool: HostPool, feasible: np.ndarray, now: float) -> PlacementView:
+def _pool_state(pool: HostPool) -> tuple[dict, dict, dict]:
+    """Copies of the pool's capacity and allocations, and what is free, per resource."""
     cap = {r: pool.capacity[r].copy() for r in pool.resources}
     used = {r: pool.used[r].copy() for r in pool.resources}
-    free = {r: cap[r] - used[r] for r in pool.resources}
-    return PlacementView(cap, used, free, feasible, np.arange(pool.n_hosts), now)
+    return cap, used, {r: cap[r] - used[r] for r in pool.resources}
 
 
-def placement_for(spec: str, base_dir: str | None):
-    """The placement a scenario's ``scheduler.policy`` names."""
+def placement_for(spec: str, base_dir: str | None, hosts: Any = None, power: Any = None):
+    """The placement a scenario's ``scheduler.policy`` names (``hosts``, ``power``: the
+    hardware a policy may weigh)."""
     policy = resolve("placement", spec, base_dir)
-    return BuiltinPlacement(spec) if policy is None else UserPlacement(spec, policy)
+    if policy is None:
+        return BuiltinPlacement(spec)
+    return UserPlacement(spec, policy, hosts, power)
 
 
 __all__ = ["BuiltinPlacement", "UserPlacement", "placement_for", "PolicyError"]

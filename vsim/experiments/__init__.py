@@ -1,0 +1,12 @@
+"""Named experiments: published studies as one call (and one ``vsim experiment`` command).
+
+- :func:`beloglazov2012`: dynamic VM consolidation on a PlanetLab day (Beloglazov & Buyya,
+  CCPE 24(13), 2012), every policy of the paper, against CloudSim 4.0's figures.
+"""
+
+from vsim.experiments.beloglazov2012 import beloglazov2012
+
+#: Every named experiment, by the name ``vsim experiment`` takes.
+EXPERIMENTS = {"beloglazov2012": beloglazov2012}
+
+__all__ = ["EXPERIMENTS", "beloglazov2012"]
