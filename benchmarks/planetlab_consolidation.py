@@ -18,7 +18,7 @@ import resource
 import vsim
 from benchmarks import planetlab_static
 from benchmarks.common import median, planetlab_day, repeated
-from vsim.experiments.beloglazov2012 import (
+from vsim.experiments.beloglazov import (
     CLOUDSIM_20110303,
     VM_TYPES,
     cloudsim_placement,

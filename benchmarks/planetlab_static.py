@@ -12,24 +12,12 @@ import os
 
 import vsim
 from benchmarks.common import planetlab_day, timed
+from vsim.experiments.beloglazov import paper_vms
 from vsim.scenario import validate_scenario
 
 
 def scenario(folder: str, n_vms: int = 1052):
-    types = [(2500, "870MB"), (2000, "1740MB"), (1000, "1740MB"), (500, "613MB")]
-    block = -(-n_vms // 4)
-    guests = [
-        {
-            "name": f"vm{t}",
-            "count": min(block, n_vms - t * block),
-            "vcpus": 1,
-            "vcpu_mips": mips,
-            "memory": mem,
-            "workload": "planetlab",
-            "boot_time": 0,
-        }
-        for t, (mips, mem) in enumerate(types)
-    ]
+    guests = paper_vms(n_vms)
     hosts = [
         {
             "name": "g4",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vsim.experiments import cli as experiment_cli
 from vsim.policies import PolicyError
 from vsim.scenario import ScenarioError, load_scenario
 from vsim.traces import TraceError
@@ -61,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         "calibrate", help="run published virtualization benchmarks; compare with the papers"
     )
     p_cal.add_argument("--report", action="store_true", help="also print each figure's source")
+    experiment_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
+        handlers["experiment"] = experiment_cli.run
         handlers["export"] = _export
         return handlers[args.command](args)
     except (ScenarioError, TraceError) as exc:  # bad input: the message, never a traceback

@@ -4,9 +4,13 @@
   CCPE 24(13), 2012), every policy of the paper, against CloudSim 4.0's figures.
 """
 
-from vsim.experiments.beloglazov2012 import beloglazov2012
+from vsim.experiments.beloglazov import beloglazov2012
 
-#: Every named experiment, by the name ``vsim experiment`` takes.
+#: Every named experiment, by the name ``vsim experiment`` takes, and what each reproduces.
 EXPERIMENTS = {"beloglazov2012": beloglazov2012}
+TITLES = {
+    "beloglazov2012": "dynamic VM consolidation on a PlanetLab day, every policy of "
+    "Beloglazov & Buyya (CCPE 2012), beside CloudSim 4.0's figures",
+}
 
-__all__ = ["EXPERIMENTS", "beloglazov2012"]
+__all__ = ["EXPERIMENTS", "TITLES", "beloglazov2012"]

@@ -72,12 +72,14 @@ def scenario(
     day: str = "20110303",
     policy: str = "LR-MMT-1.2",
     profile: str = "cloudsim",
+    n_hosts: int = N_HOSTS,
 ) -> Scenario:
-    """The experiment for one policy as a plain scenario (``vsim run`` reproduces it)."""
-    return validate_scenario(scenario_data(data, day, policy, profile))
+    """The experiment for one policy as a plain scenario (``vsim run`` reproduces it);
+    ``n_hosts`` other than the paper's 800 gives a scaled datacenter (half G4, half G5)."""
+    return validate_scenario(scenario_data(data, day, policy, profile, n_hosts))
 
 
-def scenario_data(data, day: str, policy: str, profile: str) -> dict[str, Any]:
+def scenario_data(data, day: str, policy: str, profile: str, n_hosts: int = N_HOSTS) -> dict:
     """:func:`scenario` as plain data (what :func:`export` writes)."""
     table = policies()
     if policy not in table:
@@ -86,8 +88,28 @@ def scenario_data(data, day: str, policy: str, profile: str) -> dict[str, Any]:
         raise ScenarioError(f"unknown profile {profile!r}; profiles: cloudsim, vsim")
     folder = day_folder(data, day)
     n_vms = sum(1 for p in folder.iterdir() if p.is_file())
+    guests = paper_vms(n_vms)
+    workload = {"kind": "planetlab", "path": str(folder.resolve())}
+    cloudsim = profile == "cloudsim"
+    if cloudsim:
+        workload["memory"] = 0.0  # CloudSim's PlanetLab VMs use no RAM once created
+    return {
+        "name": f"planetlab-{day}-{policy}-{profile}",
+        "description": "Beloglazov & Buyya 2012, Section 6 (vsim.experiments.beloglazov)",
+        "duration": "24h",
+        "sample_interval": "5m",
+        "datacenter": {"host_types": _hosts(cloudsim, n_hosts)},
+        "scheduler": {"policy": _placement(policy) if cloudsim else "first_fit"},
+        "workloads": {"planetlab": workload},
+        "guests": guests,
+        "consolidation": {"profile": profile, "interval": "5m", **table[policy]},
+    }
+
+
+def paper_vms(n_vms: int) -> list[dict[str, Any]]:
+    """The paper's VMs as guest groups: its four types in blocks of ceil(N/4), in order."""
     block = -(-n_vms // 4)
-    guests = [
+    return [
         {
             "name": f"vm{t}",
             "count": min(block, n_vms - t * block),
@@ -100,28 +122,13 @@ def scenario_data(data, day: str, policy: str, profile: str) -> dict[str, Any]:
         for t, (mips, mb) in enumerate(VM_TYPES)
         if n_vms - t * block > 0
     ]
-    workload = {"kind": "planetlab", "path": str(folder.resolve())}
-    cloudsim = profile == "cloudsim"
-    if cloudsim:
-        workload["memory"] = 0.0  # CloudSim's PlanetLab VMs use no RAM once created
-    return {
-        "name": f"planetlab-{day}-{policy}-{profile}",
-        "description": "Beloglazov & Buyya 2012, Section 6 (vsim.experiments.beloglazov2012)",
-        "duration": "24h",
-        "sample_interval": "5m",
-        "datacenter": {"host_types": _hosts(cloudsim)},
-        "scheduler": {"policy": _placement(policy) if cloudsim else "first_fit"},
-        "workloads": {"planetlab": workload},
-        "guests": guests,
-        "consolidation": {"profile": profile, "interval": "5m", **table[policy]},
-    }
 
 
 def _placement(policy: str) -> str:
     return "cloudsim_first_fit" if policy in ("NPA", "DVFS") else "cloudsim_pabfd"
 
 
-def _hosts(alternate: bool) -> list[dict[str, Any]]:
+def _hosts(alternate: bool, n_hosts: int) -> list[dict[str, Any]]:
     """G4 and G5 hosts: alternating one by one as CloudSim creates them, or in two types."""
 
     def host(kind: str, name: str, count: int) -> dict[str, Any]:
@@ -137,20 +144,35 @@ def _hosts(alternate: bool) -> list[dict[str, Any]]:
         }
 
     if alternate:
-        return [host(("g4", "g5")[i % 2], f"h{i:03d}", 1) for i in range(N_HOSTS)]
-    return [host("g4", "g4", N_HOSTS // 2), host("g5", "g5", N_HOSTS // 2)]
+        return [host(("g4", "g5")[i % 2], f"h{i:03d}", 1) for i in range(n_hosts)]
+    return [host("g4", "g4", n_hosts - n_hosts // 2), host("g5", "g5", n_hosts // 2)]
 
 
 def export(
-    path: str | os.PathLike[str], data=None, day="20110303", policy="LR-MMT-1.2", profile="cloudsim"
+    path: str | os.PathLike[str],
+    data=None,
+    day="20110303",
+    policy="LR-MMT-1.2",
+    profile="cloudsim",
 ) -> Path:
-    """Write the experiment for one policy as a scenario file; returns its path."""
+    """Write the experiment for one policy as a scenario file (trace path relative to the
+    file's folder, one line per host type); returns its path."""
     path = Path(path)
-    body = yaml.safe_dump(scenario_data(data, day, policy, profile), sort_keys=False, width=100)
-    path.write_text(
-        f"# vsim experiment beloglazov2012 --day {day} --policy {policy} "
-        f"--profile {profile} --export {path.name}\n{body}"
+    sc = scenario_data(data, day, policy, profile)
+    trace = Path(sc["workloads"]["planetlab"]["path"])
+    sc["workloads"]["planetlab"]["path"] = os.path.relpath(trace, path.resolve().parent)
+    hosts = sc["datacenter"].pop("host_types")
+    body = yaml.safe_dump(sc, sort_keys=False, width=100)
+    rows = "\n".join(
+        f"    - {yaml.safe_dump(h, default_flow_style=True, sort_keys=False, width=1000).strip()}"
+        for h in hosts
     )
+    body = body.replace("datacenter: {}\n", f"datacenter:\n  host_types:\n{rows}\n")
+    head = (
+        f"# vsim experiment beloglazov2012 --day {day} --policy {policy} --profile {profile}"
+        f" --export {path.name}\n# (the hosts alternate G4, G5 as CloudSim creates them)\n"
+    )
+    path.write_text(head + body)
     return path
 
 
@@ -163,17 +185,19 @@ def beloglazov2012(
     out: str | os.PathLike[str] | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    n_hosts: int = N_HOSTS,
 ):
     """Run the experiment: one policy (a :class:`~vsim.experiment.results.Result` with the
     columns of ``vsim run``, CloudSim's energy accounting and SLATAH, PDM, SLAV, ESV), or
     ``policy="all"``: the paper's whole table as a sweep (a DataFrame, one row per policy,
     with CloudSim 4.0's figures beside vsim's where they are known)."""
-    from vsim.experiment import run, sweep
+    from vsim.experiment.run import run
+    from vsim.experiment.sweep import sweep
 
     if policy != "all":
-        return run(scenario(data, day, policy, profile), out=out, progress=progress)
+        return run(scenario(data, day, policy, profile, n_hosts), out=out, progress=progress)
     names = list(policies())
-    base = scenario_data(data, day, "LR-MMT-1.2", profile)
+    base = scenario_data(data, day, "LR-MMT-1.2", profile, n_hosts)
     grid = _policy_grid(names, profile)
     res = sweep(base, grid, zip=True, jobs=jobs, out=out, progress=progress)
     return policy_table(res.runs, names, day)
