@@ -14,6 +14,7 @@ from scipy import stats
 
 import vsim.experiment.sweep as sweep_mod
 from vsim.cli import main
+from vsim.experiment.stats import STATS
 from vsim.experiment.sweep import (
     aggregate_runs,
     expand_grid,
@@ -284,16 +285,8 @@ def test_aggregate_of_a_real_sweep_agrees_with_scipy():
         assert row["energy_kwh_ci95_low"] == pytest.approx(low, rel=1e-12)
         assert row["energy_kwh_ci95_high"] == pytest.approx(high, rel=1e-12)
     m = res.metric("energy_kwh")
-    assert list(m.columns) == [
-        "config",
-        *GRID,
-        "runs",
-        "mean",
-        "std",
-        "ci95",
-        "ci95_low",
-        "ci95_high",
-    ]
+    assert list(m.columns) == ["config", *GRID, "runs", *STATS]
+    assert STATS[:5] == ("mean", "std", "ci95", "ci95_low", "ci95_high")
 
 
 # ---------------------------------------------------------------------------- CLI

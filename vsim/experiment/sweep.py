@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -52,6 +51,7 @@ from tqdm.auto import tqdm
 from vsim._io import atomic_write
 from vsim.experiment.executors import WorkerLost, make_backend
 from vsim.experiment.run import vsim_version
+from vsim.experiment.stats import INTERVALS, STATS, metric_stats, t_quantile
 from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 from vsim.scenario.loader import read_raw
 
@@ -66,6 +66,7 @@ __all__ = [
     "parse_sets",
     "replication_seed",
     "sweep",
+    "t_quantile",
 ]
 
 RUNS_DIR = "runs"
@@ -74,8 +75,6 @@ MANIFEST_FILE = "manifest.json"
 RUN_COLUMNS = ("run_id", "config", "replication", "seed", "status", "error")
 #: Summary columns that are not metrics to aggregate.
 NOT_METRICS = frozenset({"seed", "scenario", "config", "replication"})
-#: Statistics in the aggregate table, as suffixes of each metric name.
-STATS = ("mean", "std", "ci95", "ci95_low", "ci95_high")
 CONFIDENCE = 0.95
 
 _zip = zip  # the builtin, shadowed by the ``zip`` keyword argument of the functions below
@@ -278,21 +277,22 @@ def runs_table(records: Sequence[dict[str, Any]], paths: Sequence[str]) -> pd.Da
     return frame.reset_index(drop=True)
 
 
-def t_quantile(confidence: float, dof: int) -> float:
-    """Two-sided Student-t quantile: ``t`` with ``P(|T| <= t) = confidence``."""
-    from scipy import stats
-
-    return float(stats.t.ppf(0.5 + confidence / 2.0, dof))
-
-
 def aggregate_runs(
     runs: pd.DataFrame, params: Sequence[str], *, confidence: float = CONFIDENCE
 ) -> pd.DataFrame:
-    """Per configuration: ``runs``, ``failed`` and, for each numeric metric ``m``, ``m_mean``,
-    ``m_std`` (sample, ddof 1), ``m_ci95`` (half-width of the Student-t confidence interval of
-    the mean, ``t(0.975, n-1) * std / sqrt(n)``), ``m_ci95_low`` and ``m_ci95_high``.
+    """Per configuration: ``runs``, ``failed`` and, for each numeric metric ``m``, the
+    :data:`~vsim.experiment.stats.STATS` of :func:`~vsim.experiment.stats.metric_stats`:
 
-    Only successful runs count; with one run ``std`` and the interval are NaN. Columns:
+    - ``m_mean``, ``m_std`` (sample, ddof 1), ``m_ci95`` (half-width of the Student-t interval
+      of the mean, ``t(0.975, n-1) * std / sqrt(n)``), ``m_ci95_low`` and ``m_ci95_high`` (the
+      interval cut to the range of the metric: never below 0 for a latency, a count or an
+      energy, never above 1 for a fraction), over the runs with a finite value; ``inf`` with
+      no interval when a run saturated;
+    - ``m_median``, ``m_median_low``, ``m_median_high``: the median and its distribution-free
+      order-statistic interval, over all runs with a value, saturated ones included;
+    - ``m_finite`` and ``m_saturated``: how many runs gave a finite value and ``inf``.
+
+    Only successful runs count; a NaN (undefined) value counts in neither. Columns:
     ``config``, the parameters, ``runs``, ``failed``, then the statistics.
     """
     param_cols = [c for c in params if c in runs.columns]
@@ -315,16 +315,8 @@ def aggregate_runs(
         row["failed"] = len(group) - len(ok)
         for m in metrics:
             values = ok[m].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            n = values.size
-            mean = float(values.mean()) if n else np.nan
-            std = float(values.std(ddof=1)) if n > 1 else np.nan
-            half = t_quantile(confidence, n - 1) * std / math.sqrt(n) if n > 1 else np.nan
-            row[f"{m}_mean"] = mean
-            row[f"{m}_std"] = std
-            row[f"{m}_ci95"] = half
-            row[f"{m}_ci95_low"] = mean - half
-            row[f"{m}_ci95_high"] = mean + half
+            for stat, value in metric_stats(values, m, confidence).items():
+                row[f"{m}_{stat}"] = value
         rows.append(row)
     columns = ["config", *param_cols, "runs", "failed"]
     columns += [f"{m}_{s}" for m in metrics for s in STATS]
@@ -340,7 +332,9 @@ class SweepResult:
             ``replication``, ``seed``, ``status`` (``ok``/``error``), ``error``, then every
             summary column.
         aggregate: one row per configuration: ``config``, the swept paths, ``runs``,
-            ``failed``, then ``<metric>_mean``, ``_std``, ``_ci95``, ``_ci95_low``, ``_ci95_high``.
+            ``failed``, then ``<metric>_mean``, ``_std``, ``_ci95``, ``_ci95_low``,
+            ``_ci95_high``, ``_median``, ``_median_low``, ``_median_high``, ``_finite``,
+            ``_saturated`` (see :func:`aggregate_runs`).
         params: the swept paths (column names in both tables).
         manifest: base scenario, grid, replications, version, command.
         out: the sweep folder, when written.
@@ -358,8 +352,9 @@ class SweepResult:
         return self.runs[self.runs["status"] != "ok"]
 
     def metric(self, name: str) -> pd.DataFrame:
-        """Per configuration: the parameters, ``runs`` and ``mean``/``std``/``ci95``/... of
-        one metric, with short column names."""
+        """Per configuration: the parameters, ``runs`` and the statistics of one metric
+        (``mean``, ``std``, ``ci95``, ``ci95_low``, ``ci95_high``, ``median``, ``median_low``,
+        ``median_high``, ``finite``, ``saturated``), with short column names."""
         stats = [f"{name}_{s}" for s in STATS]
         missing = [c for c in stats if c not in self.aggregate.columns]
         if missing:
@@ -450,6 +445,7 @@ def sweep(
         "zip": bool(zip),
         "replications": int(replications),
         "seeds": "replication r runs with SeedSequence(entropy=<config seed>, spawn_key=(r,))",
+        "intervals": dict(INTERVALS),
         "configurations": len({s.config for s in specs}),
         "runs": len(specs),
     }
