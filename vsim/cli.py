@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -51,13 +54,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
-        return handlers[args.command](args)
+        with _warnings_on_console():
+            return handlers[args.command](args)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; files already written are complete", file=sys.stderr)
         return 130
+
+
+@contextmanager
+def _warnings_on_console() -> Iterator[None]:
+    """Warnings print as one ``warning: ...`` line on stderr as they happen: the default format
+    names a line of vsim's source, which tells a command-line user nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        yield
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -22,8 +22,11 @@ With ``out``, the sweep folder holds::
     manifest.json                     base scenario, grid, replications, seeds, version, command
 
 A run's id is ``c<config>-r<replication>-<digest>``, the digest a hash of its resolved
-scenario (overrides and seed applied) and the vsim version, so a rerun of the same sweep skips
-every run whose file exists and whose scenario is unchanged, and builds the same tables. A run
+scenario (overrides and seed applied) and of the code that runs it (the installed package's
+source files and library versions, :mod:`vsim.experiment.cache`), so a rerun of the same sweep
+skips every run whose file exists and whose scenario and code are unchanged, and builds the same
+tables. A run whose file was made by other code or for another scenario is run again, never
+mixed in, and a :class:`StaleRunsWarning` says how many and why. A run
 that raises is recorded with ``status = "error"`` and its message, and the sweep goes on; such
 runs are tried again by the next rerun. Ctrl-C stops the sweep (workers included) and loses no
 finished run.
@@ -34,11 +37,11 @@ Tables are sorted by run id and are identical whichever executor ran them (apart
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +52,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from vsim._io import atomic_write
+from vsim.experiment.cache import code_digest, run_digest, scenario_digest, stale_reason
 from vsim.experiment.executors import WorkerLost, make_backend
 from vsim.experiment.run import vsim_version
 from vsim.experiment.stats import INTERVALS, STATS, metric_stats, t_quantile
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     from vsim.plot.sweep import SweepPlots
 
 __all__ = [
+    "StaleRunsWarning",
     "SweepResult",
     "aggregate_runs",
     "expand_grid",
@@ -136,19 +141,28 @@ class RunSpec:
     data: dict[str, Any]
     source: str
     base_dir: str | None
+    scenario_digest: str = ""
+    code_digest: str = ""
+
+
+def _base_record(spec: RunSpec) -> dict[str, Any]:
+    """The fields of a run's record that do not depend on its outcome."""
+    return {
+        "run_id": spec.run_id,
+        "config": spec.config,
+        "params": spec.params,
+        "replication": spec.replication,
+        "seed": spec.seed,
+        "scenario_digest": spec.scenario_digest,
+        "code_digest": spec.code_digest,
+    }
 
 
 def _execute(spec: RunSpec) -> dict[str, Any]:
     """Run one spec; never raises for a failing simulation, records the error instead."""
     from vsim.experiment.run import run
 
-    record: dict[str, Any] = {
-        "run_id": spec.run_id,
-        "config": spec.config,
-        "params": spec.params,
-        "replication": spec.replication,
-        "seed": spec.seed,
-    }
+    record = _base_record(spec)
     try:
         base = Path(spec.base_dir) if spec.base_dir is not None else None
         scenario = validate_scenario(spec.data, source=spec.source, base_dir=base)
@@ -175,13 +189,6 @@ def _plain(value: Any) -> Any:
 def _roundtrip(record: dict[str, Any]) -> dict[str, Any]:
     """The record as it reads back from its JSON file (the tables are built from this form)."""
     return json.loads(json.dumps(_plain(record)))
-
-
-def _digest(data: dict[str, Any]) -> str:
-    # The version is part of the key: results of another vsim release are never reused.
-    data = {**data, "_vsim_version": vsim_version()}
-    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
 
 def _scenario_data(scenario: Any) -> tuple[dict[str, Any], str, Path | None]:
@@ -212,6 +219,7 @@ def plan(
     width_c = max(3, len(str(len(configs) - 1)))
     width_r = max(3, len(str(int(replications) - 1)))
     specs: list[RunSpec] = []
+    code = code_digest()
     for c, params in enumerate(configs):
         where = ", ".join(f"{p}={v!r}" for p, v in params.items())
         label = f"{source} [{where}]" if where else source
@@ -221,7 +229,8 @@ def plan(
         for r in range(int(replications)):
             seed = replication_seed(sc.seed, r)
             run_data = {**data, "seed": seed}
-            run_id = f"c{c:0{width_c}d}-r{r:0{width_r}d}-{_digest(run_data)}"
+            scenario_key = scenario_digest(run_data)
+            run_id = f"c{c:0{width_c}d}-r{r:0{width_r}d}-{run_digest(scenario_key, code)}"
             specs.append(
                 RunSpec(
                     run_id=run_id,
@@ -232,6 +241,8 @@ def plan(
                     data=run_data,
                     source=label,
                     base_dir=str(base_dir) if base_dir is not None else None,
+                    scenario_digest=scenario_key,
+                    code_digest=code,
                 )
             )
     specs.sort(key=lambda s: s.run_id)
@@ -433,10 +444,15 @@ def sweep(
             if rec is not None and rec.get("status") == "ok":
                 records[spec.run_id] = rec
     pending = [s for s in specs if s.run_id not in records]
+    stale = _stale_runs(runs_dir, pending) if runs_dir is not None else {}
+    if stale:
+        warnings.warn(_stale_message(stale, runs_dir), StaleRunsWarning, stacklevel=2)
 
     manifest: dict[str, Any] = {
         "kind": "sweep",
         "vsim_version": vsim_version(),
+        "code_digest": code_digest(),
+        "stale_runs_redone": stale,
         "command": list(command) if command is not None else None,
         "scenario_file": None if isinstance(scenario, Scenario | Mapping) else str(scenario),
         "scenario": _plain(base),
@@ -489,16 +505,8 @@ def sweep(
                         try:
                             rec = backend.outcome(handle)
                         except WorkerLost as exc:
-                            rec = {
-                                "run_id": spec.run_id,
-                                "config": spec.config,
-                                "params": spec.params,
-                                "replication": spec.replication,
-                                "seed": spec.seed,
-                                "status": "error",
-                                "error": str(exc),
-                                "summary": {},
-                            }
+                            rec = _base_record(spec)
+                            rec.update(status="error", error=str(exc), summary={})
                         finish(rec)
                     bar.set_postfix(running=len(in_flight), failed=failed)
     except KeyboardInterrupt:
@@ -514,6 +522,40 @@ def sweep(
         if out_dir is not None:
             _write_tables(out_dir, runs, agg, manifest)
     return SweepResult(runs, agg, _param_names(runs, paths), manifest, out_dir)
+
+
+class StaleRunsWarning(UserWarning):
+    """Finished runs in the sweep folder were made by other code or for another scenario;
+    they are run again, never mixed into the tables."""
+
+
+def _stale_runs(runs_dir: Path, pending: Sequence[RunSpec]) -> dict[str, int]:
+    """How many pending runs have a file of the same configuration and replication under
+    another key, by reason (``"code"``, ``"scenario"``)."""
+    counts: dict[str, int] = {}
+    for spec in pending:
+        prefix = spec.run_id.rsplit("-", 1)[0]
+        for path in sorted(runs_dir.glob(f"{prefix}-*.json")):
+            rec = _read_record(path)
+            if path.stem == spec.run_id or rec is None or rec.get("status") != "ok":
+                continue
+            reason = stale_reason(rec, spec.scenario_digest, spec.code_digest)
+            counts[reason] = counts.get(reason, 0) + 1
+            break
+    return counts
+
+
+def _stale_message(stale: dict[str, int], runs_dir: Path) -> str:
+    why = {
+        "code": "made by other vsim code (the package's source or its libraries changed)",
+        "scenario": "made for another scenario (the file or the swept values changed)",
+        "key": "filed under another id",
+    }
+    parts = [f"{n} {why[reason]}" for reason, n in sorted(stale.items())]
+    return (
+        f"finished runs in {runs_dir} not reused: {'; '.join(parts)}. They are run again and "
+        "left out of the tables; their files stay where they are."
+    )
 
 
 def _param_names(runs: pd.DataFrame, paths: Sequence[str]) -> list[str]:
