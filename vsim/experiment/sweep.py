@@ -53,7 +53,13 @@ from tqdm.auto import tqdm
 
 from vsim._io import atomic_write
 from vsim.experiment.cache import code_digest, run_digest, scenario_digest, stale_reason
-from vsim.experiment.executors import WorkerLost, make_backend
+from vsim.experiment.executors import (
+    WorkerLost,
+    check_main_guard,
+    make_backend,
+    resolve_executor,
+    starts_processes,
+)
 from vsim.experiment.run import vsim_version
 from vsim.experiment.stats import INTERVALS, STATS, metric_stats, t_quantile
 from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
@@ -427,6 +433,9 @@ def sweep(
 
     Raises:
         ScenarioError: a configuration is not a valid scenario (nothing has run).
+        UnguardedMainError: called at the top level of a script, outside
+            ``if __name__ == "__main__":``, with an executor that starts worker processes
+            (which import the script first); nothing has run.
         KeyboardInterrupt: after stopping cleanly; finished runs are on disk.
     """
     grid = dict(grid or {})
@@ -434,9 +443,6 @@ def sweep(
     paths = list(grid)
     out_dir = Path(out) if out is not None else None
     runs_dir = out_dir / RUNS_DIR if out_dir is not None else None
-    if runs_dir is not None:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-
     records: dict[str, dict[str, Any]] = {}
     if runs_dir is not None:
         for spec in specs:
@@ -447,6 +453,11 @@ def sweep(
     stale = _stale_runs(runs_dir, pending) if runs_dir is not None else {}
     if stale:
         warnings.warn(_stale_message(stale, runs_dir), StaleRunsWarning, stacklevel=2)
+    kind, _ = resolve_executor(executor, jobs=jobs, pending=len(pending), dask_address=dask_address)
+    if pending and starts_processes(kind, dask_address):
+        check_main_guard()  # before anything is written: stop at once, with one message
+    if runs_dir is not None:
+        runs_dir.mkdir(parents=True, exist_ok=True)
 
     manifest: dict[str, Any] = {
         "kind": "sweep",
