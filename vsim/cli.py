@@ -8,10 +8,14 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from vsim.scenario import ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from vsim.experiment.sweep import SweepResult
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +100,26 @@ def _run(args: argparse.Namespace) -> int:
     with pd.option_context("display.float_format", "{:.4g}".format):
         print(res.summary.to_string())
     print(f"results written to {out}/")
+    for line in _run_warnings(res.summary):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
+
+
+def _run_warnings(summary: pd.Series) -> list[str]:
+    """Rejected guests and saturated metrics of one run, which a table of numbers hides."""
+    lines = []
+    rejected = int(summary.get("guests_rejected", 0) or 0)
+    if rejected:
+        lines.append(
+            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran "
+            "(events.parquet lists them, kind 'rejected')."
+        )
+    saturated = [
+        str(k) for k, v in summary.items() if isinstance(v, int | float) and v == float("inf")
+    ]
+    if saturated:
+        lines.append(f"{', '.join(saturated)} saturated (inf): a queue never drained in this run.")
+    return lines
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -144,17 +167,13 @@ def _sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
-    shown = [
-        c
-        for c in ("unmet_cpu_frac", "cpu_util_mean", "facility_energy_kwh", "cost_total")
-        if f"{c}_mean" in result.aggregate.columns
-    ]
-    table = result.aggregate[
-        [*result.params, "runs", "failed", *(f"{c}_{s}" for c in shown for s in ("mean", "ci95"))]
-    ]
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
-        print(table.to_string(index=False))
+        print(_sweep_table(result.aggregate, result.params).to_string(index=False))
     print(f"results written to {out}/ (runs.csv, aggregate.csv)")
+    for line in _rejection_warnings(result.aggregate, result.params):
+        print(f"warning: {line}", file=sys.stderr)
+    for line in _saturation_warnings(result):
+        print(f"warning: {line}", file=sys.stderr)
     failed = result.failed
     if len(failed):
         print(
@@ -164,6 +183,78 @@ def _sweep(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+#: Columns of the sweep's console table: (metric, statistics shown), when the metric is there.
+SWEEP_TABLE = (
+    ("guests_rejected", ("mean",)),
+    ("unmet_cpu_frac", ("mean", "ci95")),
+    ("cpu_util_mean", ("mean", "ci95")),
+    ("latency_s_p99", ("median", "saturated")),
+    ("facility_energy_kwh", ("mean", "ci95")),
+    ("cost_total", ("mean", "ci95")),
+)
+
+
+def _sweep_table(aggregate: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """The headline columns of a sweep's aggregate; the p99 latency as a median, which keeps
+    a meaning when some runs saturate, and only when some run had requests."""
+    columns = [*params, "runs", "failed"]
+    for metric, stats in SWEEP_TABLE:
+        wanted = [f"{metric}_{s}" for s in stats]
+        if all(c in aggregate.columns for c in wanted) and aggregate[wanted[0]].notna().any():
+            columns += wanted
+    return aggregate[columns]
+
+
+def _where(row: dict, params: list[str]) -> str:
+    return ", ".join(f"{p}={row[p]}" for p in params) or f"configuration {row['config']}"
+
+
+def _rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
+    """One line naming the configurations whose runs rejected guests."""
+    if "guests_rejected_mean" not in aggregate.columns:
+        return []
+    rejecting = aggregate[aggregate["guests_rejected_mean"] > 0]
+    if rejecting.empty:
+        return []
+    total = "guests_mean" in aggregate.columns
+    parts = [
+        f"{_where(row, params)}: {row['guests_rejected_mean']:.4g}"
+        + (f" of {row['guests_mean']:.4g}" if total else "")
+        for row in rejecting.to_dict("records")
+    ]
+    return [
+        f"guests were rejected (mean per run) in {len(rejecting)} of {len(aggregate)} "
+        f"configurations: {'; '.join(parts)}. They never ran: these configurations answer "
+        "for fewer guests than the scenario asks (column guests_rejected)."
+    ]
+
+
+def _saturation_warnings(result: SweepResult) -> list[str]:
+    """One line per group of metrics that saturated (``inf``) in the same runs."""
+    table = result.saturation()
+    if table.empty:
+        return []
+    hit = table[table["saturated"] > 0]
+    groups: dict[tuple, list[str]] = {}
+    for metric, rows in hit.groupby("metric", sort=False):
+        key = tuple(
+            (int(r["config"]), int(r["saturated"]), int(r["runs"])) for r in rows.to_dict("records")
+        )
+        groups.setdefault(key, []).append(metric)
+    lines = []
+    for metrics in groups.values():
+        rows = hit[hit["metric"] == metrics[0]]
+        where = "; ".join(
+            f"{_where(r, result.params)} ({int(r['saturated'])} of {int(r['runs'])} runs)"
+            for r in rows.to_dict("records")
+        )
+        lines.append(
+            f"{', '.join(metrics)} saturated (inf: a queue that never drained) in {where}. "
+            "Their mean is inf there; see the _median and _saturated columns."
+        )
+    return lines
 
 
 def _sweep_command(args: argparse.Namespace) -> list[str]:

@@ -16,6 +16,7 @@ from vsim.experiment.stats import (
     metric_stats,
     proportion_interval,
     quantile_interval,
+    saturation_table,
 )
 from vsim.experiment.sweep import aggregate_runs
 
@@ -140,3 +141,26 @@ def test_aggregate_reports_saturation_instead_of_dropping_it():
     low = stats.t.interval(0.95, 4, loc=0.01, scale=stats.sem(runs["unmet_cpu_frac"][:5]))[0]
     assert low < 0 and agg.loc[0, "unmet_cpu_frac_ci95_low"] == 0.0
     assert agg.loc[1, "unmet_cpu_frac_ci95_low"] == 0.0 == agg.loc[1, "unmet_cpu_frac_ci95_high"]
+
+
+def test_saturation_table_gives_the_clopper_pearson_share_per_configuration():
+    aggregate = pd.DataFrame(
+        {
+            "config": [0, 1],
+            "x": [1, 2],
+            "runs": [5, 10],
+            "latency_s_p99_finite": [3, 10],
+            "latency_s_p99_saturated": [2, 0],
+            "energy_kwh_finite": [5, 10],
+            "energy_kwh_saturated": [0, 0],
+        }
+    )
+    table = saturation_table(aggregate, ["x"])
+    assert list(table["metric"]) == ["latency_s_p99"] * 2  # energy never saturated
+    assert list(table["x"]) == [1, 2] and list(table["saturated"]) == [2, 0]
+    assert list(table["share"]) == [0.4, 0.0]
+    assert table["share_low"].iloc[0] == pytest.approx(stats.beta.ppf(0.025, 2, 4))
+    assert table["share_high"].iloc[0] == pytest.approx(stats.beta.ppf(0.975, 3, 3))
+    # None of ten saturated: the share may still be up to 1 - 0.025^(1/10), about 31 %.
+    assert table["share_high"].iloc[1] == pytest.approx(1 - 0.025**0.1)
+    assert saturation_table(aggregate.drop(index=0), ["x"]).empty

@@ -416,3 +416,14 @@ def test_cli_says_when_it_reruns_runs_of_other_code(scenario_file, tmp_path, mon
     err = capsys.readouterr().err
     assert "warning: finished runs in" in err and "2 made by other vsim code" in err
     assert "Warning" not in err  # one plain line, not the warnings module's format
+
+
+def test_reading_a_sweep_written_before_saturation_was_counted_aggregates_again(tmp_path):
+    out = tmp_path / "old"
+    res = sweep(tiny(), GRID, executor="serial", out=out, progress=False)
+    old = res.aggregate[[c for c in res.aggregate.columns if not c.endswith(STATS[5:])]]
+    old.to_csv(out / "aggregate.csv", index=False)
+    old.to_parquet(out / "aggregate.parquet")
+    again = read_sweep(out)
+    assert "energy_kwh_saturated" in again.aggregate.columns
+    pd.testing.assert_frame_equal(no_wall(again.aggregate), no_wall(res.aggregate))

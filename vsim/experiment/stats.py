@@ -22,9 +22,11 @@ first two and reports, for every metric:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "metric_stats",
     "proportion_interval",
     "quantile_interval",
+    "saturation_table",
 ]
 
 #: Statistics in the aggregate table, as suffixes of each metric name.
@@ -199,3 +202,30 @@ def metric_stats(values: np.ndarray, name: str, confidence: float = 0.95) -> dic
 
 def _zip_stats(*values: float) -> zip:
     return zip(("mean", "std", "ci95", "ci95_low", "ci95_high"), values, strict=True)
+
+
+def saturation_table(
+    aggregate: pd.DataFrame, params: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """For each metric that saturated in some run, one row per configuration: the parameters,
+    ``metric``, ``runs`` (with a value), ``saturated``, ``share`` and its Clopper-Pearson
+    interval ``share_low``/``share_high`` (the chance that a run of this configuration
+    saturates: 0 of 10 still allows up to 31 %)."""
+    frames = []
+    for column in aggregate.columns:
+        if not column.endswith("_saturated") or not (aggregate[column] > 0).any():
+            continue
+        metric = column.removesuffix("_saturated")
+        k = aggregate[column].astype(int)
+        n = k + aggregate[f"{metric}_finite"].astype(int)
+        bounds = [proportion_interval(ki, ni, confidence) for ki, ni in zip(k, n, strict=True)]
+        frame = aggregate[["config", *params]].copy()
+        frame["metric"], frame["runs"], frame["saturated"] = metric, n, k
+        frame["share"] = np.where(n > 0, k / n.where(n > 0, 1), math.nan)
+        frame["share_low"] = [b[0] for b in bounds]
+        frame["share_high"] = [b[1] for b in bounds]
+        frames.append(frame)
+    columns = ["config", *params, "metric", "runs", "saturated", "share", "share_low"]
+    if not frames:
+        return pd.DataFrame(columns=[*columns, "share_high"])
+    return pd.concat(frames, ignore_index=True)

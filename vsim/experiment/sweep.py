@@ -61,7 +61,13 @@ from vsim.experiment.executors import (
     starts_processes,
 )
 from vsim.experiment.run import vsim_version
-from vsim.experiment.stats import INTERVALS, STATS, metric_stats, t_quantile
+from vsim.experiment.stats import (
+    INTERVALS,
+    STATS,
+    metric_stats,
+    saturation_table,
+    t_quantile,
+)
 from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 from vsim.scenario.loader import read_raw
 
@@ -380,6 +386,12 @@ class SweepResult:
         frame = self.aggregate[["config", *self.params, "runs", *stats]]
         return frame.rename(columns=dict(_zip(stats, STATS)))
 
+    def saturation(self, confidence: float = CONFIDENCE) -> pd.DataFrame:
+        """Per metric that saturated (``inf``) in some run and per configuration: ``runs``,
+        ``saturated``, ``share`` and its Clopper-Pearson interval ``share_low``/``share_high``.
+        Empty when no run saturated."""
+        return saturation_table(self.aggregate, self.params, confidence)
+
     @property
     def plot(self) -> SweepPlots:
         """Figures: ``sweep.plot.curves("unmet_cpu_frac", x=...)``, ``sweep.plot.pareto(...)``."""
@@ -634,7 +646,10 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepResult:
     if params is None:  # columns between "config" and "runs" in the aggregate
         cols = list(agg.columns)
         params = cols[cols.index("config") + 1 : cols.index("runs")]
-    return SweepResult(runs, agg, _param_names(runs, params), manifest, folder)
+    names = _param_names(runs, params)
+    if not any(c.endswith("_saturated") for c in agg.columns):
+        agg = aggregate_runs(runs, names)  # written before saturation was counted: redo it
+    return SweepResult(runs, agg, names, manifest, folder)
 
 
 # Re-exported for callers that catch bad input from a sweep.

@@ -1,0 +1,79 @@
+"""What the ``vsim`` command says about rejected guests and saturated metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import host, vm
+from vsim.cli import main
+
+
+def queue(rate: float = 0.5, count: int = 1) -> dict:
+    """One single-core host; ``count`` service VMs of 3 GiB in analytic mode (an M/M/1 queue
+    of mean service 1 s): a rate at or above 1/s saturates, and only one VM fits in 4 GiB."""
+    service = {
+        "kind": "service",
+        "mode": "analytic",
+        "arrivals": {"process": "poisson", "rate": rate},
+        "cpu": {"dist": "exponential", "mean": 1000},
+        "workers": 1,
+    }
+    return {
+        "name": "queue",
+        "seed": 3,
+        "duration": 6000,
+        "sample_interval": 600,
+        "datacenter": {"host_types": [host(cores=1, memory="4GiB")]},
+        "workloads": {"svc": service},
+        "guests": [vm("s", "svc", memory="3GiB", count=count)],
+    }
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "queue.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_sweep_warns_of_saturation_and_rejection_and_shows_both(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(out), "--quiet", "-j", "1"]
+    argv += ["--set", "workloads.svc.arrivals.rate=0.5,1.5", "--set", "guests.0.count=1,3"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    printed, err = captured.out, captured.err
+    assert "latency_s_p99_median" in printed and "latency_s_p99_saturated" in printed
+    assert "guests_rejected_mean" in printed
+    saturation = [line for line in err.splitlines() if "latency_s_p99," in line]
+    assert len(saturation) == 1  # the latency columns that saturate together: one line
+    line = saturation[0]
+    assert line.startswith("warning: ") and "latency_s_p50, latency_s_p95, latency_s_p99" in line
+    assert "workloads.svc.arrivals.rate=1.5, guests.0.count=1 (1 of 1 runs)" in line
+    assert "rate=0.5" not in line
+    rejected = [line for line in err.splitlines() if "rejected" in line]
+    assert len(rejected) == 1 and "2 of 4 configurations" in rejected[0]
+    assert "guests.0.count=3: 2 of 3" in rejected[0]
+    agg = pd.read_csv(out / "aggregate.csv")
+    assert list(agg["latency_s_p99_saturated"]) == [0, 0, 1, 1]
+
+
+def test_sweep_without_saturation_or_rejection_warns_of_nothing(tmp_path, capsys):
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main([*argv, "-j", "1", "--set", "workloads.svc.arrivals.rate=0.2,0.5"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("rate", "count"), [(1.5, 3), (0.5, 1)])
+def test_run_warns_of_rejected_guests_and_saturated_metrics(tmp_path, capsys, rate, count):
+    path = write(tmp_path, queue(rate, count))
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    if count == 1:
+        assert err == ""
+        return
+    assert "warning: 2 of 3 guests were rejected" in err
+    assert "latency_s_p99" in err and "saturated (inf)" in err
