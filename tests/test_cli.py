@@ -77,3 +77,14 @@ def test_run_warns_of_rejected_guests_and_saturated_metrics(tmp_path, capsys, ra
         return
     assert "warning: 2 of 3 guests were rejected" in err
     assert "latency_s_p99" in err and "saturated (inf)" in err
+
+
+def test_plot_of_a_sweep_draws_the_saturated_metrics_marked(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(out), "--quiet", "-j", "1"]
+    assert main([*argv, "--set", "workloads.svc.arrivals.rate=0.5,0.9,1.5"]) == 0
+    assert main(["plot", str(out)]) == 0
+    names = {p.name for p in (out / "figures").iterdir()}
+    assert "saturation_latency_s_p99_vs_workloads_svc_arrivals_rate.png" in names
+    assert "curve_unmet_cpu_frac_vs_workloads_svc_arrivals_rate.png" in names
+    assert "saturation_energy_kwh_vs_workloads_svc_arrivals_rate.png" not in names

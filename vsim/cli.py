@@ -273,11 +273,16 @@ def _sweep_command(args: argparse.Namespace) -> list[str]:
 
 def _plot_sweep(args: argparse.Namespace) -> int:
     from vsim.experiment.sweep import read_sweep
+    from vsim.plot.saturation import save_saturation_figures
     from vsim.plot.sweep import save_sweep_figures
 
     result = read_sweep(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
-    for path in save_sweep_figures(result.aggregate, args.results / "figures", formats=formats):
+    folder = args.results / "figures"
+    for path in save_sweep_figures(result.aggregate, folder, formats=formats):
+        print(path)
+    # Mean curves cannot draw a saturated configuration (its mean is inf): medians, marked.
+    for path in save_saturation_figures(result.aggregate, folder, formats=formats):
         print(path)
     return 0
 
