@@ -88,3 +88,49 @@ def test_plot_of_a_sweep_draws_the_saturated_metrics_marked(tmp_path, capsys):
     assert "saturation_latency_s_p99_vs_workloads_svc_arrivals_rate.png" in names
     assert "curve_unmet_cpu_frac_vs_workloads_svc_arrivals_rate.png" in names
     assert "saturation_energy_kwh_vs_workloads_svc_arrivals_rate.png" not in names
+
+
+def test_version_on_the_command_line_and_in_python(capsys):
+    import vsim
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"vsim {vsim.__version__}"
+    from importlib.metadata import version
+
+    assert vsim.__version__ == version("vsim")
+
+
+def test_run_takes_set_and_seed(tmp_path, capsys):
+    import json
+
+    path, out = write(tmp_path, queue()), tmp_path / "r"
+    argv = ["run", str(path), "--out", str(out), "--quiet"]
+    assert main([*argv, "--set", "workloads.svc.arrivals.rate=0.9", "--seed", "7"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["scenario"]["workloads"]["svc"]["arrivals"]["rate"] == 0.9
+    capsys.readouterr()
+    assert main([*argv, "--set", "workloads.svc.arrivals.rat=0.9"]) == 1
+    assert "workloads.svc.arrivals.rat" in capsys.readouterr().err
+    assert main([*argv, "--set", "workloads.svc.arrivals.rate=0.5,0.9"]) == 1
+    assert "vsim sweep" in capsys.readouterr().err
+    assert main([*argv, "--set", "scheduler.overcommit.cpu=-1"]) == 1
+    assert "scheduler.overcommit.cpu" in capsys.readouterr().err
+
+
+def test_run_prints_the_used_sections_with_units_and_the_files(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", str(write(tmp_path, queue(0.5))), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    titles = [line for line in printed.splitlines() if line and not line.startswith(" ")]
+    assert titles[:5] == ["capacity", "guests", "latency", "energy", "run"]
+    assert "migrations" not in titles and "cost" not in titles and "availability" not in titles
+    lines = {line.split()[0]: line.split()[1:] for line in printed.splitlines() if line[:2] == "  "}
+    assert lines["cpu_util_mean"] == ["50", "%"]  # half the core: rate 0.5/s of 1 s each
+    assert lines["latency_s_mean"] == ["2", "s"]  # M/M/1: 1 / (1 - 0.5)
+    assert lines["energy_kwh"][1] == "kWh"
+    assert f"files written to {out}/:" in printed
+    for name in ("summary.csv", "migrations.parquet", "manifest.json", "figures/utilization.png"):
+        assert f"  {name}\n" in printed

@@ -20,11 +20,21 @@ if TYPE_CHECKING:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsim", description="Simulate a virtualized datacenter.")
+    parser.add_argument("--version", action="version", version=f"vsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="run a scenario and write its results")
     p_run.add_argument("scenario", type=Path)
     p_run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override one scenario field, e.g. scheduler.overcommit.cpu=1.5 (repeatable)",
+    )
+    p_run.add_argument("--seed", type=int, help="the scenario's seed, instead of its own")
     p_val = sub.add_parser("validate", help="check a scenario file, exit 1 on bad input")
     p_val.add_argument("scenario", type=Path)
     p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
@@ -68,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _version() -> str:
+    from vsim import __version__
+
+    return __version__
+
+
 @contextmanager
 def _warnings_on_console() -> Iterator[None]:
     """Warnings print as one ``warning: ...`` line on stderr as they happen: the default format
@@ -91,15 +107,38 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """``--set`` values (one each, validated like the sweep's) and ``--seed``."""
+    from vsim.experiment.sweep import parse_sets
+
+    grid = parse_sets(args.sets)
+    several = [p for p, values in grid.items() if len(values) != 1]
+    if several:
+        raise ValueError(f"--set {several[0]}: vsim run takes one value; vsim sweep runs several")
+    overrides = {path: values[0] for path, values in grid.items()}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    return overrides
+
+
 def _run(args: argparse.Namespace) -> int:
+    import time
+
+    from vsim.console import format_files, format_summary
     from vsim.experiment import run
 
-    sc = load_scenario(args.scenario)
+    try:
+        sc = load_scenario(args.scenario, _run_overrides(args))
+    except ValueError as exc:  # includes ScenarioError: bad --set path or value
+        print(exc, file=sys.stderr)
+        return 1
     out = args.out or Path("results") / sc.name
-    res = run(args.scenario, out=out, progress=not args.quiet)
-    with pd.option_context("display.float_format", "{:.4g}".format):
-        print(res.summary.to_string())
-    print(f"results written to {out}/")
+    started = time.time()
+    res = run(sc, out=out, progress=not args.quiet)
+    print(format_summary(res.summary))
+    # Files this run wrote (figures included), not older ones left in the folder.
+    written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
+    print(format_files(Path(out), written))
     for line in _run_warnings(res.summary):
         print(f"warning: {line}", file=sys.stderr)
     return 0
