@@ -134,3 +134,14 @@ def test_run_prints_the_used_sections_with_units_and_the_files(tmp_path, capsys)
     assert f"files written to {out}/:" in printed
     for name in ("summary.csv", "migrations.parquet", "manifest.json", "figures/utilization.png"):
         assert f"  {name}\n" in printed
+
+
+def test_dask_local_prints_its_dashboard_address(tmp_path, capsys):
+    pytest.importorskip("bokeh")
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(tmp_path / "o"), "--quiet"]
+    argv += ["--set", "workloads.svc.arrivals.rate=0.2,0.5", "--dask-local", "-j", "1"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "Dask dashboard: http://127.0.0.1:" in err
+    manifest = pd.read_json(tmp_path / "o" / "manifest.json", typ="series")
+    assert manifest["executor"] == "dask"

@@ -191,18 +191,19 @@ def _sweep(args: argparse.Namespace) -> int:
         grid = parse_sets(args.sets)
         name = load_scenario(args.scenario).name
         out = args.out or Path("results") / f"{name}-sweep"
-        result = sweep(
-            args.scenario,
-            grid,
-            zip=args.zip,
-            replications=args.replications,
-            jobs=args.jobs,
-            executor="dask" if (args.dask or args.dask_local) else "auto",
-            dask_address=args.dask,
-            out=out,
-            progress=not args.quiet,
-            command=_sweep_command(args),
-        )
+        with _dask_client(args) as client:
+            result = sweep(
+                args.scenario,
+                grid,
+                zip=args.zip,
+                replications=args.replications,
+                jobs=args.jobs,
+                executor="dask" if (args.dask or args.dask_local) else "auto",
+                dask_address=client if client is not None else args.dask,
+                out=out,
+                progress=not args.quiet,
+                command=_sweep_command(args),
+            )
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
@@ -294,6 +295,35 @@ def _saturation_warnings(result: SweepResult) -> list[str]:
             "Their mean is inf there; see the _median and _saturated columns."
         )
     return lines
+
+
+@contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[object | None]:
+    """With ``--dask-local``, a local Dask cluster of ``--jobs`` workers whose dashboard
+    address is printed (when bokeh, which serves it, is installed); else ``None``."""
+    if not args.dask_local:
+        yield None
+        return
+    import importlib.util
+
+    from dask.distributed import Client, LocalCluster
+
+    dashboard = importlib.util.find_spec("bokeh") is not None
+    workers = args.jobs or None
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0" if dashboard else None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        if dashboard:
+            print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
+        else:
+            print("no Dask dashboard: it needs bokeh (pip install 'vsim[dask]')", file=sys.stderr)
+        yield client
 
 
 def _sweep_command(args: argparse.Namespace) -> list[str]:
