@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     dask.add_argument("--dask-local", action="store_true", help="run on a local Dask cluster")
     p_sweep.add_argument("--out", type=Path, help="output folder (default results/<name>-sweep)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_schema = sub.add_parser(
+        "schema", help="print the JSON Schema of scenario files (for editors)"
+    )
+    p_schema.add_argument(
+        "--reference", action="store_true", help="print the field reference in Markdown instead"
+    )
     p_cal = sub.add_parser(
         "calibrate", help="run published virtualization benchmarks; compare with the papers"
     )
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
+        handlers["schema"] = _schema
         with _warnings_on_console():
             return handlers[args.command](args)
     except ScenarioError as exc:
@@ -159,6 +166,18 @@ def _run_warnings(summary: pd.Series) -> list[str]:
     if saturated:
         lines.append(f"{', '.join(saturated)} saturated (inf): a queue never drained in this run.")
     return lines
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from vsim.scenario.reference import reference_markdown, scenario_json_schema
+
+    if args.reference:
+        sys.stdout.write(reference_markdown())
+    else:
+        print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:
