@@ -8,14 +8,10 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from vsim.scenario import ScenarioError, load_scenario
-
-if TYPE_CHECKING:
-    from vsim.experiment.sweep import SweepResult
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     p_schema.add_argument(
         "--reference", action="store_true", help="print the field reference in Markdown instead"
     )
+    p_rep = sub.add_parser("report", help="write one self-contained HTML report of a run or sweep")
+    p_rep.add_argument("results", type=Path)
+    p_rep.add_argument("--out", type=Path, help="the HTML file (default <results>/report.html)")
+    p_rep.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="METRIC<VALUE",
+        help="a target for a sweep's configurations, e.g. latency_s_p99<0.2 (repeatable)",
+    )
+    p_rep.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        help="let configurations that reject guests meet the targets",
+    )
     p_cal = sub.add_parser(
         "calibrate", help="run published virtualization benchmarks; compare with the papers"
     )
@@ -75,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
         handlers["schema"] = _schema
+        handlers["report"] = _report
         with _warnings_on_console():
             return handlers[args.command](args)
     except ScenarioError as exc:
@@ -131,7 +144,7 @@ def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
 def _run(args: argparse.Namespace) -> int:
     import time
 
-    from vsim.console import format_files, format_summary
+    from vsim.console import format_files, format_summary, run_warnings
     from vsim.experiment import run
 
     try:
@@ -146,26 +159,9 @@ def _run(args: argparse.Namespace) -> int:
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
     print(format_files(Path(out), written))
-    for line in _run_warnings(res.summary):
+    for line in run_warnings(res.summary):
         print(f"warning: {line}", file=sys.stderr)
     return 0
-
-
-def _run_warnings(summary: pd.Series) -> list[str]:
-    """Rejected guests and saturated metrics of one run, which a table of numbers hides."""
-    lines = []
-    rejected = int(summary.get("guests_rejected", 0) or 0)
-    if rejected:
-        lines.append(
-            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran "
-            "(events.parquet lists them, kind 'rejected')."
-        )
-    saturated = [
-        str(k) for k, v in summary.items() if isinstance(v, int | float) and v == float("inf")
-    ]
-    if saturated:
-        lines.append(f"{', '.join(saturated)} saturated (inf): a queue never drained in this run.")
-    return lines
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -177,6 +173,22 @@ def _schema(args: argparse.Namespace) -> int:
         sys.stdout.write(reference_markdown())
     else:
         print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vsim.experiment.targets import parse_target
+    from vsim.report import write_report
+
+    try:
+        targets = [parse_target(t) for t in args.targets]
+        path = write_report(
+            args.results, args.out, targets=targets, allow_rejected=args.allow_rejected
+        )
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        print(str(exc).strip('"'), file=sys.stderr)
+        return 1
+    print(path)
     return 0
 
 
@@ -204,6 +216,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from vsim.console import rejection_warnings, saturation_warnings
     from vsim.experiment.sweep import parse_sets, sweep
 
     try:
@@ -229,9 +242,9 @@ def _sweep(args: argparse.Namespace) -> int:
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
         print(_sweep_table(result.aggregate, result.params).to_string(index=False))
     print(f"results written to {out}/ (runs.csv, aggregate.csv)")
-    for line in _rejection_warnings(result.aggregate, result.params):
+    for line in rejection_warnings(result.aggregate, result.params):
         print(f"warning: {line}", file=sys.stderr)
-    for line in _saturation_warnings(result):
+    for line in saturation_warnings(result):
         print(f"warning: {line}", file=sys.stderr)
     failed = result.failed
     if len(failed):
@@ -264,56 +277,6 @@ def _sweep_table(aggregate: pd.DataFrame, params: list[str]) -> pd.DataFrame:
         if all(c in aggregate.columns for c in wanted) and aggregate[wanted[0]].notna().any():
             columns += wanted
     return aggregate[columns]
-
-
-def _where(row: dict, params: list[str]) -> str:
-    return ", ".join(f"{p}={row[p]}" for p in params) or f"configuration {row['config']}"
-
-
-def _rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
-    """One line naming the configurations whose runs rejected guests."""
-    if "guests_rejected_mean" not in aggregate.columns:
-        return []
-    rejecting = aggregate[aggregate["guests_rejected_mean"] > 0]
-    if rejecting.empty:
-        return []
-    total = "guests_mean" in aggregate.columns
-    parts = [
-        f"{_where(row, params)}: {row['guests_rejected_mean']:.4g}"
-        + (f" of {row['guests_mean']:.4g}" if total else "")
-        for row in rejecting.to_dict("records")
-    ]
-    return [
-        f"guests were rejected (mean per run) in {len(rejecting)} of {len(aggregate)} "
-        f"configurations: {'; '.join(parts)}. They never ran: these configurations answer "
-        "for fewer guests than the scenario asks (column guests_rejected)."
-    ]
-
-
-def _saturation_warnings(result: SweepResult) -> list[str]:
-    """One line per group of metrics that saturated (``inf``) in the same runs."""
-    table = result.saturation()
-    if table.empty:
-        return []
-    hit = table[table["saturated"] > 0]
-    groups: dict[tuple, list[str]] = {}
-    for metric, rows in hit.groupby("metric", sort=False):
-        key = tuple(
-            (int(r["config"]), int(r["saturated"]), int(r["runs"])) for r in rows.to_dict("records")
-        )
-        groups.setdefault(key, []).append(metric)
-    lines = []
-    for metrics in groups.values():
-        rows = hit[hit["metric"] == metrics[0]]
-        where = "; ".join(
-            f"{_where(r, result.params)} ({int(r['saturated'])} of {int(r['runs'])} runs)"
-            for r in rows.to_dict("records")
-        )
-        lines.append(
-            f"{', '.join(metrics)} saturated (inf: a queue that never drained) in {where}. "
-            "Their mean is inf there; see the _median and _saturated columns."
-        )
-    return lines
 
 
 @contextmanager
