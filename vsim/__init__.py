@@ -6,12 +6,17 @@
 """
 
 from vsim.experiment import Result, read_result, run
+from vsim.experiment.run import vsim_version
 from vsim.experiment.sweep import SweepResult, read_sweep, sweep
 from vsim.scenario import Scenario, ScenarioError, load_scenario
+
+#: The installed distribution's version ("0+unknown" in a source tree that is not installed).
+__version__ = vsim_version()
 
 __all__ = [
     "Result",
     "Scenario",
+    "__version__",
     "ScenarioError",
     "SweepResult",
     "load_scenario",

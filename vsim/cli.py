@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -16,11 +19,21 @@ from vsim.traces import TraceError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vsim", description="Simulate a virtualized datacenter.")
+    parser.add_argument("--version", action="version", version=f"vsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="run a scenario and write its results")
     p_run.add_argument("scenario", type=Path)
     p_run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override one scenario field, e.g. scheduler.overcommit.cpu=1.5 (repeatable)",
+    )
+    p_run.add_argument("--seed", type=int, help="the scenario's seed, instead of its own")
     p_val = sub.add_parser("validate", help="check a scenario file, exit 1 on bad input")
     p_val.add_argument("scenario", type=Path)
     p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
@@ -58,6 +71,28 @@ def main(argv: list[str] | None = None) -> int:
         help="what each guest asked for, or what it got (default demand)",
     )
     p_exp.add_argument("--out", type=Path, required=True, help="folder (opendc) or file (csv)")
+    p_schema = sub.add_parser(
+        "schema", help="print the JSON Schema of scenario files (for editors)"
+    )
+    p_schema.add_argument(
+        "--reference", action="store_true", help="print the field reference in Markdown instead"
+    )
+    p_rep = sub.add_parser("report", help="write one self-contained HTML report of a run or sweep")
+    p_rep.add_argument("results", type=Path)
+    p_rep.add_argument("--out", type=Path, help="the HTML file (default <results>/report.html)")
+    p_rep.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="METRIC<VALUE",
+        help="a target for a sweep's configurations, e.g. latency_s_p99<0.2 (repeatable)",
+    )
+    p_rep.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        help="let configurations that reject guests meet the targets",
+    )
     p_cal = sub.add_parser(
         "calibrate", help="run published virtualization benchmarks; compare with the papers"
     )
@@ -69,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         handlers["calibrate"] = _calibrate
         handlers["experiment"] = experiment_cli.run
         handlers["export"] = _export
-        return handlers[args.command](args)
+        handlers["schema"] = _schema
+        handlers["report"] = _report
+        with _warnings_on_console():
+            return handlers[args.command](args)
     except (ScenarioError, TraceError) as exc:  # bad input: the message, never a traceback
         print(exc, file=sys.stderr)
         return 1
@@ -81,6 +119,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _version() -> str:
+    from vsim import __version__
+
+    return __version__
+
+
+@contextmanager
+def _warnings_on_console() -> Iterator[None]:
+    """Warnings print as one ``warning: ...`` line on stderr as they happen: the default format
+    names a line of vsim's source, which tells a command-line user nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        yield
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def _validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     n_guests = sum(g.count for g in sc.guests)
@@ -90,15 +148,68 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """``--set`` values (one each, validated like the sweep's) and ``--seed``."""
+    from vsim.experiment.sweep import parse_sets
+
+    grid = parse_sets(args.sets)
+    several = [p for p, values in grid.items() if len(values) != 1]
+    if several:
+        raise ValueError(f"--set {several[0]}: vsim run takes one value; vsim sweep runs several")
+    overrides = {path: values[0] for path, values in grid.items()}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    return overrides
+
+
 def _run(args: argparse.Namespace) -> int:
+    import time
+
+    from vsim.console import format_files, format_summary, run_warnings
     from vsim.experiment import run
 
-    sc = load_scenario(args.scenario)
+    try:
+        sc = load_scenario(args.scenario, _run_overrides(args))
+    except ValueError as exc:  # includes ScenarioError: bad --set path or value
+        print(exc, file=sys.stderr)
+        return 1
     out = args.out or Path("results") / sc.name
-    res = run(args.scenario, out=out, progress=not args.quiet)
-    with pd.option_context("display.float_format", "{:.4g}".format):
-        print(res.summary.to_string())
-    print(f"results written to {out}/")
+    started = time.time()
+    res = run(sc, out=out, progress=not args.quiet)
+    print(format_summary(res.summary))
+    # Files this run wrote (figures included), not older ones left in the folder.
+    written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
+    print(format_files(Path(out), written))
+    for line in run_warnings(res.summary):
+        print(f"warning: {line}", file=sys.stderr)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from vsim.scenario.reference import reference_markdown, scenario_json_schema
+
+    if args.reference:
+        sys.stdout.write(reference_markdown())
+    else:
+        print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vsim.experiment.targets import parse_target
+    from vsim.report import write_report
+
+    try:
+        targets = [parse_target(t) for t in args.targets]
+        path = write_report(
+            args.results, args.out, targets=targets, allow_rejected=args.allow_rejected
+        )
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        print(str(exc).strip('"'), file=sys.stderr)
+        return 1
+    print(path)
     return 0
 
 
@@ -140,38 +251,36 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from vsim.console import rejection_warnings, saturation_warnings
     from vsim.experiment.sweep import parse_sets, sweep
 
     try:
         grid = parse_sets(args.sets)
         name = load_scenario(args.scenario).name
         out = args.out or Path("results") / f"{name}-sweep"
-        result = sweep(
-            args.scenario,
-            grid,
-            zip=args.zip,
-            replications=args.replications,
-            jobs=args.jobs,
-            executor="dask" if (args.dask or args.dask_local) else "auto",
-            dask_address=args.dask,
-            out=out,
-            progress=not args.quiet,
-            command=_sweep_command(args),
-        )
+        with _dask_client(args) as client:
+            result = sweep(
+                args.scenario,
+                grid,
+                zip=args.zip,
+                replications=args.replications,
+                jobs=args.jobs,
+                executor="dask" if (args.dask or args.dask_local) else "auto",
+                dask_address=client if client is not None else args.dask,
+                out=out,
+                progress=not args.quiet,
+                command=_sweep_command(args),
+            )
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
-    shown = [
-        c
-        for c in ("unmet_cpu_frac", "cpu_util_mean", "facility_energy_kwh", "cost_total")
-        if f"{c}_mean" in result.aggregate.columns
-    ]
-    table = result.aggregate[
-        [*result.params, "runs", "failed", *(f"{c}_{s}" for c in shown for s in ("mean", "ci95"))]
-    ]
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
-        print(table.to_string(index=False))
+        print(_sweep_table(result.aggregate, result.params).to_string(index=False))
     print(f"results written to {out}/ (runs.csv, aggregate.csv)")
+    for line in rejection_warnings(result.aggregate, result.params):
+        print(f"warning: {line}", file=sys.stderr)
+    for line in saturation_warnings(result):
+        print(f"warning: {line}", file=sys.stderr)
     failed = result.failed
     if len(failed):
         print(
@@ -181,6 +290,57 @@ def _sweep(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+#: Columns of the sweep's console table: (metric, statistics shown), when the metric is there.
+SWEEP_TABLE = (
+    ("guests_rejected", ("mean",)),
+    ("unmet_cpu_frac", ("mean", "ci95")),
+    ("cpu_util_mean", ("mean", "ci95")),
+    ("latency_s_p99", ("median", "saturated")),
+    ("facility_energy_kwh", ("mean", "ci95")),
+    ("cost_total", ("mean", "ci95")),
+)
+
+
+def _sweep_table(aggregate: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """The headline columns of a sweep's aggregate; the p99 latency as a median, which keeps
+    a meaning when some runs saturate, and only when some run had requests."""
+    columns = [*params, "runs", "failed"]
+    for metric, stats in SWEEP_TABLE:
+        wanted = [f"{metric}_{s}" for s in stats]
+        if all(c in aggregate.columns for c in wanted) and aggregate[wanted[0]].notna().any():
+            columns += wanted
+    return aggregate[columns]
+
+
+@contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[object | None]:
+    """With ``--dask-local``, a local Dask cluster of ``--jobs`` workers whose dashboard
+    address is printed (when bokeh, which serves it, is installed); else ``None``."""
+    if not args.dask_local:
+        yield None
+        return
+    import importlib.util
+
+    from dask.distributed import Client, LocalCluster
+
+    dashboard = importlib.util.find_spec("bokeh") is not None
+    workers = args.jobs or None
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0" if dashboard else None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        if dashboard:
+            print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
+        else:
+            print("no Dask dashboard: it needs bokeh (pip install 'vsim[dask]')", file=sys.stderr)
+        yield client
 
 
 def _sweep_command(args: argparse.Namespace) -> list[str]:
@@ -199,11 +359,16 @@ def _sweep_command(args: argparse.Namespace) -> list[str]:
 
 def _plot_sweep(args: argparse.Namespace) -> int:
     from vsim.experiment.sweep import read_sweep
+    from vsim.plot.saturation import save_saturation_figures
     from vsim.plot.sweep import save_sweep_figures
 
     result = read_sweep(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
-    for path in save_sweep_figures(result.aggregate, args.results / "figures", formats=formats):
+    folder = args.results / "figures"
+    for path in save_sweep_figures(result.aggregate, folder, formats=formats):
+        print(path)
+    # Mean curves cannot draw a saturated configuration (its mean is inf): medians, marked.
+    for path in save_saturation_figures(result.aggregate, folder, formats=formats):
         print(path)
     return 0
 

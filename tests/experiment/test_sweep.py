@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import stats
 
 import vsim.experiment.sweep as sweep_mod
 from vsim.cli import main
+from vsim.experiment.stats import STATS
 from vsim.experiment.sweep import (
     aggregate_runs,
     expand_grid,
@@ -284,16 +286,8 @@ def test_aggregate_of_a_real_sweep_agrees_with_scipy():
         assert row["energy_kwh_ci95_low"] == pytest.approx(low, rel=1e-12)
         assert row["energy_kwh_ci95_high"] == pytest.approx(high, rel=1e-12)
     m = res.metric("energy_kwh")
-    assert list(m.columns) == [
-        "config",
-        *GRID,
-        "runs",
-        "mean",
-        "std",
-        "ci95",
-        "ci95_low",
-        "ci95_high",
-    ]
+    assert list(m.columns) == ["config", *GRID, "runs", *STATS]
+    assert STATS[:5] == ("mean", "std", "ci95", "ci95_low", "ci95_high")
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -341,3 +335,95 @@ def test_cli_sweep_writes_tables_and_plot_draws_sweep_figures(scenario_file, tmp
     figures = {p.name for p in (out / "figures").iterdir()}
     assert "curve_unmet_cpu_frac_vs_scheduler_overcommit_cpu.png" in figures
     assert "pareto.png" in figures
+
+
+# ---------------------------------------------------------------------------- run cache
+
+
+def test_tree_digest_sees_edits_additions_and_renames_but_not_byte_code(tmp_path):
+    from vsim.experiment.cache import tree_digest
+
+    (tmp_path / "pkg").mkdir()
+    src = tmp_path / "pkg" / "a.py"
+    src.write_text("x = 1\n")
+    first = tree_digest(tmp_path)
+    (tmp_path / "pkg" / "__pycache__").mkdir()
+    (tmp_path / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0\1")
+    assert tree_digest(tmp_path) == first
+    src.write_text("x = 2\n")
+    edited = tree_digest(tmp_path)
+    assert edited != first
+    src.rename(tmp_path / "pkg" / "b.py")
+    assert tree_digest(tmp_path) not in (first, edited)
+    (tmp_path / "pkg" / "c.py").write_text("")
+    assert len({first, edited, tree_digest(tmp_path)}) == 3
+
+
+def test_code_digest_covers_the_installed_package():
+    import hashlib
+
+    import vsim
+    from vsim.experiment.cache import code_digest
+
+    digest = code_digest()
+    assert len(digest) == 64 and code_digest() == digest
+    # Independently: the package's source files, hashed here by path and bytes.
+    root = Path(vsim.__file__).resolve().parent
+    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    assert root / "experiment" / "cache.py" in files and len(files) > 50
+    h = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+    assert h != digest  # not only file bytes: paths and library versions count too
+
+
+def test_other_code_invalidates_the_cache_and_the_sweep_says_so(tmp_path, monkeypatch):
+    out = tmp_path / "sw"
+    simulated = count_runs(monkeypatch)
+    first = sweep(tiny(), GRID, executor="serial", out=out, progress=False)
+    assert first.manifest["code_digest"] and first.manifest["stale_runs_redone"] == {}
+    simulated.clear()
+    monkeypatch.setattr(sweep_mod, "code_digest", lambda: "0" * 64)
+    with pytest.warns(sweep_mod.StaleRunsWarning, match="4 made by other vsim code"):
+        second = sweep(tiny(), GRID, executor="serial", out=out, progress=False)
+    assert len(simulated) == 4
+    assert set(second.runs["run_id"]).isdisjoint(first.runs["run_id"])
+    assert second.manifest["stale_runs_redone"] == {"code": 4}
+    assert len(second.runs) == 4  # the old runs are not mixed in
+    # The same code again: everything is reused, nothing said.
+    simulated.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sweep(tiny(), GRID, executor="serial", out=out, progress=False)
+    assert simulated == []
+
+
+def test_a_changed_scenario_is_run_again_and_named(tmp_path, monkeypatch):
+    out = tmp_path / "sw"
+    grid = {"scheduler.overcommit.cpu": [1.0, 2.0]}
+    sweep(tiny(), grid, executor="serial", out=out, progress=False)
+    simulated = count_runs(monkeypatch)
+    with pytest.warns(sweep_mod.StaleRunsWarning, match="2 made for another scenario"):
+        res = sweep(tiny(duration="2h"), grid, executor="serial", out=out, progress=False)
+    assert len(simulated) == 2 and (res.runs["sim_time_s"] == 7200).all()
+
+
+def test_cli_says_when_it_reruns_runs_of_other_code(scenario_file, tmp_path, monkeypatch, capsys):
+    argv = ["sweep", str(scenario_file), "--set", "scheduler.overcommit.cpu=1,2", "-j", "1"]
+    argv += ["--out", str(tmp_path / "o"), "--quiet"]
+    assert main(argv) == 0
+    assert "warning" not in capsys.readouterr().err
+    monkeypatch.setattr(sweep_mod, "code_digest", lambda: "f" * 64)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "warning: finished runs in" in err and "2 made by other vsim code" in err
+    assert "Warning" not in err  # one plain line, not the warnings module's format
+
+
+def test_reading_a_sweep_written_before_saturation_was_counted_aggregates_again(tmp_path):
+    out = tmp_path / "old"
+    res = sweep(tiny(), GRID, executor="serial", out=out, progress=False)
+    old = res.aggregate[[c for c in res.aggregate.columns if not c.endswith(STATS[5:])]]
+    old.to_csv(out / "aggregate.csv", index=False)
+    old.to_parquet(out / "aggregate.parquet")
+    again = read_sweep(out)
+    assert "energy_kwh_saturated" in again.aggregate.columns
+    pd.testing.assert_frame_equal(no_wall(again.aggregate), no_wall(res.aggregate))

@@ -8,17 +8,100 @@ Results never depend on the backend: a run's outcome is a function of its resolv
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures as cf
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
-__all__ = ["Backend", "DaskBackend", "ProcessBackend", "SerialBackend", "WorkerLost"]
+__all__ = [
+    "Backend",
+    "DaskBackend",
+    "ProcessBackend",
+    "SerialBackend",
+    "UnguardedMainError",
+    "WorkerLost",
+    "check_main_guard",
+    "make_backend",
+    "resolve_executor",
+    "starts_processes",
+]
 
 
 class WorkerLost(RuntimeError):
     """The process or machine running a task went away before it finished."""
+
+
+class UnguardedMainError(RuntimeError):
+    """A script starts worker processes from its top level, outside
+    ``if __name__ == "__main__":``; every worker would run the script again."""
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":`` (either side of the ``==``)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    consts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and consts == ["__main__"]
+
+
+def _guarded_lines(source: str) -> set[int]:
+    """Line numbers of a module's source that lie under a ``__main__`` guard."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if _is_main_guard(node):
+            for stmt in node.body:
+                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def _main_module_frame() -> FrameType | None:
+    """The frame running the main script's top-level code, when it is on the call stack."""
+    main = sys.modules.get("__main__")
+    frame = sys._getframe(1)
+    while frame is not None:
+        if (
+            frame.f_globals is getattr(main, "__dict__", None)
+            and frame.f_code.co_name == "<module>"
+        ):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def check_main_guard() -> None:
+    """Raise :class:`UnguardedMainError` when worker processes would run the main script again.
+
+    Worker processes ("forkserver" or "spawn") start by importing the main script as
+    ``__mp_main__``; a sweep started at its top level, outside ``if __name__ == "__main__":``,
+    would start again in every worker, and every run would fail. Notebooks, the interactive
+    prompt and ``vsim sweep`` are not affected.
+    """
+    frame = _main_module_frame()
+    path = frame.f_code.co_filename if frame is not None else None
+    if path is None or not Path(path).is_file():
+        return  # no script is re-imported (notebook, prompt, python -c)
+    try:
+        guarded = _guarded_lines(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return  # cannot tell: let multiprocessing speak
+    if frame.f_lineno in guarded:
+        return
+    raise UnguardedMainError(
+        f"{path}, line {frame.f_lineno}: the sweep starts worker processes, and each of them "
+        "imports this script first, so they would start the sweep again. Put the code that "
+        'runs the sweep under  if __name__ == "__main__":  or pass jobs=1 (or '
+        'executor="serial") to run in this process.'
+    )
 
 
 class Backend:
@@ -81,6 +164,7 @@ class ProcessBackend(Backend):
     name = "processes"
 
     def __init__(self, jobs: int) -> None:
+        check_main_guard()
         self.slots = max(1, int(jobs))
         self._pool = self._new_pool()
 
@@ -146,6 +230,7 @@ class DaskBackend(Backend):
             self.client = address
             self._own_client = False
         elif address is None:
+            check_main_guard()  # a LocalCluster's worker processes import the script too
             workers = max(1, int(jobs or os.cpu_count() or 1))
             self._cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -180,14 +265,12 @@ class DaskBackend(Backend):
             self._cluster.close()
 
 
-def make_backend(
+def resolve_executor(
     executor: str, *, jobs: int | None, pending: int, dask_address: Any = None
-) -> Backend:
-    """The backend named ``executor`` (``auto``, ``serial``, ``processes`` or ``dask``).
-
-    ``auto`` picks Dask when an address is given, else serial for a single job or a single
-    pending run, else local processes.
-    """
+) -> tuple[str, int]:
+    """The backend ``executor`` stands for and the number of jobs: ``auto`` picks Dask when an
+    address is given, else serial for a single job or a single pending run, else local
+    processes."""
     if executor not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"unknown executor {executor!r}; choose auto, serial, processes or dask")
     n = int(jobs) if jobs else (os.cpu_count() or 1)
@@ -200,6 +283,20 @@ def make_backend(
             executor = "serial"
         else:
             executor = "processes"
+    return executor, n
+
+
+def starts_processes(executor: str, dask_address: Any = None) -> bool:
+    """Whether the resolved ``executor`` starts worker processes on this machine."""
+    return executor == "processes" or (executor == "dask" and dask_address is None)
+
+
+def make_backend(
+    executor: str, *, jobs: int | None, pending: int, dask_address: Any = None
+) -> Backend:
+    """The backend named ``executor`` (``auto``, ``serial``, ``processes`` or ``dask``); see
+    :func:`resolve_executor`."""
+    executor, n = resolve_executor(executor, jobs=jobs, pending=pending, dask_address=dask_address)
     if executor == "serial":
         return SerialBackend()
     if executor == "processes":

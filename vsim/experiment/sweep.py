@@ -22,8 +22,11 @@ With ``out``, the sweep folder holds::
     manifest.json                     base scenario, grid, replications, seeds, version, command
 
 A run's id is ``c<config>-r<replication>-<digest>``, the digest a hash of its resolved
-scenario (overrides and seed applied) and the vsim version, so a rerun of the same sweep skips
-every run whose file exists and whose scenario is unchanged, and builds the same tables. A run
+scenario (overrides and seed applied) and of the code that runs it (the installed package's
+source files and library versions, :mod:`vsim.experiment.cache`), so a rerun of the same sweep
+skips every run whose file exists and whose scenario and code are unchanged, and builds the same
+tables. A run whose file was made by other code or for another scenario is run again, never
+mixed in, and a :class:`StaleRunsWarning` says how many and why. A run
 that raises is recorded with ``status = "error"`` and its message, and the sweep goes on; such
 runs are tried again by the next rerun. Ctrl-C stops the sweep (workers included) and loses no
 finished run.
@@ -34,12 +37,11 @@ Tables are sorted by run id and are identical whichever executor ran them (apart
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +52,22 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from vsim._io import atomic_write
-from vsim.experiment.executors import WorkerLost, make_backend
+from vsim.experiment.cache import code_digest, run_digest, scenario_digest, stale_reason
+from vsim.experiment.executors import (
+    WorkerLost,
+    check_main_guard,
+    make_backend,
+    resolve_executor,
+    starts_processes,
+)
 from vsim.experiment.run import vsim_version
+from vsim.experiment.stats import (
+    INTERVALS,
+    STATS,
+    metric_stats,
+    saturation_table,
+    t_quantile,
+)
 from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 from vsim.scenario.loader import read_raw
 
@@ -59,6 +75,7 @@ if TYPE_CHECKING:
     from vsim.plot.sweep import SweepPlots
 
 __all__ = [
+    "StaleRunsWarning",
     "SweepResult",
     "aggregate_runs",
     "expand_grid",
@@ -66,6 +83,7 @@ __all__ = [
     "parse_sets",
     "replication_seed",
     "sweep",
+    "t_quantile",
 ]
 
 RUNS_DIR = "runs"
@@ -74,8 +92,6 @@ MANIFEST_FILE = "manifest.json"
 RUN_COLUMNS = ("run_id", "config", "replication", "seed", "status", "error")
 #: Summary columns that are not metrics to aggregate.
 NOT_METRICS = frozenset({"seed", "scenario", "config", "replication"})
-#: Statistics in the aggregate table, as suffixes of each metric name.
-STATS = ("mean", "std", "ci95", "ci95_low", "ci95_high")
 CONFIDENCE = 0.95
 
 _zip = zip  # the builtin, shadowed by the ``zip`` keyword argument of the functions below
@@ -137,19 +153,28 @@ class RunSpec:
     data: dict[str, Any]
     source: str
     base_dir: str | None
+    scenario_digest: str = ""
+    code_digest: str = ""
+
+
+def _base_record(spec: RunSpec) -> dict[str, Any]:
+    """The fields of a run's record that do not depend on its outcome."""
+    return {
+        "run_id": spec.run_id,
+        "config": spec.config,
+        "params": spec.params,
+        "replication": spec.replication,
+        "seed": spec.seed,
+        "scenario_digest": spec.scenario_digest,
+        "code_digest": spec.code_digest,
+    }
 
 
 def _execute(spec: RunSpec) -> dict[str, Any]:
     """Run one spec; never raises for a failing simulation, records the error instead."""
     from vsim.experiment.run import run
 
-    record: dict[str, Any] = {
-        "run_id": spec.run_id,
-        "config": spec.config,
-        "params": spec.params,
-        "replication": spec.replication,
-        "seed": spec.seed,
-    }
+    record = _base_record(spec)
     try:
         base = Path(spec.base_dir) if spec.base_dir is not None else None
         scenario = validate_scenario(spec.data, source=spec.source, base_dir=base)
@@ -176,13 +201,6 @@ def _plain(value: Any) -> Any:
 def _roundtrip(record: dict[str, Any]) -> dict[str, Any]:
     """The record as it reads back from its JSON file (the tables are built from this form)."""
     return json.loads(json.dumps(_plain(record)))
-
-
-def _digest(data: dict[str, Any]) -> str:
-    # The version is part of the key: results of another vsim release are never reused.
-    data = {**data, "_vsim_version": vsim_version()}
-    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
 
 def _scenario_data(scenario: Any) -> tuple[dict[str, Any], str, Path | None]:
@@ -213,6 +231,7 @@ def plan(
     width_c = max(3, len(str(len(configs) - 1)))
     width_r = max(3, len(str(int(replications) - 1)))
     specs: list[RunSpec] = []
+    code = code_digest()
     for c, params in enumerate(configs):
         where = ", ".join(f"{p}={v!r}" for p, v in params.items())
         label = f"{source} [{where}]" if where else source
@@ -222,7 +241,8 @@ def plan(
         for r in range(int(replications)):
             seed = replication_seed(sc.seed, r)
             run_data = {**data, "seed": seed}
-            run_id = f"c{c:0{width_c}d}-r{r:0{width_r}d}-{_digest(run_data)}"
+            scenario_key = scenario_digest(run_data)
+            run_id = f"c{c:0{width_c}d}-r{r:0{width_r}d}-{run_digest(scenario_key, code)}"
             specs.append(
                 RunSpec(
                     run_id=run_id,
@@ -233,6 +253,8 @@ def plan(
                     data=run_data,
                     source=label,
                     base_dir=str(base_dir) if base_dir is not None else None,
+                    scenario_digest=scenario_key,
+                    code_digest=code,
                 )
             )
     specs.sort(key=lambda s: s.run_id)
@@ -278,21 +300,22 @@ def runs_table(records: Sequence[dict[str, Any]], paths: Sequence[str]) -> pd.Da
     return frame.reset_index(drop=True)
 
 
-def t_quantile(confidence: float, dof: int) -> float:
-    """Two-sided Student-t quantile: ``t`` with ``P(|T| <= t) = confidence``."""
-    from scipy import stats
-
-    return float(stats.t.ppf(0.5 + confidence / 2.0, dof))
-
-
 def aggregate_runs(
     runs: pd.DataFrame, params: Sequence[str], *, confidence: float = CONFIDENCE
 ) -> pd.DataFrame:
-    """Per configuration: ``runs``, ``failed`` and, for each numeric metric ``m``, ``m_mean``,
-    ``m_std`` (sample, ddof 1), ``m_ci95`` (half-width of the Student-t confidence interval of
-    the mean, ``t(0.975, n-1) * std / sqrt(n)``), ``m_ci95_low`` and ``m_ci95_high``.
+    """Per configuration: ``runs``, ``failed`` and, for each numeric metric ``m``, the
+    :data:`~vsim.experiment.stats.STATS` of :func:`~vsim.experiment.stats.metric_stats`:
 
-    Only successful runs count; with one run ``std`` and the interval are NaN. Columns:
+    - ``m_mean``, ``m_std`` (sample, ddof 1), ``m_ci95`` (half-width of the Student-t interval
+      of the mean, ``t(0.975, n-1) * std / sqrt(n)``), ``m_ci95_low`` and ``m_ci95_high`` (the
+      interval cut to the range of the metric: never below 0 for a latency, a count or an
+      energy, never above 1 for a fraction), over the runs with a finite value; ``inf`` with
+      no interval when a run saturated;
+    - ``m_median``, ``m_median_low``, ``m_median_high``: the median and its distribution-free
+      order-statistic interval, over all runs with a value, saturated ones included;
+    - ``m_finite`` and ``m_saturated``: how many runs gave a finite value and ``inf``.
+
+    Only successful runs count; a NaN (undefined) value counts in neither. Columns:
     ``config``, the parameters, ``runs``, ``failed``, then the statistics.
     """
     param_cols = [c for c in params if c in runs.columns]
@@ -315,16 +338,8 @@ def aggregate_runs(
         row["failed"] = len(group) - len(ok)
         for m in metrics:
             values = ok[m].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            n = values.size
-            mean = float(values.mean()) if n else np.nan
-            std = float(values.std(ddof=1)) if n > 1 else np.nan
-            half = t_quantile(confidence, n - 1) * std / math.sqrt(n) if n > 1 else np.nan
-            row[f"{m}_mean"] = mean
-            row[f"{m}_std"] = std
-            row[f"{m}_ci95"] = half
-            row[f"{m}_ci95_low"] = mean - half
-            row[f"{m}_ci95_high"] = mean + half
+            for stat, value in metric_stats(values, m, confidence).items():
+                row[f"{m}_{stat}"] = value
         rows.append(row)
     columns = ["config", *param_cols, "runs", "failed"]
     columns += [f"{m}_{s}" for m in metrics for s in STATS]
@@ -340,7 +355,9 @@ class SweepResult:
             ``replication``, ``seed``, ``status`` (``ok``/``error``), ``error``, then every
             summary column.
         aggregate: one row per configuration: ``config``, the swept paths, ``runs``,
-            ``failed``, then ``<metric>_mean``, ``_std``, ``_ci95``, ``_ci95_low``, ``_ci95_high``.
+            ``failed``, then ``<metric>_mean``, ``_std``, ``_ci95``, ``_ci95_low``,
+            ``_ci95_high``, ``_median``, ``_median_low``, ``_median_high``, ``_finite``,
+            ``_saturated`` (see :func:`aggregate_runs`).
         params: the swept paths (column names in both tables).
         manifest: base scenario, grid, replications, version, command.
         out: the sweep folder, when written.
@@ -358,8 +375,9 @@ class SweepResult:
         return self.runs[self.runs["status"] != "ok"]
 
     def metric(self, name: str) -> pd.DataFrame:
-        """Per configuration: the parameters, ``runs`` and ``mean``/``std``/``ci95``/... of
-        one metric, with short column names."""
+        """Per configuration: the parameters, ``runs`` and the statistics of one metric
+        (``mean``, ``std``, ``ci95``, ``ci95_low``, ``ci95_high``, ``median``, ``median_low``,
+        ``median_high``, ``finite``, ``saturated``), with short column names."""
         stats = [f"{name}_{s}" for s in STATS]
         missing = [c for c in stats if c not in self.aggregate.columns]
         if missing:
@@ -367,6 +385,12 @@ class SweepResult:
             raise KeyError(f"no metric {name!r} in the aggregate; known: {', '.join(known)}")
         frame = self.aggregate[["config", *self.params, "runs", *stats]]
         return frame.rename(columns=dict(_zip(stats, STATS)))
+
+    def saturation(self, confidence: float = CONFIDENCE) -> pd.DataFrame:
+        """Per metric that saturated (``inf``) in some run and per configuration: ``runs``,
+        ``saturated``, ``share`` and its Clopper-Pearson interval ``share_low``/``share_high``.
+        Empty when no run saturated."""
+        return saturation_table(self.aggregate, self.params, confidence)
 
     @property
     def plot(self) -> SweepPlots:
@@ -421,6 +445,9 @@ def sweep(
 
     Raises:
         ScenarioError: a configuration is not a valid scenario (nothing has run).
+        UnguardedMainError: called at the top level of a script, outside
+            ``if __name__ == "__main__":``, with an executor that starts worker processes
+            (which import the script first); nothing has run.
         KeyboardInterrupt: after stopping cleanly; finished runs are on disk.
     """
     grid = dict(grid or {})
@@ -428,9 +455,6 @@ def sweep(
     paths = list(grid)
     out_dir = Path(out) if out is not None else None
     runs_dir = out_dir / RUNS_DIR if out_dir is not None else None
-    if runs_dir is not None:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-
     records: dict[str, dict[str, Any]] = {}
     if runs_dir is not None:
         for spec in specs:
@@ -438,10 +462,20 @@ def sweep(
             if rec is not None and rec.get("status") == "ok":
                 records[spec.run_id] = rec
     pending = [s for s in specs if s.run_id not in records]
+    stale = _stale_runs(runs_dir, pending) if runs_dir is not None else {}
+    if stale:
+        warnings.warn(_stale_message(stale, runs_dir), StaleRunsWarning, stacklevel=2)
+    kind, _ = resolve_executor(executor, jobs=jobs, pending=len(pending), dask_address=dask_address)
+    if pending and starts_processes(kind, dask_address):
+        check_main_guard()  # before anything is written: stop at once, with one message
+    if runs_dir is not None:
+        runs_dir.mkdir(parents=True, exist_ok=True)
 
     manifest: dict[str, Any] = {
         "kind": "sweep",
         "vsim_version": vsim_version(),
+        "code_digest": code_digest(),
+        "stale_runs_redone": stale,
         "command": list(command) if command is not None else None,
         "scenario_file": None if isinstance(scenario, Scenario | Mapping) else str(scenario),
         "scenario": _plain(base),
@@ -450,6 +484,7 @@ def sweep(
         "zip": bool(zip),
         "replications": int(replications),
         "seeds": "replication r runs with SeedSequence(entropy=<config seed>, spawn_key=(r,))",
+        "intervals": dict(INTERVALS),
         "configurations": len({s.config for s in specs}),
         "runs": len(specs),
     }
@@ -493,16 +528,8 @@ def sweep(
                         try:
                             rec = backend.outcome(handle)
                         except WorkerLost as exc:
-                            rec = {
-                                "run_id": spec.run_id,
-                                "config": spec.config,
-                                "params": spec.params,
-                                "replication": spec.replication,
-                                "seed": spec.seed,
-                                "status": "error",
-                                "error": str(exc),
-                                "summary": {},
-                            }
+                            rec = _base_record(spec)
+                            rec.update(status="error", error=str(exc), summary={})
                         finish(rec)
                     bar.set_postfix(running=len(in_flight), failed=failed)
     except KeyboardInterrupt:
@@ -518,6 +545,40 @@ def sweep(
         if out_dir is not None:
             _write_tables(out_dir, runs, agg, manifest)
     return SweepResult(runs, agg, _param_names(runs, paths), manifest, out_dir)
+
+
+class StaleRunsWarning(UserWarning):
+    """Finished runs in the sweep folder were made by other code or for another scenario;
+    they are run again, never mixed into the tables."""
+
+
+def _stale_runs(runs_dir: Path, pending: Sequence[RunSpec]) -> dict[str, int]:
+    """How many pending runs have a file of the same configuration and replication under
+    another key, by reason (``"code"``, ``"scenario"``)."""
+    counts: dict[str, int] = {}
+    for spec in pending:
+        prefix = spec.run_id.rsplit("-", 1)[0]
+        for path in sorted(runs_dir.glob(f"{prefix}-*.json")):
+            rec = _read_record(path)
+            if path.stem == spec.run_id or rec is None or rec.get("status") != "ok":
+                continue
+            reason = stale_reason(rec, spec.scenario_digest, spec.code_digest)
+            counts[reason] = counts.get(reason, 0) + 1
+            break
+    return counts
+
+
+def _stale_message(stale: dict[str, int], runs_dir: Path) -> str:
+    why = {
+        "code": "made by other vsim code (the package's source or its libraries changed)",
+        "scenario": "made for another scenario (the file or the swept values changed)",
+        "key": "filed under another id",
+    }
+    parts = [f"{n} {why[reason]}" for reason, n in sorted(stale.items())]
+    return (
+        f"finished runs in {runs_dir} not reused: {'; '.join(parts)}. They are run again and "
+        "left out of the tables; their files stay where they are."
+    )
 
 
 def _param_names(runs: pd.DataFrame, paths: Sequence[str]) -> list[str]:
@@ -585,7 +646,10 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepResult:
     if params is None:  # columns between "config" and "runs" in the aggregate
         cols = list(agg.columns)
         params = cols[cols.index("config") + 1 : cols.index("runs")]
-    return SweepResult(runs, agg, _param_names(runs, params), manifest, folder)
+    names = _param_names(runs, params)
+    if not any(c.endswith("_saturated") for c in agg.columns):
+        agg = aggregate_runs(runs, names)  # written before saturation was counted: redo it
+    return SweepResult(runs, agg, names, manifest, folder)
 
 
 # Re-exported for callers that catch bad input from a sweep.
