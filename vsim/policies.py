@@ -168,6 +168,11 @@ def register(kind: str, name: str, policy: Any | None = None):
     return add if policy is None else add(policy)
 
 
+def registered(kind: str) -> tuple[str, ...]:
+    """The names registered for the plug-in point ``kind`` so far (vsim's own first)."""
+    return tuple(_REGISTERED[kind])
+
+
 def is_import_path(spec: str) -> bool:
     return ":" in spec
 

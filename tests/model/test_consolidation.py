@@ -269,16 +269,16 @@ def test_cloudsim_initial_placement_first_fit_and_per_core_check():
     # h1 (5000 <= 5320); VMs 2, 3 (2000 > 1860: G5 only; h1 has 320 left) on h3 (4000, 3480
     # MB); VMs 4, 5 on h0 (2000 MIPS, 3480 MB); VM 6 on h0 (2500 MIPS, 4093 MB); VM 7 needs
     # 613 MB (h0 has 3 left), h1 has 320 MIPS, so h2.
-    from benchmarks.planetlab_consolidation import cloudsim_placement
+    from vsim.experiments.beloglazov import cloudsim_placement
 
-    assert cloudsim_placement(4, 8, "DVFS") == [1, 1, 3, 3, 0, 0, 0, 2]
+    assert cloudsim_placement(4, 8, first_fit=True) == [1, 1, 3, 3, 0, 0, 0, 2]
     # Power-aware best fit, every increase measured from idle power (at t = 0 every host's
     # last utilization is 0): VM 0 (2500) on G5 only, h1 and h3 tie, lowest index h1. VM 1:
     # P5(5000/5320) on h1 against P5(2500/5320) on h3: h3. VMs 2, 3 (2000, G5 only) likewise
     # h1 then h3. VMs 4, 5 (1000 MIPS, 1740 MB: no G5 has the RAM left) h0 then h2. VM 6 (500):
     # G4 P4(1500/3720) - 86 = 13.6 W against G5 P5(5000/5320) - 93.7 = 40.1 W: h0. VM 7: h0
     # would reach P4(2000/3720), h2 only P4(1500/3720): h2. The VMs spread over all hosts.
-    assert cloudsim_placement(4, 8, "THR-MMT-0.8") == [1, 3, 1, 3, 0, 2, 0, 2]
+    assert cloudsim_placement(4, 8, first_fit=False) == [1, 3, 1, 3, 0, 2, 0, 2]
 
 
 def test_underload_pruning_changes_no_decision(monkeypatch):

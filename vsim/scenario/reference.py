@@ -86,9 +86,77 @@ def scenario_json_schema() -> dict[str, Any]:
         model = defs[name]
         outer = {k: model.pop(k) for k in ("title", "description") if k in model}
         defs[name] = {**outer, "anyOf": [model, {"type": "number", "minimum": 0}]}
+    _trace_forms(schema)
+    _policy_names(defs)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema.setdefault("title", "vsim scenario")
     return schema
+
+
+def _trace_forms(schema: dict[str, Any]) -> None:
+    """Guests, host types and failure replays a trace defines (``vsim.scenario.fromtrace``,
+    expanded before validation) are other forms of those entries."""
+    from vsim.scenario.fromtrace import (
+        GUEST_FIELDS_FROM_TRACE,
+        HOST_FIELDS_FROM_TRACE,
+        FailureReplay,
+        HostTrace,
+    )
+
+    defs = schema["$defs"]
+    for name, model in (("HostTrace", HostTrace), ("FailureReplay", FailureReplay)):
+        sub = model.model_json_schema(schema_generator=_UnitAwareSchema, mode="validation")
+        defs.update(sub.pop("$defs", {}))
+        defs[name] = sub
+    trace_ref = {"type": "string", "description": "a workload of a real-trace kind"}
+    for base, dropped, trace in (
+        ("Guest", GUEST_FIELDS_FROM_TRACE, trace_ref),
+        ("HostType", HOST_FIELDS_FROM_TRACE, {"$ref": "#/$defs/HostTrace"}),
+    ):
+        model = defs[base]
+        props = {k: v for k, v in model["properties"].items() if k not in dropped}
+        defs[f"{base}FromTrace"] = {
+            "type": "object",
+            "description": f"A {base} entry whose count and sizes come from a trace.",
+            "properties": {**props, "trace": trace},
+            "required": ["name", "trace"],
+            "additionalProperties": False,
+        }
+    schema["properties"]["guests"]["items"] = _either("Guest")
+    defs["Datacenter"]["properties"]["host_types"]["items"] = _either("HostType")
+    defs["Failures"]["properties"]["replay"] = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/FailureReplay"},
+        "description": "host outages replayed from a trace",
+    }
+
+
+def _either(base: str) -> dict[str, Any]:
+    return {"anyOf": [{"$ref": f"#/$defs/{base}"}, {"$ref": f"#/$defs/{base}FromTrace"}]}
+
+
+# An import path ``module:attribute`` naming a user policy (vsim.policies).
+_IMPORT_PATH = {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"}
+
+
+def _policy_names(defs: dict[str, Any]) -> None:
+    """Policy fields take a built-in name or an import path (names registered from Python
+    are the one form a file-level schema cannot know)."""
+    from vsim.policies import registered
+    from vsim.scenario.consolidation import DETECTORS, PLACEMENTS, SELECTIONS
+    from vsim.scenario.schema import PLACEMENT_POLICIES
+
+    for model, field, names in (
+        ("Scheduler", "policy", (*PLACEMENT_POLICIES, *registered("placement"))),
+        ("Consolidation", "detector", DETECTORS),
+        ("Consolidation", "selection", SELECTIONS),
+        ("Consolidation", "placement", PLACEMENTS),
+        ("PeriodicControllerSpec", "policy", ()),
+    ):
+        prop = defs[model]["properties"][field]
+        options = [{"enum": list(names)}] if names else []
+        keep = {k: prop[k] for k in ("default", "description", "title") if k in prop}
+        defs[model]["properties"][field] = {**keep, "anyOf": [*options, _IMPORT_PATH]}
 
 
 def _type_text(prop: dict[str, Any]) -> str:
