@@ -47,3 +47,10 @@ def scenario(
         **kw,
     }
     return validate_scenario(data)
+
+
+def assert_passes(checks) -> None:
+    """Every check of a validation case passed (``vsim.experiment.verify``); else the lines
+    of the ones that did not."""
+    failed = [c.message for c in checks if c.status != "pass"]
+    assert checks and not failed, "\n".join(failed) or "no quantity was checked"
