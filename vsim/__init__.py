@@ -3,10 +3,12 @@
 >>> import vsim
 >>> res = vsim.run("scenarios/quickstart.yaml")      # doctest: +SKIP
 >>> res.summary, res.hosts, res.guests, res.events   # doctest: +SKIP
+>>> vsim.verify()          # validation cases against theory, one row each  # doctest: +SKIP
 """
 
 from vsim.experiment import Result, read_result, run
 from vsim.experiment.sweep import SweepResult, read_sweep, sweep
+from vsim.experiment.verify import verify
 from vsim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "read_sweep",
     "run",
     "sweep",
+    "verify",
 ]
