@@ -48,7 +48,8 @@ RUN_CODE = (
     "{build}"
     "t = time.process_time()\n"
     "res = vsim.run(sc)\n"
-    "print(json.dumps({{'cpu_s': time.process_time() - t, 'events': int(res.summary['events'])}}))\n"
+    "cpu_s = time.process_time() - t\n"
+    "print(json.dumps({{'cpu_s': cpu_s, 'events': int(res.summary['events'])}}))\n"
 )
 
 
