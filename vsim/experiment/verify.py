@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -153,8 +153,7 @@ class Case:
 
     def _skipped(self, q: Quantity, reason: str) -> Check:
         nan = math.nan
-        check = self._row(q, nan, nan, nan, 0, False, reason)
-        return Check(**{**check.__dict__, "status": SKIPPED})
+        return replace(self._row(q, nan, nan, nan, 0, False, reason), status=SKIPPED)
 
     def _row(self, q, value, lo, hi, runs, passed, note) -> Check:
         return Check(
