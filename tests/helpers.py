@@ -63,3 +63,10 @@ def shared_data(*parts: str):
     if not path.exists():
         pytest.skip(f"real trace {'/'.join(parts)} not found (set VSIM_DATA)")
     return path
+
+
+def assert_passes(checks) -> None:
+    """Every check of a validation case passed (``vsim.experiment.verify``); else the lines
+    of the ones that did not."""
+    failed = [c.message for c in checks if c.status != "pass"]
+    assert checks and not failed, "\n".join(failed) or "no quantity was checked"

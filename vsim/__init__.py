@@ -3,11 +3,13 @@
 >>> import vsim
 >>> res = vsim.run("scenarios/quickstart.yaml")      # doctest: +SKIP
 >>> res.summary, res.hosts, res.guests, res.events   # doctest: +SKIP
+>>> vsim.verify()          # validation cases against theory, one row each  # doctest: +SKIP
 """
 
 from vsim.experiment import Result, read_result, run
 from vsim.experiment.run import vsim_version
 from vsim.experiment.sweep import SweepResult, read_sweep, sweep
+from vsim.experiment.verify import verify
 from vsim.scenario import Scenario, ScenarioError, load_scenario
 
 #: The installed distribution's version ("0+unknown" in a source tree that is not installed).
@@ -24,4 +26,5 @@ __all__ = [
     "read_sweep",
     "run",
     "sweep",
+    "verify",
 ]

@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_cal.add_argument("--report", action="store_true", help="also print each figure's source")
     experiment_cli.add_parser(sub)
+    _add_verify_parser(sub)
     args = parser.parse_args(argv)
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers["export"] = _export
         handlers["schema"] = _schema
         handlers["report"] = _report
+        handlers["verify"] = _verify
         with _warnings_on_console():
             return handlers[args.command](args)
     except (ScenarioError, TraceError) as exc:  # bad input: the message, never a traceback
@@ -232,6 +234,32 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     print("relative performance: native time / mode time (1 = native speed)")
     print(format_report(calibrate(), sources=args.report))
+    return 0
+
+
+def _add_verify_parser(sub) -> None:
+    p = sub.add_parser(
+        "verify", help="run vsim's validation cases against closed forms and published figures"
+    )
+    out_help = "folder for verify.csv and verify.png (default results/verify)"
+    p.add_argument("--out", type=Path, default=Path("results") / "verify", help=out_help)
+    p.add_argument("--quick", action="store_true", help="shorter queueing runs, no PlanetLab")
+    p.add_argument("--data", type=Path, help="folder holding planetlab/ (default: VSIM_DATA)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from vsim.experiment.verify import FAILED, format_table, summary_line, verify
+
+    table = verify(quick=args.quick, data=args.data, out=args.out, progress=not args.quiet)
+    print(format_table(table))
+    print(f"table and figure written to {args.out}/ (verify.csv, verify.png)")
+    failed = table[table["status"] == FAILED]
+    if len(failed):
+        cases = ", ".join(dict.fromkeys(failed["case"]))
+        print(f"vsim verify: {summary_line(table)}; failing: {cases}", file=sys.stderr)
+        return 1
+    print(f"vsim verify: {summary_line(table)}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Pre-copy live migration schedule against the closed-form geometric series (Clark et al.,
-NSDI 2005; Akoush et al., MASCOTS 2010)."""
+NSDI 2005; Akoush et al., MASCOTS 2010), written once in ``vsim.experiment.verify_cases``."""
 
 from __future__ import annotations
 
@@ -11,21 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vsim.core.precopy import precopy_schedule
+from vsim.experiment.verify_cases import precopy_closed_form
 
 GiB = 2.0**30
 REL = 1e-12
-
-
-def closed_form(M: float, B: float, D: float, Td: float, S: float = 0.0):
-    """Geometric series with r = D / B < 1: round i sends M r^i. Pre-copy stops after the first
-    round n whose next remainder M r^(n+1) fits the budget: M r^(n+1) / B <= Td, i.e.
-    n + 1 >= log(Td B / M) / log r, so n = max(0, ceil(log(Td B / M) / log r) - 1)."""
-    r = D / B
-    n = max(0, math.ceil(math.log(Td * B / M) / math.log(r)) - 1)
-    live = (M / B) * (1 - r ** (n + 1)) / (1 - r)
-    down = (M * r ** (n + 1) + S) / B
-    total_bytes = M * (1 - r ** (n + 2)) / (1 - r) + S
-    return n, live, down, total_bytes
 
 
 def test_worked_example_4gib_at_1gbit():
@@ -51,14 +40,12 @@ def test_worked_example_4gib_at_1gbit():
 )
 def test_matches_geometric_series(mem_gib, bw, r, td, state):
     M, D = mem_gib * GiB, r * bw
-    if r == 0.0:
-        n, live, down, tot = 0, M / bw, state / bw, M + state
-    else:
+    if r > 0.0:
         x = math.log(td * bw / M) / math.log(D / bw)
         # Skip parameters within rounding of a round boundary (ceil would be ambiguous).
         if abs(x - round(x)) < 1e-9:
             return
-        n, live, down, tot = closed_form(M, bw, D, td, state)
+    n, live, down, tot = precopy_closed_form(M, bw, D, td, state)
     if n + 1 > 30:
         return
     res = precopy_schedule(M, bw, D, max_downtime=td, device_state=state)

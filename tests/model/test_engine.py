@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import vsim
-from tests.helpers import host, scenario, vm
+from tests.helpers import assert_passes, host, scenario, vm
+from vsim.experiment import verify_cases as cases
 
 FULL = {"full": {"kind": "constant", "cpu": 1.0}}
 
@@ -18,65 +19,37 @@ def guest_mean(res: vsim.Result, column: str) -> pd.Series:
 
 def test_three_full_vms_on_two_cores_get_two_thirds_each():
     # 3 single-vCPU VMs each wanting a whole 1000-MIPS core on one 2-core host: equal weights,
-    # so each gets 2000/3 MIPS and a third of the demand goes unmet.
-    sc = scenario(
-        [host(cores=2)], [vm("v", "full", count=3)], FULL, scheduler={"overcommit": {"cpu": 2}}
-    )
-    res = vsim.run(sc)
-    np.testing.assert_allclose(guest_mean(res, "cpu_alloc_mips"), 2000 / 3, rtol=1e-12)
+    # so each gets 2000/3 MIPS and a third of the demand goes unmet (vsim verify's case).
+    case = cases.three_vms_on_two_cores()
+    res = vsim.run(case.scenario(1))
+    assert_passes(case.check([case.measure(res)]))
     np.testing.assert_allclose(guest_mean(res, "cpu_demand_mips"), 1000, rtol=1e-12)
-    assert res.summary["unmet_cpu_frac"] == pytest.approx(1 / 3, rel=1e-12)
     assert res.summary["cpu_util_mean"] == pytest.approx(1.0, rel=1e-12)
 
 
-def test_shares_and_a_cap_split_the_cpu_by_weighted_max_min():
-    # Weights 1:1:2 on 2 cores, each could use 2 cores: 0.5, 0.5, 1.0 cores.
-    guests = [
-        vm("a", "full", vcpus=2, cpu_shares=1024),
-        vm("b", "full", vcpus=2, cpu_shares=1024),
-        vm("c", "full", vcpus=2, cpu_shares=2048),
-    ]
-    res = vsim.run(scenario([host(cores=2)], guests, FULL, scheduler={"overcommit": {"cpu": 3}}))
-    alloc = guest_mean(res, "cpu_alloc_mips")
-    np.testing.assert_allclose(alloc[["a", "b", "c"]], [500, 500, 1000], rtol=1e-12)
-    # Cap c at 0.4 cores (CFS quota): the others split the rest, 0.8 cores each.
-    guests[2]["cpu_limit"] = 0.4
-    res = vsim.run(scenario([host(cores=2)], guests, FULL, scheduler={"overcommit": {"cpu": 3}}))
-    alloc = guest_mean(res, "cpu_alloc_mips")
-    np.testing.assert_allclose(alloc[["a", "b", "c"]], [800, 800, 400], rtol=1e-12)
+@pytest.mark.parametrize("cap", [None, 0.4])
+def test_shares_and_a_cap_split_the_cpu_by_weighted_max_min(cap):
+    # Weights 1:1:2 on 2 cores, each could use 2 cores: 0.5, 0.5, 1.0 cores. Cap c at 0.4
+    # cores (CFS quota): the others split the rest, 0.8 cores each.
+    case = cases.cpu_shares(cap)
+    expected = [500, 500, 1000] if cap is None else [800, 800, 400]
+    assert [q.reference for q in case.quantities] == expected
+    assert_passes(case.evaluate())  # each within 1e-12
 
 
 def test_batch_jobs_follow_processor_sharing():
     # Two jobs of 1000 and 3000 MI on one 1000-MIPS core: both run at 500 MIPS until the small one
     # ends at t=2 s, then the big one has 2000 MI left at 1000 MIPS and ends at t=4 s.
-    wl = {"small": {"kind": "batch", "cpu_work": 1000}, "big": {"kind": "batch", "cpu_work": 3000}}
-    sc = scenario(
-        [host(cores=1)],
-        [vm("s", "small"), vm("b", "big")],
-        wl,
-        duration=10,
-        sample_interval=10,
-        scheduler={"overcommit": {"cpu": 2}},
-    )
-    ev = vsim.run(sc).events
-    done = ev[ev.kind == "job_done"].set_index("subject").time_s
-    assert done["s"] == pytest.approx(2.0, abs=1e-12)
-    assert done["b"] == pytest.approx(4.0, abs=1e-12)
+    assert_passes(cases.batch_processor_sharing().evaluate())
 
 
 def test_batch_io_phase_shares_the_disk():
     # After 1 s of CPU (1000 MI at 1000 MIPS) each job writes 1 GB; two jobs on one 100 MB/s disk
     # share it equally: 1 + 2e9/1e8 = 21 s for both.
-    wl = {"job": {"kind": "batch", "cpu_work": 1000, "io_bytes": "1GB"}}
-    sc = scenario(
-        [host(cores=2, disk_bandwidth="100MB/s")],
-        [vm("j", "job", count=2)],
-        wl,
-        duration=60,
-        sample_interval=60,
-    )
-    ev = vsim.run(sc).events
-    np.testing.assert_allclose(ev[ev.kind == "job_done"].time_s, [21.0, 21.0], rtol=1e-12)
+    case = cases.disk_sharing()
+    res = vsim.run(case.scenario(1))
+    np.testing.assert_allclose(res.events.query("kind == 'job_done'").time_s, [21.0, 21.0])
+    assert_passes(case.check([case.measure(res)]))  # each end within 1e-12
 
 
 def test_containers_inside_a_vm_share_what_the_vm_gets():

@@ -3,132 +3,57 @@
 Each case runs independent replications (seeds 1..R), builds a 95 % Student-t confidence
 interval of the mean response time, and requires the analytic value to lie within it widened by
 a stated tolerance (TOL, relative). One 1000-MIPS core serves requests of mean 1000 MI, so the
-mean service time is 1 s and the utilization equals the arrival rate.
+mean service time is 1 s and the utilization equals the arrival rate. The cases, their
+scenarios and their closed forms are those of ``vsim verify`` (``vsim.experiment.verify_cases``).
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
-from scipy import stats
 
 import vsim
-from vsim.scenario import validate_scenario
-
-REPLICATIONS = 4
-TOL = 0.03  # relative, on top of the confidence interval
-UTILIZATIONS = (0.5, 0.8, 0.9)
-
-
-def service_scenario(rho, *, cpu, workers=None, cores=1, seed=1, duration=None, rate=None, **extra):
-    # Run long enough for about 30k requests at full utilization of every core.
-    duration = duration or 30000 / cores
-    warmup = 200.0 / (1 - rho)  # several relaxation times of the queue
-    workload = {
-        "kind": "service",
-        "arrivals": {"process": "poisson", "rate": rate or rho * cores},
-        "cpu": cpu,
-        "workers": workers,
-        "warmup": warmup,
-        **extra,
-    }
-    return validate_scenario(
-        {
-            "duration": duration + warmup,
-            "sample_interval": duration + warmup,
-            "seed": seed,
-            "datacenter": {
-                "host_types": [
-                    {"name": "h", "count": 1, "cores": cores, "core_mips": 1000, "memory": "4GiB"}
-                ]
-            },
-            "workloads": {"svc": workload},
-            "guests": [
-                {
-                    "name": "s",
-                    "vcpus": cores,
-                    "vcpu_mips": 1000,
-                    "memory": "1GiB",
-                    "workload": "svc",
-                    "boot_time": 0,
-                }
-            ],
-        }
-    )
-
-
-def replicate(build, column="latency_s_mean"):
-    runs = [vsim.run(build(seed)) for seed in range(1, REPLICATIONS + 1)]
-    values = np.array([float(r.summary[column]) for r in runs])
-    return values, runs
-
-
-def assert_within_ci(values, expected, tol=TOL):
-    mean = values.mean()
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    assert abs(mean - expected) <= half + tol * expected, (
-        f"simulated {mean:.4f} +/- {half:.4f}, analytic {expected:.4f}"
-    )
-
-
-def erlang_c(c: int, a: float) -> float:
-    """Probability that an arrival waits in M/M/c with offered load a = lambda/mu."""
-    rho = a / c
-    top = a**c / math.factorial(c) / (1 - rho)
-    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-
-
-EXP = {"dist": "exponential", "mean": 1000}
+from tests.helpers import assert_passes
+from vsim.experiment import verify_cases as cases
+from vsim.experiment.verify_cases import EXP, UTILIZATIONS, service_scenario
 
 
 @pytest.mark.parametrize("rho", UTILIZATIONS)
 def test_mm1_processor_sharing_mean_response(rho):
-    values, _ = replicate(lambda s: service_scenario(rho, cpu=EXP, seed=s))
-    assert_within_ci(values, 1 / (1 - rho))  # E[T] = E[S] / (1 - rho)
+    assert_passes(cases.mm1_ps(rho).evaluate())  # E[T] = E[S] / (1 - rho)
 
 
 @pytest.mark.parametrize("rho", UTILIZATIONS)
 def test_mm1_fcfs_single_worker(rho):
-    values, _ = replicate(lambda s: service_scenario(rho, cpu=EXP, workers=1, seed=s))
-    assert_within_ci(values, 1 / (1 - rho))
+    assert_passes(cases.mm1_fcfs(rho).evaluate())
 
 
 @pytest.mark.parametrize("rho", UTILIZATIONS)
 def test_mmc_fcfs_erlang_c(rho):
-    c = 4
-    values, _ = replicate(lambda s: service_scenario(rho, cpu=EXP, workers=c, cores=c, seed=s))
-    a = rho * c
-    assert_within_ci(values, 1 + erlang_c(c, a) / (c - a))  # E[S] + C(c,a) E[S] / (c - a)
-
-
-def pollaczek_khinchine(rho, es, es2):
-    return es + rho / es * es2 / (2 * (1 - rho))  # E[S] + lambda E[S^2] / (2 (1 - rho))
+    assert_passes(cases.mmc_erlang_c(rho, c=4).evaluate())  # E[S] + C(c,a) E[S] / (c - a)
 
 
 @pytest.mark.parametrize("rho", UTILIZATIONS)
 def test_md1_pollaczek_khinchine(rho):
-    values, _ = replicate(lambda s: service_scenario(rho, cpu=1000, workers=1, seed=s))
-    assert_within_ci(values, pollaczek_khinchine(rho, 1.0, 1.0))
+    assert_passes(cases.md1(rho).evaluate())
 
 
 @pytest.mark.parametrize("rho", UTILIZATIONS)
 def test_mg1_hyperexponential_pollaczek_khinchine(rho):
-    # Mean 1 s: 0.9 x 0.5 s + 0.1 x 5.5 s; E[S^2] = 2 (0.9 x 0.25 + 0.1 x 30.25) = 6.5.
-    cpu = {"dist": "hyperexponential", "means": [500, 5500], "probs": [0.9, 0.1]}
-    values, _ = replicate(lambda s: service_scenario(rho, cpu=cpu, workers=1, seed=s))
-    assert_within_ci(values, pollaczek_khinchine(rho, 1.0, 6.5), tol=0.05)
+    assert_passes(cases.mg1_hyperexponential(rho).evaluate())  # 5 % on top of the interval
 
 
 def test_processor_sharing_response_is_proportional_to_job_size():
     # M/G/1-PS: E[T | S = x] = x / (1 - rho), whatever the service distribution.
-    rho = 0.8
-    cpu = {"dist": "empirical", "values": [500, 1500]}
-    _, runs = replicate(lambda s: service_scenario(rho, cpu=cpu, seed=s))
-    for size in (500, 1500):
-        per_run = np.array([r.requests.latency_s[(r.requests.cpu_mi == size)].mean() for r in runs])
-        assert_within_ci(per_run, size / 1000 / (1 - rho))
+    assert_passes(cases.ps_insensitivity(0.8).evaluate())
+
+
+def test_the_references_are_the_textbook_values():
+    # Erlang C by hand: C(2, 1) = (1/2 / (1/2)) / (1 + 1 + 1) = 1/3; M/D/1 at rho = 0.5:
+    # 1 + 0.5 x 1 / (2 x 0.5) = 1.5 s.
+    assert cases.erlang_c(2, 1.0) == pytest.approx(1 / 3, rel=1e-12)
+    assert cases.pollaczek_khinchine(0.5, 1.0, 1.0) == pytest.approx(1.5, rel=1e-12)
+    (q,) = cases.mmc_erlang_c(0.5, c=4).quantities
+    assert q.reference == pytest.approx(1 + cases.erlang_c(4, 2.0) / 2, rel=1e-12)
 
 
 def test_littles_law_holds_on_every_station():

@@ -9,7 +9,7 @@ from pathlib import Path
 import vsim.plot
 
 PLOT_DIR = Path(vsim.plot.__file__).parent
-FIGURE_MODULES = ("figures", "sweep", "timeline")
+FIGURE_MODULES = ("figures", "sweep", "timeline", "verify")
 
 
 def imports_of(module: str) -> list[tuple[str, str]]:

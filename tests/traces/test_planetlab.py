@@ -5,9 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.common import planetlab_day
 from vsim.traces import TraceError, read_planetlab
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "planetlab"
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -101,9 +100,9 @@ def test_bad_arguments(tmp_path: Path) -> None:
 
 
 def test_real_day_20110303_matches_published_statistics() -> None:
-    day = DATA / "20110303"
-    if not day.is_dir():
-        pytest.skip("PlanetLab data not available")
+    day = planetlab_day("20110303")  # VSIM_DATA, else shared/data beside the repository
+    if day is None:
+        pytest.skip("PlanetLab traces not found (set VSIM_DATA)")
     tr = read_planetlab(day)
     # Workload table of Beloglazov & Buyya (2012), CCPE 24(13), and the data README:
     # 1052 VMs, 288 samples, mean 12.31 %, population stdev 17.09 %.
