@@ -47,7 +47,7 @@ MAXMIN = (
 CLOUDSIM = (
     "CloudSim 4.0 on PlanetLab day 20110303, trace files in sorted name order, the experiment "
     "of Beloglazov & Buyya, CCPE 24(13), 2012 (figures recorded in "
-    "benchmarks/planetlab_consolidation.py)"
+    "vsim/experiments/beloglazov.py)"
 )
 
 
@@ -439,22 +439,10 @@ def data_folder(data: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get("VSIM_DATA", repo.parent / "shared" / "data"))
 
 
-def _benchmark():
-    # The experiment still lives with the benchmarks, beside the package (not installed with
-    # it): the case is skipped where they are not importable.
-    try:
-        from benchmarks import planetlab_consolidation
-    except ImportError:
-        return None
-    return planetlab_consolidation
-
-
 def _parity_skip(folder: Path):
     def reason() -> str | None:
         if not folder.is_dir():
             return f"PlanetLab traces not found at {folder} (set VSIM_DATA or --data)"
-        if _benchmark() is None:
-            return "the benchmarks package is not importable (run from the source tree)"
         return None
 
     return reason
@@ -469,9 +457,11 @@ def planetlab_parity(policy: str, data: str | os.PathLike[str] | None = None) ->
     """PlanetLab day 20110303, ``cloudsim`` profile, against CloudSim 4.0: energy (CloudSim's
     accounting) within 3 %, migrations within 5 %, SLATAH within 0.5 points where CloudSim's
     figure is recorded (THR-MMT-0.8 has none)."""
-    folder = data_folder(data) / "planetlab" / PARITY_DAY
-    bench = _benchmark()
-    energy, migrations, slatah = bench.CLOUDSIM[policy][:3] if bench else (math.nan,) * 3
+    from vsim.experiments.beloglazov import CLOUDSIM_20110303, scenario
+
+    root = data_folder(data)
+    folder = root / "planetlab" / PARITY_DAY
+    energy, migrations, slatah = CLOUDSIM_20110303[policy][:3]
     quantities = [
         Quantity("energy (kWh, CloudSim's)", energy, rel=ENERGY_REL),
         Quantity("migrations", migrations if migrations is not None else math.nan,
@@ -482,7 +472,7 @@ def planetlab_parity(policy: str, data: str | os.PathLike[str] | None = None) ->
     measure = _parity_measure if slatah is not None else lambda r: _parity_measure(r)[:2]
     return Case(
         f"PlanetLab {PARITY_DAY} {policy}", "parity", "CloudSim 4.0 figure, same day", CLOUDSIM,
-        tuple(quantities), lambda s: bench.scenario(str(folder), policy, "cloudsim"), measure,
+        tuple(quantities), lambda s: scenario(root, PARITY_DAY, policy, "cloudsim"), measure,
         skip_reason=_parity_skip(folder),
     )  # fmt: skip
 
