@@ -146,19 +146,35 @@ def _memory_and_requests(v: _OneHost) -> None:
     v.t = t = []  # the running guests, who share the CPU
     host_mem = 0.0
     memory, host_on, k_in, k_tot = v.memory, v.host_on, v.k_in, v.k_tot
+    # (Locals, not attributes, inside the loop: this is the hot path of one-host changes.)
+    state, w_mem, mem_over, cap_cores, vcpu_mips = (
+        v.state,
+        v.w_mem,
+        v.mem_over,
+        v.cap_cores,
+        v.vcpu_mips,
+    )
+    is_job, phase, w_cpu, vcpus, core, running = (
+        v.is_job,
+        v.phase,
+        v.w_cpu,
+        v.vcpus,
+        v.core,
+        gs.RUNNING,
+    )
     for k in range(n):
-        s = v.state[k]
+        s = state[k]
         if host_on and HOLDS[s]:
             holds[k] = True
-            own_mem[k] = v.w_mem[k] * memory[k]
-            host_mem += min(memory[k], own_mem[k]) + v.mem_over[k]
-        cap_k = cap[k] = v.cap_cores[k] * min(v.vcpu_mips[k], v.core)
-        if host_on and s == gs.RUNNING:
+            own_mem[k] = w_mem[k] * memory[k]
+            host_mem += min(memory[k], own_mem[k]) + mem_over[k]
+        cap_k = cap[k] = cap_cores[k] * min(vcpu_mips[k], core)
+        if host_on and s == running:
             t.append(k)
-            if v.is_job[k]:
-                demand[k] = cap_k if v.phase[k] == CPU else 0.0
+            if is_job[k]:
+                demand[k] = cap_k if phase[k] == CPU else 0.0
             else:
-                demand[k] = v.w_cpu[k] * v.vcpus[k] * v.vcpu_mips[k]
+                demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
         vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(demand[k], cap_k))
     v.host_mem = host_mem
     # The share of memory swapped out when the host is overcommitted.
