@@ -18,6 +18,12 @@ from vsim.traces import TraceError
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every subcommand and its options."""
     parser = argparse.ArgumentParser(prog="vsim", description="Simulate a virtualized datacenter.")
     parser.add_argument("--version", action="version", version=f"vsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("--report", action="store_true", help="also print each figure's source")
     experiment_cli.add_parser(sub)
     _add_verify_parser(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand; bad input and failed policies print a message, never a traceback."""
     try:
         handlers = {"run": _run, "validate": _validate, "plot": _plot, "sweep": _sweep}
         handlers["calibrate"] = _calibrate
