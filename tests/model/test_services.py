@@ -78,8 +78,9 @@ def test_closed_loop_users_match_mean_value_analysis():
 
 def test_two_tiers_add_their_stages_and_the_hop(tmp_path):
     # Requests 100 s apart (no queueing): front 100 MI (0.1 s), hop of 1 MB across two hosts at
-    # 1 Gbps (8 ms) plus the two host links' latency (2 x 5 us), back 200 MI (0.2 s), then the
-    # 1 MB response to the client (8 ms): 0.31601 s each.
+    # 1 Gbps of TCP goodput (1448 payload bytes per 1538 on the wire: 8.4973 ms) plus the two
+    # host links' latency (2 x 5 us), back 200 MI (0.2 s), then the 1 MB response to the
+    # client (8.4973 ms): 0.31700 s each.
     arrivals = tmp_path / "arrivals.txt"
     arrivals.write_text("\n".join(str(10 + 100 * k) for k in range(5)))
     wl = {
@@ -96,7 +97,8 @@ def test_two_tiers_add_their_stages_and_the_hop(tmp_path):
     res = vsim.run(one_host(wl, guests, 600, hosts=2))
     lat = res.requests.latency_s.to_numpy()
     assert len(lat) == 5
-    np.testing.assert_allclose(lat, 0.1 + 0.008 + 2 * 5e-6 + 0.2 + 0.008, rtol=1e-9)
+    hop = 1e6 / (125e6 * 1448 / 1538)
+    np.testing.assert_allclose(lat, 0.1 + hop + 2 * 5e-6 + 0.2 + hop, rtol=1e-9)
 
 
 def test_requests_fail_when_their_guest_stops():

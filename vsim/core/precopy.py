@@ -92,6 +92,7 @@ def precopy_schedule(
     wws: float | None = None,
     device_state: float = 0.0,
     min_shrink: float | None = 0.0,
+    latency: float = 0.0,
 ) -> PrecopyResult:
     """Schedule of a pre-copy live migration on a dedicated link (see the module docstring).
 
@@ -115,6 +116,10 @@ def precopy_schedule(
     min_shrink:
         required relative shrink of the remainder per round (``0`` = it must not grow or stay
         equal); ``None`` disables the non-convergence check.
+    latency:
+        seconds each transfer (every round, and the stop-and-copy when it sends anything)
+        waits before its bytes move, the guest dirtying memory meanwhile: ``T_i = L + V_i / B``
+        (a transport protocol's startup; 0 for the series above).
     """
     if not (memory >= 0 and math.isfinite(memory)):
         raise ValueError(f"memory must be finite and >= 0, got {memory}")
@@ -124,8 +129,8 @@ def precopy_schedule(
         raise ValueError(f"dirty_rate must be finite and >= 0, got {dirty_rate}")
     if max_rounds < 1:
         raise ValueError("max_rounds must be >= 1")
-    if max_downtime < 0 or device_state < 0 or (wws is not None and wws < 0):
-        raise ValueError("max_downtime, device_state and wws must be >= 0")
+    if max_downtime < 0 or device_state < 0 or latency < 0 or (wws is not None and wws < 0):
+        raise ValueError("max_downtime, device_state, latency and wws must be >= 0")
     if min_shrink is not None and not 0 <= min_shrink < 1:
         raise ValueError("min_shrink must be in [0, 1) or None")
 
@@ -133,7 +138,7 @@ def precopy_schedule(
     sent: list[float] = [float(memory)]
     reason = "max_rounds"
     while True:
-        duration = sent[-1] / bandwidth
+        duration = sent[-1] / bandwidth + latency
         remainder = min(dirty_rate * duration, cap)
         if remainder / bandwidth <= max_downtime:
             reason = "downtime"
@@ -146,10 +151,10 @@ def precopy_schedule(
         sent.append(remainder)
 
     round_bytes = np.asarray(sent, dtype=np.float64)
-    round_time = round_bytes / bandwidth
+    round_time = round_bytes / bandwidth + latency
     live_time = float(round_time.sum())
     stop_bytes = remainder + device_state
-    downtime = stop_bytes / bandwidth
+    downtime = stop_bytes / bandwidth + (latency if stop_bytes > 0 else 0.0)
     return PrecopyResult(
         round_bytes=round_bytes,
         round_time=round_time,

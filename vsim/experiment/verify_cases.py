@@ -233,6 +233,9 @@ def migration_scenario(dirty="20MB/s", algorithm="precopy", noisy=False, **migra
                 "talker": {"kind": "constant", "cpu": 0.1, "net": "1Gbps"},
             },
             "guests": guests,
+            # The closed-form series moves bytes at the link's nominal rate, with no startup
+            # latency: the ideal network model (docs/network.md gives TCP's goodput).
+            "network": {"model": "ideal"},
             "migration": {"algorithm": algorithm, **migration},
             "events": [{"at": 100, "action": "migrate", "guest": "v", "to": "h-1"}],
         }

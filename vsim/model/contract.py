@@ -156,6 +156,7 @@ class EngineState(Protocol):
     jobs: Any
     transfers: Transfers
     fabric: Any
+    protocol: Any
     power: Any
     guest_rates: Any
     host_rates: Any

@@ -32,7 +32,7 @@ from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
 from vsim.model.host_share import static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
-from vsim.model.network import build_fabric
+from vsim.model.network import IDEAL, build_fabric, build_protocol
 from vsim.model.placing import placement_for
 from vsim.model.power import PowerTables
 from vsim.model.rates import (
@@ -102,6 +102,7 @@ class Engine:
             self.sample_times, self.hosts.n, g.n, guests=scenario.output.guests
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        self.protocol = build_protocol(scenario.network)  # what flows get of the links
         self.network_contention = True  # links limit flows (see set_network_unlimited)
         self.transfers: Transfers = NoTransfers()  # type: ignore[assignment]
         self.has_children = np.bincount(g.parent[g.parent >= 0], minlength=g.n) > 0
@@ -188,18 +189,30 @@ class Engine:
         host = gt.host[g]
         t = ops * (1.0 / h.disk_iops[host] + gt.io_latency[g]) + nbytes / h.disk_bw[host]
         if net_bytes > 0:
-            t += net_bytes / h.net_bw[host] + gt.net_latency[g]
+            t += net_bytes / (h.net_bw[host] * self.protocol.goodput) + gt.net_latency[g]
         return t
 
     def hop_delay(self, src: int, dst: int, nbytes: float) -> float:
-        """Moving a request from one tier's guest to the next: NIC transfer and latencies."""
+        """Moving a request from one tier's guest to the next: NIC transfer (of what the
+        protocol delivers) and latencies (the route's times the protocol's latency factor)."""
         gt, h = self.guests, self.hosts
         a, b = gt.host[src], gt.host[dst]
         t = gt.net_latency[src] + gt.net_latency[dst]
         if a != b:
-            ptr, links = self.fabric.routes(np.array([a]), np.array([b]))
-            t += nbytes / min(h.net_bw[a], h.net_bw[b]) + float(self.fabric.latency[links].sum())
+            p = self.protocol
+            bw = min(h.net_bw[a], h.net_bw[b]) * p.goodput
+            route = float(self.fabric.latency[self.fabric.routes([a], [b])[1]].sum())
+            t += nbytes / bw + (route if p.latency_factor == 1.0 else p.latency_factor * route)
         return t
+
+    def transfer_startup(self, src: int, dst: int) -> float:
+        """Seconds a transfer from host ``src`` to ``dst`` waits before its bytes move: the
+        protocol's latency factor times the route's one-way latency (0 under the ideal model)."""
+        p = self.protocol
+        if not p.startup or src == dst:
+            return 0.0
+        route = float(self.fabric.latency[self.fabric.routes([src], [dst])[1]].sum())
+        return p.latency_factor * route
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:
@@ -302,16 +315,25 @@ class Engine:
         self.power = power
 
     def set_network_unlimited(self) -> None:
-        """Model no network contention: every link of the fabric carries any rate."""
+        """Model the network as CloudSim does: no contention (every link of the fabric carries
+        any rate) and no protocol overhead (flows move at their nominal rates)."""
         self.fabric.capacity[:] = np.inf
+        self.protocol = IDEAL
         self.network_contention = False
 
     def network_settings(self) -> dict:
-        """The network in force (what the manifest records): the scenario's section and
-        whether its links limit flows."""
+        """The network in force (what the manifest records): the scenario's section, whether
+        its links limit flows and the protocol layer in force (None: no window bound)."""
+        p = self.protocol
         return {
             **self.scenario.network.model_dump(mode="json"),
             "contention": self.network_contention,
+            "protocol": {
+                "goodput": p.goodput,
+                "window": None if p.window == np.inf else p.window,
+                "latency_factor": p.latency_factor,
+                "startup": p.startup,
+            },
         }
 
     # ------------------------------------------------------------------ placement limits

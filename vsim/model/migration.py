@@ -53,6 +53,8 @@ class LiveMigration:
     was_running: bool = True
     footprint: float = 0.0  # memory held on the end the guest is not running on
     via: int = -1  # a host the move is also recorded to (CloudSim's doubled move), else -1
+    startup: float = 0.0  # each transfer waits this long before its bytes move (the protocol's)
+    flowing_from: float = 0.0  # when the current transfer's bytes start to move
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,6 +239,7 @@ class Migrator:
             round_started=now,
             footprint=float(gt.memory[g]) if self.reserve_memory else 0.0,
             via=via,
+            startup=sim.transfer_startup(src, dst),
         )
         sim.events.add(
             now,
@@ -245,29 +248,37 @@ class Migrator:
             f"{sim.hosts.names[src]} -> {sim.hosts.names[dst]} ({m.algorithm})",
         )
         if m.algorithm == "precopy":
-            m.remaining = m.memory
+            self._begin(m, m.memory)
             m.round_bytes.append(m.memory)
         elif m.algorithm == "postcopy":
             self._pause(m)
             m.phase = STOP
-            m.remaining = self.cfg.device_state
+            self._begin(m, self.cfg.device_state)
         else:  # cold: suspended for the whole copy
             self._pause(m)
             m.phase = STOP
-            m.remaining = m.memory + self.cfg.device_state
+            self._begin(m, m.memory + self.cfg.device_state)
         self._added(m)
         return True
 
+    def _begin(self, m: LiveMigration, nbytes: float) -> None:
+        """A new transfer of ``nbytes``: its bytes move once the protocol's startup is over."""
+        m.remaining = nbytes
+        m.flowing_from = self.sim.env.now + m.startup
+
     # ------------------------------------------------------------------ what the engine needs
     def advance_to(self, now: float) -> None:
-        """Bring every transfer's bytes up to ``now`` at its current rate."""
+        """Bring every transfer's bytes up to ``now`` at its current rate (a transfer still in
+        its startup moves nothing until it is over)."""
         dt = now - self.t
-        self.t = now
         if dt > 0:
             for m in self.active:
-                moved = m.rate * dt
-                m.remaining -= moved
-                m.sent += moved
+                span = dt if m.flowing_from <= self.t else now - m.flowing_from
+                if span > 0:
+                    moved = m.rate * span
+                    m.remaining -= moved
+                    m.sent += moved
+        self.t = now
 
     def paused_guests(self, a: MigrationArrays) -> np.ndarray:
         """Guests paused by their migration (stop-and-copy, or the whole of a cold one)."""
@@ -324,7 +335,11 @@ class Migrator:
             m.replan = False
             m.version += 1
             if rate > 0:
-                ends.setdefault(max(m.remaining, 0.0) / rate, []).append((m, m.version))
+                delay = max(m.remaining, 0.0) / rate
+                wait = m.flowing_from - env.now  # (the rest of the transfer's startup)
+                if wait > 0:
+                    delay += wait
+                ends.setdefault(delay, []).append((m, m.version))
         for delay, batch in ends.items():
             env.timeout(delay).callbacks.append(lambda _e, b=batch: self._transfers_done(b))
 
@@ -347,7 +362,7 @@ class Migrator:
             if m.algorithm == "postcopy":
                 self._switch(m)
                 m.phase = PULL
-                m.remaining = m.memory
+                self._begin(m, m.memory)
             else:
                 self._switch(m)
                 self._finish(m)
@@ -371,7 +386,7 @@ class Migrator:
         if not stop:
             m.round_bytes.append(remainder)
             m.round_started = now
-            m.remaining = remainder
+            self._begin(m, remainder)
             return
         if not m.converged and cfg.on_no_convergence == "abort":
             self._abort(m, "did not converge")
@@ -384,7 +399,7 @@ class Migrator:
             return
         self._pause(m)
         m.phase = STOP
-        m.remaining = remainder + cfg.device_state
+        self._begin(m, remainder + cfg.device_state)
 
     def _pause(self, m: LiveMigration) -> None:
         m.paused_at = self.sim.env.now

@@ -19,6 +19,7 @@ import numpy as np
 
 from vsim.core.flows import maxmin_flows
 from vsim.core.sharing import maxmin_one, maxmin_share
+from vsim.core.topology import route_latency
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_requests
@@ -279,8 +280,9 @@ def disk(e: EngineState, s: Scope, swap_bps: np.ndarray) -> tuple[np.ndarray, ..
 
 def network(e: EngineState, s: Scope, mig: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Guest traffic leaves through its host's links to the core; migrations go host to host;
-    every flow gets a max-min fair rate over the links it crosses (a full solve only).
-    Returns (bytes/s per guest, NIC bytes/s per host, the migrations' rates)."""
+    every flow gets a max-min fair rate over the links it crosses (a full solve only), of what
+    the protocol delivers (:func:`protocol_bounds`); rates are of payload. Returns (bytes/s
+    per guest, NIC bytes/s per host, the migrations' rates)."""
     net_req = e.want["net"]
     if s.is_job is not None:
         net_req = np.where(s.is_job & (s.phase == NET), np.inf, net_req)
@@ -299,18 +301,30 @@ def network(e: EngineState, s: Scope, mig: Any) -> tuple[np.ndarray, np.ndarray,
         mig_demand = np.full(n_mig, e.transfers.demand())
     else:
         mig_demand = np.zeros(0)
-    flow_rate = maxmin_flows(
-        fabric.capacity,
-        ptr,
-        links,
-        np.ones(len(talk) + n_mig),
-        np.concatenate([net_req[talk], mig_demand]),
-    )
+    demand = np.concatenate([net_req[talk], mig_demand])
+    capacity = fabric.capacity
+    if not e.protocol.ideal:
+        capacity, demand = protocol_bounds(e.protocol, fabric, ptr, links, demand)
+    flow_rate = maxmin_flows(capacity, ptr, links, np.ones(len(talk) + n_mig), demand)
     net = np.zeros(s.n)
     net[talk] = flow_rate[: len(talk)]
     load = np.bincount(links, np.repeat(flow_rate, np.diff(ptr)), minlength=len(fabric.capacity))
     nic = np.maximum(load[fabric.host_uplink(s.hi)], load[fabric.host_downlink(s.hi)])
     return net, nic, flow_rate[len(talk) :]
+
+
+def protocol_bounds(
+    protocol: Any, fabric: Any, ptr: np.ndarray, links: np.ndarray, demand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What flows may take under a transport protocol: each link's payload capacity (its
+    bandwidth times the protocol's goodput), and each flow's demand bounded by its window over
+    its round-trip time (twice its route's one-way latency; a flow on no link is not bound)."""
+    capacity = fabric.capacity * protocol.goodput
+    if protocol.window < np.inf and len(demand):
+        rtt = 2.0 * route_latency(fabric.latency, ptr, links)
+        bound = np.divide(protocol.window, rtt, out=np.full(len(rtt), np.inf), where=rtt > 0)
+        demand = np.minimum(demand, bound)
+    return capacity, demand
 
 
 def host_rates(e: EngineState, s: Scope, mem: dict, c: dict, io: tuple, mig: Any) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from vsim.scenario.base import Strict
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
@@ -17,13 +17,46 @@ BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
 class Network(Strict):
     """How hosts' NICs connect: one core switch (``star``) or racks of hosts under top-of-rack
     switches whose uplinks are oversubscribed (``two_tier``). Every flow that crosses several
-    links gets a max-min fair share over all of them."""
+    links gets a max-min fair share over all of them, of what the transport protocol delivers
+    (``model``)."""
 
     topology: Literal["star", "two_tier"] = "star"
     hosts_per_rack: int = Field(40, gt=0)
     oversubscription: float = Field(1.0, ge=1.0, description="rack NIC bandwidth / ToR uplink")
     host_link_latency: Seconds = Field(5e-6, ge=0, description="one-way, host to its switch")
     tor_link_latency: Seconds = Field(5e-6, ge=0, description="one-way, ToR to the core")
+    # What a transport protocol delivers of the links (docs/network.md). ``ideal``: flows move
+    # at the links' nominal rates and start at once (vsim before the protocol layer).
+    model: Literal["ideal", "tcp"] = "tcp"
+    # Ethernet's standard MTU (IEEE 802.3); jumbo frames are 9000.
+    mtu: int = Field(1500, ge=576, le=65535, description="bytes of IP packet per frame")
+    # IPv4 (20, RFC 791) + TCP (20, RFC 9293) + the timestamp option (12 with padding,
+    # RFC 7323), which Linux sends by default (net.ipv4.tcp_timestamps = 1).
+    ip_tcp_header: int = Field(52, ge=40, description="bytes of IP and TCP header per packet")
+    # Ethernet framing per frame on the wire: 14 header + 4 FCS + 8 preamble and start delimiter
+    # + 12 inter-frame gap (IEEE 802.3).
+    frame_overhead: int = Field(38, ge=0, description="bytes of wire time per frame beyond MTU")
+    # None: the closed form from the three sizes above (0.9415 for the defaults). SimGrid's
+    # LV08 model uses an empirical 0.97 (Velho et al., "On the validity of flow-level TCP
+    # network models for grid and cloud simulations", ACM TOMACS 23(4), 2013; SimGrid's
+    # network/bandwidth-factor).
+    bandwidth_factor: float | None = Field(None, gt=0, le=1, description="payload share")
+    # Bytes in flight per flow: Linux's default largest send buffer (net.ipv4.tcp_wmem,
+    # 4 MiB), which is also SimGrid's default TCP window (network/TCP-gamma = 4194304).
+    # None: no window bound.
+    tcp_window: Bytes | None = Field(parse_bytes("4MiB"), gt=0)
+    # A transfer starts after this many times its route's one-way latency: 1 is the first
+    # byte's propagation; SimGrid's LV08 uses 13.01 to stand for slow start
+    # (network/latency-factor).
+    latency_factor: float = Field(1.0, ge=0)
+
+    @field_validator("ip_tcp_header")
+    @classmethod
+    def _header_fits_the_mtu(cls, v: int, info: ValidationInfo) -> int:
+        mtu = info.data.get("mtu")
+        if mtu is not None and v >= mtu:
+            raise ValueError(f"ip_tcp_header ({v}) must be smaller than mtu ({mtu})")
+        return v
 
 
 class Migration(Strict):
