@@ -110,3 +110,28 @@ def test_report_of_a_run_lists_its_rejected_guests(tmp_path, capsys):
     assert "2 of 3 guests were rejected" in text
     assert text.count("data:image/png;base64,") == len(list((out / "figures").glob("*.png")))
     assert main(["report", str(tmp_path / "nothing")]) == 1
+
+
+def test_the_capacity_question_is_answered_by_one_sweep_and_one_report(tmp_path, capsys):
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "capacity_question.yaml"
+    out = tmp_path / "capacity"
+    argv = ["sweep", str(scenario), "--out", str(out), "--quiet", "-j", "1"]
+    argv += ["--set", "scheduler.overcommit.cpu=1,1.25,3", "--set", "duration=1h"]
+    assert main([*argv, "--set", "scheduler.policy=first_fit,worst_fit"]) == 0
+    capsys.readouterr()
+    targets = ["--target", "latency_s_p99<0.2", "--target", "unmet_cpu_frac<0.01"]
+    assert main(["report", str(out), *targets]) == 0
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "<b>2</b> of 6 configurations meet them" in text
+    from vsim.experiment.sweep import read_sweep
+
+    agg = read_sweep(out).aggregate
+    met = meets_targets(agg, [parse_target(t) for t in targets[1::2]])
+    feasible = agg[met["feasible"].to_numpy()]
+    # Worst fit from 1.25 on; at 1.0 guests are rejected, and first fit leaves demand unmet.
+    assert list(feasible["scheduler.policy"]) == ["worst_fit"] * 2
+    assert list(feasible["scheduler.overcommit.cpu"]) == [1.25, 3.0]
+    assert text.count('<tr class="feasible">') == 2
+    first_fit = agg[agg["scheduler.policy"] == "first_fit"].set_index("scheduler.overcommit.cpu")
+    assert first_fit.loc[1.0, "guests_rejected_mean"] == 80
+    assert (first_fit.loc[[1.25, 3.0], "unmet_cpu_frac_mean"] > 0.01).all()
