@@ -63,6 +63,21 @@ def test_iqr_threshold_by_hand():
     )
 
 
+def test_iqr_cloudsim_ranks_by_hand():
+    # CloudSim 4.0 MathUtil.iqr: sorted data at 0-based round(p (n + 1)) - 1, Java's
+    # Math.round (half up), no interpolation.
+    # n = 10: ranks round(2.75) = 3 and round(8.25) = 8 -> 0.48 and 0.58, IQR 0.10
+    h, n = right_aligned([SAMPLE], 14)
+    assert iqr(h, n, "cloudsim")[0] == pytest.approx(0.10, abs=1e-12)
+    assert upper_threshold("iqr", h, n, 1.5, quantile_method="cloudsim")[0] == pytest.approx(
+        0.85, abs=1e-12
+    )
+    # n = 9 puts both ranks on halves: round(2.5) = 3 (half-even would give 2) and
+    # round(7.5) = 8 -> sorted .45 .47 [.48] .50 .52 .55 .58 [.60] .62, IQR 0.12
+    h, n = right_aligned([SAMPLE[:9]], 14)
+    assert iqr(h, n, "cloudsim")[0] == pytest.approx(0.12, abs=1e-12)
+
+
 def test_mad_threshold_by_hand():
     # median = (0.52 + 0.53) / 2 = 0.525; |x - 0.525| sorted:
     #   .005 .005 .025 .025 .045 .055 .055 .075 .075 .095 -> MAD = (.045 + .055) / 2 = 0.05

@@ -43,7 +43,9 @@ static threshold). Both are keyword arguments.
 
 Quartiles. ``quantile_method="linear"`` interpolates at position ``(n - 1) p`` of the sorted
 sample (NumPy's default, Hyndman & Fan type 7); ``"weibull"`` at ``(n + 1) p`` (1-based; type 6,
-the default of Apache Commons Math's ``Percentile`` and so of CloudSim's IQR).
+the default of Apache Commons Math's ``Percentile``); ``"cloudsim"`` takes the sorted sample at
+1-based rank ``round(p (n + 1))``, rounded half up, with no interpolation: what CloudSim 4.0's
+``MathUtil.iqr`` computes for its IQR detector.
 
 VM selection (paper, section 7)
 -------------------------------
@@ -130,8 +132,11 @@ def _quantile_of_sorted(s: np.ndarray, n: np.ndarray, q: float, method: str) -> 
         pos = (n - 1) * q
     elif method == "weibull":
         pos = (n + 1) * q - 1.0
+    elif method == "cloudsim":
+        # Java's Math.round rounds half up: floor(x + 0.5); a whole rank, so frac is 0 below.
+        pos = np.floor(q * (n + 1) + 0.5) - 1.0
     else:
-        raise ValueError(f"unknown quantile_method {method!r}; allowed: linear, weibull")
+        raise ValueError(f"unknown quantile_method {method!r}; allowed: linear, weibull, cloudsim")
     pos = np.clip(pos, 0.0, np.maximum(n - 1, 0))
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, np.maximum(n - 1, 0))

@@ -656,7 +656,7 @@ class Consolidator:
 
     # ------------------------------------------------------------------ helpers
     def _quantile_method(self) -> str:
-        return "weibull" if self.cloudsim else "linear"
+        return "cloudsim" if self.cloudsim else "linear"
 
     def _horizon(self, vms: np.ndarray, vm_host: np.ndarray) -> np.ndarray:
         """Steps ahead the regression predicts: the paper's next observation (1), or under the
