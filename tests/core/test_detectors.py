@@ -14,6 +14,7 @@ from vsim.core.detectors import (
     loess_predict,
     mad,
     multiple_correlation,
+    multiple_correlation_lstsq,
     overloaded,
     pabfd_choose,
     pabfd_place,
@@ -388,3 +389,24 @@ def test_pabfd_feasibility_candidates_ties_and_idle_off():
         candidate=np.array([[False, True], [True, False]]),
     )
     np.testing.assert_array_equal(assign, [1, 0])
+
+
+def test_mc_two_vms_is_squared_pearson_correlation():
+    # With one regressor, R^2 of either VM on the other is the squared Pearson correlation.
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.0, 1.0, 30)
+    y = 0.3 * x + rng.normal(0.0, 0.2, 30)
+    rho = np.corrcoef(x, y)[0, 1]
+    np.testing.assert_allclose(multiple_correlation(np.column_stack([x, y])), rho**2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [2, 3, 5, 8, 12])
+def test_mc_fast_path_matches_least_squares(m):
+    # The inverse-Gram fast path against one lstsq regression per VM, on PlanetLab-like
+    # histories (30 samples, correlated through a shared load).
+    rng = np.random.default_rng(m)
+    shared = rng.uniform(0.0, 1.0, 30)
+    hist = rng.uniform(0.0, 1.0, (30, m)) + rng.uniform(0.0, 2.0, m) * shared[:, None]
+    np.testing.assert_allclose(
+        multiple_correlation(hist), multiple_correlation_lstsq(hist), rtol=1e-9, atol=1e-12
+    )

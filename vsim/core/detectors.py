@@ -86,6 +86,7 @@ __all__ = [
     "select_mc",
     "select_vms",
     "multiple_correlation",
+    "multiple_correlation_lstsq",
     "power_at",
     "power_increase",
     "pabfd_choose",
@@ -440,10 +441,37 @@ def select_rs(
     return _grouped_argmin(vm_host, rng.random(vm_host.shape[0]), cand, n_hosts)
 
 
+# Above this condition number of the centred Gram matrix, R^2 from its inverse may lose more
+# than about 1e-6 (relative error ~ cond x machine epsilon); least squares is used instead.
+_MC_MAX_COND = 1e8
+
+
 def multiple_correlation(histories: np.ndarray) -> np.ndarray:
     """``R^2`` of each column of ``histories`` (float64[n, m], samples x VMs) regressed by least
     squares, with intercept, on the other columns; ``0`` for a constant column. With one column
-    the result is ``[0]``."""
+    the result is ``[0]``.
+
+    Fast path: with ``S`` the Gram matrix of the centred columns, the regression of column
+    ``i`` on the others leaves ``SSE_i = 1 / (S^-1)_ii`` of ``SST_i = S_ii``, so every ``R^2``
+    comes from one inverse. When ``S`` is ill-conditioned (collinear or constant histories,
+    too few samples) that identity loses precision, and each column is regressed by least
+    squares instead (:func:`multiple_correlation_lstsq`)."""
+    y_all = np.asarray(histories, dtype=np.float64)
+    n, m = y_all.shape
+    if m == 1:
+        return np.zeros(1)
+    xc = y_all - y_all.mean(axis=0)
+    gram = xc.T @ xc
+    diag = np.diag(gram)
+    if n <= m or (diag <= 0.0).any() or np.linalg.cond(gram) > _MC_MAX_COND:
+        return multiple_correlation_lstsq(y_all)
+    r2 = 1.0 - 1.0 / (diag * np.diag(np.linalg.inv(gram)))
+    return np.clip(r2, 0.0, 1.0)
+
+
+def multiple_correlation_lstsq(histories: np.ndarray) -> np.ndarray:
+    """:func:`multiple_correlation` by one least-squares regression per column (the general
+    mechanism behind its fast path; also right for rank-deficient histories)."""
     y_all = np.asarray(histories, dtype=np.float64)
     n, m = y_all.shape
     out = np.zeros(m, dtype=np.float64)
