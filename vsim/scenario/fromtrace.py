@@ -19,7 +19,7 @@ Other fields of a trace guest entry (``kind``, ``boot_time``, ``cpu_shares``...)
 guest it makes, and those of a trace host type to every host type. The trace's memory and MHz
 per core become the guests' ``memory`` and ``vcpu_mips`` (1 MHz is taken as 1 MIPS) unless the
 entry sets them. Randomness (which hosts an OpenDC outage takes) comes from the scenario's
-seed, spawn key ``(REPLAY_SPAWN_KEY, replay index)``.
+seed, the ``failure_replay`` stream of ``vsim.model.streams`` (one sub-stream per replay).
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ import numpy as np
 from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from vsim import traces
+from vsim.model.streams import RandomStreams
 from vsim.scenario.base import Strict, existing_path
 from vsim.scenario.demand import Bytes, Seconds
 from vsim.scenario.tracekinds import GUEST_SEPARATOR, LoadShapeWorkload, TraceKind
 from vsim.scenario.units import parse_duration
 
-__all__ = ["REPLAY_SPAWN_KEY", "expand_traces"]
+__all__ = ["expand_traces"]
 
-REPLAY_SPAWN_KEY = 17  # first element of the spawn key of failure-replay streams
 # Fields a trace sets for each guest or host type: an entry giving them is an error, not ignored.
 GUEST_FIELDS_FROM_TRACE = ("count", "vcpus", "start", "stop", "workload", "host", "in_vm")
 HOST_FIELDS_FROM_TRACE = ("count", "cores", "memory")
@@ -277,8 +277,8 @@ def _expand_failures(data: dict, ctx: dict) -> dict:
         path = replay.path
         duration = parse_duration(data.get("duration", math.inf))
         if replay.kind == "opendc":
-            seq = np.random.SeedSequence(int(data.get("seed", 0)), spawn_key=(REPLAY_SPAWN_KEY, i))
-            outages = _opendc_outages(path, replay, hosts, np.random.default_rng(seq))
+            rng = RandomStreams(int(data.get("seed", 0))).generator("failure_replay", i)
+            outages = _opendc_outages(path, replay, hosts, rng)
         else:
             outages = _alibaba_outages(path, replay, hosts, where)
         scheduled += [
