@@ -99,7 +99,10 @@ class Replicas:
     def by_status(self) -> dict[str, int]:
         """How many replicas are in each status now."""
         names = ("pending", "starting", "ready", "draining")
-        return {n: self.count(s) for n, s in zip(names, (PENDING, STARTING, READY, DRAINING))}
+        return {
+            n: self.count(s)
+            for n, s in zip(names, (PENDING, STARTING, READY, DRAINING), strict=True)
+        }
 
     def live(self, new: bool) -> list[int]:
         return [

@@ -16,10 +16,8 @@ STREAM_KEYS: dict[str, tuple[int, ...]] = {
     "workloads": (1,),
     "services": (2,),  # one sub-stream per service guest, keyed by its index
     "consolidation": (3,),  # random VM selection (RS)
-    "failures": (7,),
-    "deployments": (
-        8,
-    ),  # sub-streams (deployment, 0: arrivals | 1: balancer)  # sub-streams (kind, index): host, domain or guest failure processes
+    "failures": (7,),  # sub-streams (kind, index): host, domain or guest failure processes
+    "deployments": (8,),  # sub-streams (deployment, 0: arrivals | 1: load balancer)
 }
 
 
