@@ -8,6 +8,8 @@ A run's output folder holds::
     events.parquet     one row per recorded event
     requests.parquet   one row per request (may be empty)
     migrations.parquet one row per migration (may be empty)
+    deployments.parquet per (record time, deployment): desired, ready, pending... (may be empty)
+    replicas.parquet   one row per deployment replica: version, requests sent, served
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -38,9 +40,17 @@ SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURES_DIR = "figures"
 #: Tables stored as Parquet, in the order they are written.
-TABLES: tuple[str, ...] = ("hosts", "guests", "events", "requests", "migrations")
+TABLES: tuple[str, ...] = (
+    "hosts",
+    "guests",
+    "events",
+    "requests",
+    "migrations",
+    "deployments",
+    "replicas",
+)
 #: Tables that may be missing on disk (read back as empty frames).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations"})
+OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations", "deployments", "replicas"})
 
 
 @dataclass(eq=False, repr=False)
@@ -53,6 +63,9 @@ class Result:
         guests: tidy frame, one row per (sample, guest).
         events: one row per recorded event.
         requests: one row per request (empty when the model records none).
+        deployments: per record time and deployment, replicas by status and version, load,
+            utilization and latency (empty without deployments).
+        replicas: one row per replica that ran: requests the balancer sent it, served, time up.
         manifest: JSON-serialisable description of the run (scenario, seed, version, ...).
     """
 
@@ -63,6 +76,8 @@ class Result:
     requests: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
     migrations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    deployments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replicas: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:

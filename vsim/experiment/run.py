@@ -140,7 +140,11 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     }
     migrations = migrator.frame()
     requests = controller(sim, "services").requests.frame()
-    return Result(summary, hosts, guests, sim.events.frame(), requests, manifest, migrations)
+    deps = controller(sim, "deployments")
+    extra = {"deployments": deps.frame(), "replicas": deps.replicas_frame()} if deps else {}
+    return Result(
+        summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
+    )
 
 
 def _scenario_as_run(sc: Scenario, migrator) -> dict:

@@ -8,6 +8,8 @@ by the order they were scheduled in), so it is written down here and nowhere els
 3. the request-level services (their first arrivals are scheduled now);
 4. the engine's start: the scenario's lifecycle, the traces at time 0, the first full solve,
    the trace stepper;
+   then the deployments (their replicas start at time 0, their load balancers' first arrivals
+   are scheduled now);
 5. failures, HA and protection, if the scenario has a ``failures`` section (it adds the extra
    CPU and traffic of protection and holds back the admission-control reserve);
 6. consolidation, if the scenario has a ``consolidation`` section (its profile may change the
@@ -26,6 +28,7 @@ from collections.abc import Callable, Sequence
 
 from vsim.model.consolidation import Consolidator
 from vsim.model.contract import Controller
+from vsim.model.deployments import Deployments
 from vsim.model.engine import Engine
 from vsim.model.failures import FailureModel
 from vsim.model.migration import Migrator
@@ -48,12 +51,15 @@ def build_simulation(scenario: Scenario, controllers: Sequence[ControllerFactory
     migrator = Migrator(engine)
     services = Services(engine)
     engine.start()
+    deployments = Deployments(engine, services) if scenario.deployments else None
     if scenario.failures is not None:
         engine.attach(FailureModel(engine))
     if scenario.consolidation is not None:
         engine.attach(Consolidator(engine, migrator))
     engine.attach(migrator)
     engine.attach(services)
+    if deployments is not None:
+        engine.attach(deployments)
     for spec in scenario.controllers:
         engine.attach(Periodic(engine, spec))
     for make in controllers:

@@ -638,7 +638,10 @@ class Engine:
         """Group the scenario's starts, stops and events by time; one SimPy event per instant."""
         actions: dict[float, list[tuple[str, np.ndarray]]] = defaultdict(list)
         g = self.guests
-        start = np.array([self.scenario.guests[k].start for k in g.group])
+        # A deployment's replicas start when its controller asks (vsim.model.deployments).
+        start = np.array(
+            [np.inf if (s := self.scenario.guests[k]).deployment else s.start for k in g.group]
+        )
         stop = np.array([self.scenario.guests[k].stop or np.inf for k in g.group])
         for t in np.unique(start):
             actions[float(t)].append(("start", np.flatnonzero(start == t)))

@@ -65,13 +65,14 @@ def draw(d: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 class Request:
-    __slots__ = ("id", "arrival", "user", "start", "work", "waiting", "origin")
+    __slots__ = ("id", "arrival", "user", "start", "work", "waiting", "origin", "server")
 
     def __init__(self, rid: int, arrival: float, origin: Station, user: int = -1):
         self.id, self.arrival, self.origin, self.user = rid, arrival, origin, user
         self.start = math.nan
         self.work = 0.0
         self.waiting = False
+        self.server = -1  # the replica a load balancer sent it to (-1: none)
 
 
 class RequestLog:
@@ -87,6 +88,7 @@ class RequestLog:
         self.timed_out = 0
         self.failed = 0
         self.rows: list[tuple] = []
+        self.next_id = iter(range(2**62)).__next__  # request ids, unique in the run
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
@@ -331,6 +333,7 @@ class Station:
         log = self.log
         now = self.env.now
         counted = req.arrival >= origin.warmup
+        origin.ended(req, status, now)
         if counted:
             if status == "completed":
                 log.completed += 1
@@ -356,6 +359,9 @@ class Station:
                     status,
                 )
             )
+
+    def ended(self, req: Request, status: str, now: float) -> None:
+        """A request that arrived here ended (a load balancer in front overrides this)."""
 
     def fail_all(self) -> None:
         """The guest stopped: every request here is lost."""
@@ -394,6 +400,7 @@ class Services:
         self.engine = engine
         self.requests = RequestLog()
         self.stations = build_stations(engine, self.requests)
+        self.fronts: list[Station] = []  # load balancers (vsim.model.balancers)
         for g, st in self.stations.items():
             engine.watch.add(g, st.rate_changed)
         if self.stations:
@@ -408,7 +415,8 @@ class Services:
 
     def summary(self) -> dict:
         """Request counts, throughput, latency percentiles and SLO violations."""
-        return request_summary(self.requests, self.stations.values(), self.engine.scenario)
+        stations = [*self.stations.values(), *self.fronts]
+        return request_summary(self.requests, stations, self.engine.scenario)
 
 
 def request_summary(log: RequestLog, stations, scenario) -> dict:
@@ -476,7 +484,7 @@ def build_stations(sim: Engine, log: RequestLog) -> dict[int, Station]:
 
         return pick
 
-    ids = iter(range(2**62)).__next__
+    ids = log.next_id
     for grp in sc.guests:
         spec = specs.get(grp.workload or "")
         if spec is None:
@@ -488,6 +496,7 @@ def build_stations(sim: Engine, log: RequestLog) -> dict[int, Station]:
             stations[g] = Station(sim, g, spec, rng, log, next_of.get(spec.next or ""))
             sim.set_demand("memory", g, spec.memory)
     for st in stations.values():
-        if st.spec.arrivals is not None:
+        # A deployment's replicas get their requests from its load balancer.
+        if st.spec.arrivals is not None and not sc.guests[gt.group[st.g]].deployment:
             st.start_arrivals(st.spec.arrivals, ids)
     return stations

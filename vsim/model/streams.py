@@ -17,6 +17,7 @@ STREAM_KEYS: dict[str, tuple[int, ...]] = {
     "services": (2,),  # one sub-stream per service guest, keyed by its index
     "consolidation": (3,),  # random VM selection (RS)
     "failures": (7,),  # sub-streams (kind, index): host, domain or guest failure processes
+    "deployments": (8,),  # sub-streams (deployment, 0: arrivals | 1: load balancer)
     "failure_replay": (17,),  # one sub-stream per failures.replay entry (OpenDC host draw)
 }
 

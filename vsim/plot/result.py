@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from vsim.plot.base import figure_formats, write_figures
+from vsim.plot.deployments import deployment_timeline
 from vsim.plot.figures import heatmap, utilization
 from vsim.plot.sweep import latency_cdf
 from vsim.plot.timeline import (
@@ -92,6 +93,9 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
         )
     if _has_rows(hosts, "power_w"):
         figures["power_energy"] = power_energy(hosts)
+    deployments = _frame(result_like, "deployments")
+    if _has_rows(deployments, "ready"):
+        figures["deployments"] = deployment_timeline(deployments, events)
     return figures
 
 

@@ -23,10 +23,11 @@ from pydantic import (
 from vsim.scenario.base import Strict, existing_path, few_names, policy_name
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
-
-# The demand fields of utilization workloads (shared with the real-trace kinds).
 from vsim.scenario.demand import Bytes, BytesPerSecond, Profile, Seconds
 from vsim.scenario.demand import Demand as _Demand
+
+# The demand fields of utilization workloads (shared with the real-trace kinds).
+from vsim.scenario.deployments import Deployment
 from vsim.scenario.failures import Failures
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
@@ -266,6 +267,10 @@ class Guest(Strict):
     network: Literal[CONTAINER_NETWORKS] = Field(  # type: ignore[valid-type]
         "bridge", description="container networking: host namespace or bridge with NAT"
     )
+    deployment: str | None = Field(
+        None,
+        description="set for the replicas of a deployment: they start when it asks, not at start",
+    )
 
     @model_validator(mode="after")
     def _container_fields(self) -> Guest:
@@ -389,6 +394,9 @@ class Scenario(Strict):
     failures: Failures | None = None
     consolidation: Consolidation | None = None
     controllers: list[PeriodicControllerSpec] = []
+    deployments: list[Deployment] = Field(
+        [], description="replicated services: balancing, autoscaling, rolling updates"
+    )
     # The scenario file's folder: where user policy modules beside it are imported from.
     _base_dir: str | None = PrivateAttr(None)
 
@@ -415,6 +423,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        self._expand_deployments()
         _check_unique(self.guest_group_names(), "guest group")
         _check_unique(self.guest_names(), "guest")
         self._check_guests()
@@ -423,6 +432,25 @@ class Scenario(Strict):
         if self.failures is not None:
             self.failures.check(self)
         return self
+
+    def _expand_deployments(self) -> None:
+        """Each deployment's guest groups join ``guests`` (once: a dumped scenario has them)."""
+        have = {g.deployment for g in self.guests if g.deployment}
+        _check_unique([d.name for d in self.deployments], "deployment")
+        for i, d in enumerate(self.deployments):
+            wl = self.workloads.get(d.template.workload)
+            if not isinstance(wl, ServiceWorkload) or wl.mode != "requests" or wl.next:
+                raise ValueError(
+                    f"deployments[{i}] ({d.name}).template.workload: {d.template.workload!r} "
+                    "must be a service workload with mode requests and no next tier"
+                )
+            if wl.arrivals is None or wl.arrivals.process == "closed":
+                raise ValueError(
+                    f"deployments[{i}] ({d.name}).template.workload: {d.template.workload!r} "
+                    "needs open-loop arrivals (poisson, mmpp, diurnal or trace)"
+                )
+            if d.name not in have:
+                self.guests.extend(Guest.model_validate(e) for e in d.guest_groups())
 
     def _check_guests(self) -> None:
         """Each guest group's workload, pinned host and VM exist, and some host can hold it."""

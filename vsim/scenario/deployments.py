@@ -1,0 +1,182 @@
+"""Deployments: replicated guests behind a load balancer, scaled and updated by a controller.
+
+A deployment declares a *template* (a VM or a container running a request-level service), how
+many replicas to run, how they spread over hosts, when a replica counts as ready, how its
+requests are balanced, and optionally a horizontal autoscaler (in the manner of the Kubernetes
+Horizontal Pod Autoscaler) and updates (rolling, blue-green or canary) to new templates.
+
+The guest table of a run is fixed, so a deployment becomes one guest group per template
+version, ``<name>-v<k>``, of as many guests as the deployment can ever run of one version
+(:meth:`Deployment.slots`); those guests start only when the deployment controller
+(:mod:`vsim.model.deployments`) asks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from vsim.scenario.base import Strict
+from vsim.scenario.demand import Bytes, BytesPerSecond, Seconds
+
+BALANCERS = ("round_robin", "random", "least_outstanding", "power_of_two")
+
+
+class Template(Strict):
+    """What one replica is. Fields not given in an update's template keep the previous one's."""
+
+    kind: Literal["vm", "container"] = "container"
+    vcpus: float = Field(1.0, gt=0, description="vCPUs of a VM; a container's CPU limit, cores")
+    vcpu_mips: float = Field(1000.0, gt=0, description="speed of one vCPU, MIPS")
+    memory: Bytes = Field(gt=0, description="VM memory, or a container's memory limit")
+    cpu_shares: float = Field(1024.0, gt=0, description="weight under contention (CFS shares)")
+    workload: str = Field(description="a service workload (kind: service, mode: requests)")
+    boot_time: Seconds = Field(0.0, ge=0, description="start-up time once placed, seconds")
+    image_size: Bytes = Field(0.0, ge=0, description="image pulled before start-up, bytes")
+    pull_bandwidth: BytesPerSecond = Field(
+        1.25e8, gt=0, description="image pull rate, bytes/s (default 1 Gbit/s)"
+    )
+
+    def startup_s(self) -> float:
+        """Seconds from placement to running: the image pull, then the start-up."""
+        return self.boot_time + self.image_size / self.pull_bandwidth
+
+
+class Autoscaler(Strict):
+    """A horizontal autoscaler (Kubernetes HPA, autoscaling/v2 behaviour).
+
+    Every ``sync_period`` it measures ``metric`` averaged over the ready replicas during the
+    last ``window`` and recommends ``ceil(ready x current / target)`` replicas, or keeps the
+    current count when ``|current / target - 1| <= tolerance``. The recommendation used is the
+    highest of the last ``scale_down_window`` when scaling down and the lowest of the last
+    ``scale_up_window`` when scaling up; one sync changes the count by at most the larger of
+    ``max_up_pods`` and ``max_up_percent`` (down: ``max_down_percent``), then it is clamped to
+    ``[min_replicas, max_replicas]``.
+    """
+
+    metric: Literal["cpu", "rps", "latency"] = Field(
+        "cpu",
+        description="cpu: mean CPU utilization of a replica (0-1); rps: requests per second "
+        "per replica; latency: the `percentile` of latencies completed in the window, s",
+    )
+    target: float = Field(gt=0, description="target value of the metric")
+    percentile: float = Field(0.99, gt=0, lt=1, description="for metric latency")
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(ge=1)
+    sync_period: Seconds = Field(15.0, gt=0, description="seconds between two decisions")
+    window: Seconds | None = Field(None, gt=0, description="metric window; default sync_period")
+    tolerance: float = Field(0.1, ge=0, description="no change within this relative band")
+    scale_up_window: Seconds = Field(0.0, ge=0, description="scale-up stabilization, s")
+    scale_down_window: Seconds = Field(300.0, ge=0, description="scale-down stabilization, s")
+    max_up_pods: int = Field(4, ge=1, description="most replicas added per sync (with percent)")
+    max_up_percent: float = Field(100.0, gt=0, description="most added per sync, % of current")
+    max_down_percent: float = Field(100.0, gt=0, description="most removed per sync, %")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaler:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) exceeds max_replicas ({self.max_replicas})"
+            )
+        return self
+
+
+class Update(Strict):
+    """A change of template at ``at``: rolling (``max_surge``/``max_unavailable``), blue-green
+    (all new replicas ready, then the switch) or canary (``canary_percent`` of requests to
+    the new version for ``canary_for`` seconds, then a rolling update of the rest)."""
+
+    at: Seconds = Field(ge=0, description="when the update starts, s")
+    template: dict[str, Any] = Field({}, description="template fields that change")
+    strategy: Literal["rolling", "blue_green", "canary"] = "rolling"
+    max_surge: int = Field(1, ge=0, description="replicas above `replicas` during the update")
+    max_unavailable: int = Field(0, ge=0, description="ready replicas below `replicas` allowed")
+    canary_percent: float = Field(10.0, gt=0, lt=100, description="share of requests, %")
+    canary_for: Seconds = Field(300.0, ge=0, description="canary phase once its replicas ready")
+
+    @model_validator(mode="after")
+    def _progress(self) -> Update:
+        if self.strategy != "blue_green" and self.max_surge + self.max_unavailable == 0:
+            raise ValueError("max_surge and max_unavailable cannot both be 0: nothing could move")
+        return self
+
+
+class Deployment(Strict):
+    """Replicas of a template behind a load balancer."""
+
+    name: str
+    template: Template
+    replicas: int = Field(1, ge=0, description="replicas at the start (the HPA then decides)")
+    spread: Literal["none", "host"] = Field(
+        "host", description="host: every replica on a distinct host (required anti-affinity)"
+    )
+    readiness: Seconds = Field(0.0, ge=0, description="running this long before traffic, s")
+    drain: Seconds = Field(
+        30.0, ge=0, description="a stopping replica finishes in-flight requests this long, s"
+    )
+    balancer: str = Field("round_robin", description=f"one of {', '.join(BALANCERS)}")
+    autoscale: Autoscaler | None = None
+    updates: list[Update] = []
+    replica_hour_price: float = Field(0.0, ge=0, description="price of one replica-hour")
+    record_every: Seconds = Field(
+        15.0, gt=0, description="interval of the deployments table (desired, ready...), s"
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> Deployment:
+        if self.balancer not in BALANCERS:
+            raise ValueError(f"balancer {self.balancer!r}: allowed are {', '.join(BALANCERS)}")
+        times = [u.at for u in self.updates]
+        if times != sorted(times):
+            raise ValueError("updates must be in time order")
+        for i, u in enumerate(self.updates):
+            bad = set(u.template) - set(Template.model_fields)
+            if bad:
+                raise ValueError(
+                    f"updates[{i}].template: unknown fields {sorted(bad)}; "
+                    f"allowed: {', '.join(Template.model_fields)}"
+                )
+        return self
+
+    def most(self) -> int:
+        """The most replicas the deployment may want."""
+        a = self.autoscale
+        return max(self.replicas, a.max_replicas if a else 0)
+
+    def versions(self) -> list[Template]:
+        """The template of each version: the deployment's, then each update's."""
+        out = [self.template]
+        for u in self.updates:
+            out.append(Template.model_validate({**out[-1].model_dump(), **u.template}))
+        return out
+
+    def slots(self) -> int:
+        """Guests per version: the most replicas plus the most an update adds beside them."""
+        extra = max(
+            [u.max_surge if u.strategy == "rolling" else self.most() for u in self.updates]
+            + [math.ceil(self.most() * u.canary_percent / 100) + u.max_surge for u in self.updates]
+            + [0]
+        )
+        return self.most() + extra
+
+    def guest_groups(self) -> list[dict[str, Any]]:
+        """The guest groups of this deployment, one per version, as scenario entries."""
+        out = []
+        for k, t in enumerate(self.versions()):
+            entry = t.model_dump(exclude={"image_size", "pull_bandwidth", "boot_time"})
+            entry.update(
+                name=group_name(self.name, k),
+                count=self.slots(),
+                boot_time=t.startup_s(),
+                deployment=self.name,
+                anti_affinity=self.name if self.spread == "host" else None,
+            )
+            out.append(entry)
+        return out
+
+
+def group_name(deployment: str, version: int) -> str:
+    """The guest group of one version of a deployment."""
+    return f"{deployment}-v{version}"
