@@ -238,7 +238,7 @@ def _trace_host_types(i: int, entry: dict, ctx: dict) -> list[dict]:
     path = source.path
     template = {k: v for k, v in entry.items() if k not in ("trace", "name")}
     _no_trace_fields(template, HOST_FIELDS_FROM_TRACE, where)
-    _validated(HostType, {**template, "name": "x", "count": 0, "cores": 1, "memory": 1}, where, ctx)
+    _validated(HostType, {**template, "name": "x", "count": 1, "cores": 1, "memory": 1}, where, ctx)
     if source.kind == "openb":
         machines = traces.openb_nodes(path)
     else:
