@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from vsim.console import format_files, format_summary, run_warnings
     from vsim.experiment import run
-    from vsim.preflight import check_out_location, check_traces, memory_limit
+    from vsim.preflight import check_out_location, check_traces, in_file, memory_limit
 
     try:
         limit = memory_limit(args.memory_limit)
@@ -206,8 +206,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.time()
     try:
         res = run(sc, out=out, progress=not args.quiet)
-    except TraceError as exc:  # a trace read as the run starts: name the scenario file too
-        raise ScenarioError(f"{args.scenario}: {exc}") from None
+    except (TraceError, ScenarioError) as exc:  # found as the run is built: name the file
+        raise in_file(exc, str(args.scenario)) from None
     print(format_summary(res.summary))
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]

@@ -65,10 +65,14 @@ def dry_build(sc: Scenario, source: str) -> None:
     check_traces(sc, source)
     try:
         build_simulation(sc)
-    except (TraceError, ValueError) as exc:
-        if isinstance(exc, ScenarioError):
-            raise
-        raise ScenarioError(f"{source}: {exc}") from None
+    except (TraceError, ScenarioError) as exc:
+        raise in_file(exc, source) from None
+
+
+def in_file(exc: Exception, source: str) -> ScenarioError:
+    """An input error raised while a run is built, as ``file: field.path: message``."""
+    text = str(exc)
+    return ScenarioError(text if text.startswith(f"{source}:") else f"{source}: {text}")
 
 
 def report_bug(exc: BaseException, out: Path | None) -> str:

@@ -87,7 +87,7 @@ def check_memory(sc: Any, limit: float | None) -> None:
     if total <= limit:
         return
     worst = max(parts, key=parts.__getitem__)
-    detail = ", ".join(f"{k} {v / GiB:.3g}" for k, v in parts.items() if v)
+    detail = ", ".join(f"{k} {v / GiB:.3g}" for k, v in parts.items() if v >= total / 100)
     raise ValueError(
         f"the run would need about {total / GiB:.3g} GiB of memory ({detail} GiB), more than "
         f"the limit of {limit / GiB:.3g} GiB; most goes to {worst}: lower it with {KNOBS[worst]}, "

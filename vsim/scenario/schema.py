@@ -114,7 +114,7 @@ class HostType(Strict):
     """A kind of physical host, and how many of them the datacenter has."""
 
     name: str
-    count: int = Field(ge=1, description="hosts of this type (leave a type out to have none)")
+    count: int = Field(description="hosts of this type, at least 1 (leave a type out for none)")
     cores: int = Field(gt=0)
     core_mips: float = Field(1000.0, gt=0, description="speed of one core, MIPS")
     memory: Bytes = Field(gt=0)
@@ -128,6 +128,13 @@ class HostType(Strict):
     @classmethod
     def _memory_unit(cls, v: Any, info: ValidationInfo) -> Any:
         return warn_bare_size(v, f"host type {info.data.get('name')!r}")
+
+    @field_validator("count")
+    @classmethod
+    def _some_hosts(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"a host type needs at least 1 host, got {v}; leave the type out")
+        return v
 
 
 class Datacenter(Strict):
