@@ -437,9 +437,11 @@ class Scenario(Strict):
         # Sizes first: everything below builds lists of names, as long as the counts.
         check_memory(self, (info.context or {}).get("memory_limit"))
         if self.sample_interval > self.duration:
-            raise ValueError(
+            warnings.warn(
                 f"sample_interval ({self.sample_interval:g} s) is longer than duration "
-                f"({self.duration:g} s): the run would have no full sample; shorten it"
+                f"({self.duration:g} s): the run records one sample, at its end; "
+                "shorten sample_interval for a time series",
+                stacklevel=2,
             )
         _check_unique(self.guest_group_names(), "guest group", "guests")
         _check_unique(self.guest_names(), "guest")
