@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, help="the scenario's seed, instead of its own")
     p_val = sub.add_parser("validate", help="check a scenario file, exit 1 on bad input")
     p_val.add_argument("scenario", type=Path)
+    for p in (p_run, p_val):
+        p.add_argument(
+            "--memory-limit",
+            metavar="SIZE",
+            help="refuse runs estimated to need more, e.g. 8GiB (default: available memory)",
+        )
     p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
     p_plot.add_argument("results", type=Path)
     p_plot.add_argument("--svg", action="store_true", help="also write SVG")
@@ -129,6 +135,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; files already written are complete", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else is vsim's fault: one line, traceback to a file
+        from vsim.preflight import report_bug
+
+        print(report_bug(exc, getattr(args, "out", None)), file=sys.stderr)
+        return 3
 
 
 def _version() -> str:
@@ -152,11 +163,13 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    sc = load_scenario(args.scenario)
+    from vsim.preflight import dry_build, memory_limit
+
+    sc = load_scenario(args.scenario, memory_limit=memory_limit(args.memory_limit))
+    dry_build(sc, str(args.scenario))
+    n_hosts = sum(h.count for h in sc.datacenter.host_types)
     n_guests = sum(g.count for g in sc.guests)
-    print(
-        f"{args.scenario}: ok ({len(sc.host_names())} hosts, {n_guests} guests, {sc.duration:g} s)"
-    )
+    print(f"{args.scenario}: ok ({n_hosts} hosts, {n_guests} guests, {sc.duration:g} s)")
     return 0
 
 
@@ -179,15 +192,22 @@ def _run(args: argparse.Namespace) -> int:
 
     from vsim.console import format_files, format_summary, run_warnings
     from vsim.experiment import run
+    from vsim.preflight import check_out_location, check_traces, in_file, memory_limit
 
     try:
-        sc = load_scenario(args.scenario, _run_overrides(args))
+        limit = memory_limit(args.memory_limit)
+        sc = load_scenario(args.scenario, _run_overrides(args), memory_limit=limit)
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
     out = args.out or Path("results") / sc.name
+    check_out_location(Path(out))
+    check_traces(sc, str(args.scenario))
     started = time.time()
-    res = run(sc, out=out, progress=not args.quiet)
+    try:
+        res = run(sc, out=out, progress=not args.quiet)
+    except (TraceError, ScenarioError) as exc:  # found as the run is built: name the file
+        raise in_file(exc, str(args.scenario)) from None
     print(format_summary(res.summary))
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]

@@ -273,9 +273,9 @@ def resolve_executor(
     processes."""
     if executor not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"unknown executor {executor!r}; choose auto, serial, processes or dask")
-    n = int(jobs) if jobs else (os.cpu_count() or 1)
+    n = int(jobs) if jobs is not None else (os.cpu_count() or 1)
     if n < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
     if executor == "auto":
         if dask_address is not None:
             executor = "dask"

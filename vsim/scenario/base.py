@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must never be silently ignored."""
+    """Unknown fields are errors: a typo must never be silently ignored. Numbers are finite:
+    ``.inf``, ``.nan`` or ``1e400s`` are refused (a field that means "no limit" takes none)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def existing_path(value: str, info: ValidationInfo, what: str = "trace") -> str:

@@ -154,7 +154,7 @@ def _trace_guests(i: int, entry: dict, data: dict, ctx: dict) -> tuple[list, lis
     spec = _validated(TraceGuests, own, where, ctx)
     template = {k: v for k, v in entry.items() if k not in TraceGuests.model_fields}
     _no_trace_fields(template, GUEST_FIELDS_FROM_TRACE, where)
-    _validated(Guest, {**template, "name": "x", "memory": 1}, where, ctx)
+    _validated(Guest, {**template, "name": "x", "memory": "1GiB"}, where, ctx)
     workloads = data.get("workloads", {}) or {}
     if spec.trace not in workloads:
         raise ValueError(
@@ -238,7 +238,9 @@ def _trace_host_types(i: int, entry: dict, ctx: dict) -> list[dict]:
     path = source.path
     template = {k: v for k, v in entry.items() if k not in ("trace", "name")}
     _no_trace_fields(template, HOST_FIELDS_FROM_TRACE, where)
-    _validated(HostType, {**template, "name": "x", "count": 0, "cores": 1, "memory": 1}, where, ctx)
+    _validated(
+        HostType, {**template, "name": "x", "count": 1, "cores": 1, "memory": "1GiB"}, where, ctx
+    )
     if source.kind == "openb":
         machines = traces.openb_nodes(path)
     else:

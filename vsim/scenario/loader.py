@@ -22,20 +22,40 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used, with a message written for the person who wrote it."""
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override (``{"scheduler.policy": "best_fit"}``) and validate a scenario file."""
+def load_scenario(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    memory_limit: float | None = None,
+) -> Scenario:
+    """Read, override (``{"scheduler.policy": "best_fit"}``) and validate a scenario file.
+
+    ``memory_limit``: bytes a run may need (:mod:`vsim.scenario.limits`); default the
+    machine's available memory.
+    """
     path = Path(path)
     data = read_raw(path)
     if overrides:
         data = apply_overrides(data, overrides, source=str(path))
-    return validate_scenario(data, source=str(path), base_dir=path.parent)
+    return validate_scenario(
+        data, source=str(path), base_dir=path.parent, memory_limit=memory_limit
+    )
 
 
 def read_raw(path: Path) -> dict[str, Any]:
     """The file's contents as plain data, before validation."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; give the scenario file (.yaml or .toml)")
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the scenario as UTF-8"
+        ) from None
+    if not text.strip():
+        raise ScenarioError(f"{path}: file is empty; a scenario needs duration and datacenter")
     try:
         if path.suffix.lower() == ".toml":
             data = tomllib.loads(text)
@@ -57,11 +77,17 @@ def read_raw(path: Path) -> dict[str, Any]:
 
 
 def validate_scenario(
-    data: dict[str, Any], *, source: str = "<scenario>", base_dir: Path | None = None
+    data: dict[str, Any],
+    *,
+    source: str = "<scenario>",
+    base_dir: Path | None = None,
+    memory_limit: float | None = None,
 ) -> Scenario:
-    """Validate plain data as a scenario; relative trace paths start at ``base_dir``."""
+    """Validate plain data as a scenario; relative trace paths start at ``base_dir``; a run
+    estimated to need more than ``memory_limit`` bytes (default: available memory) is refused."""
+    context = {"base_dir": base_dir, "memory_limit": memory_limit}
     try:
-        return Scenario.model_validate(data, context={"base_dir": base_dir})
+        return Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(format_errors(exc, source)) from None
 

@@ -9,6 +9,7 @@ Unknown fields are errors: a typo must never be silently ignored.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,7 @@ from vsim.scenario.demand import Demand as _Demand
 # The demand fields of utilization workloads (shared with the real-trace kinds).
 from vsim.scenario.deployments import Deployment
 from vsim.scenario.failures import Failures
+from vsim.scenario.limits import check_memory
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
 from vsim.scenario.tracekinds import (
@@ -41,7 +43,7 @@ from vsim.scenario.tracekinds import (
     planetlab_day_folders,
     planetlab_days,
 )
-from vsim.scenario.units import parse_rate
+from vsim.scenario.units import parse_rate, warn_bare_size
 from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
 
 PLACEMENT_POLICIES = (
@@ -113,7 +115,7 @@ class HostType(Strict):
     """A kind of physical host, and how many of them the datacenter has."""
 
     name: str
-    count: int = Field(ge=0)
+    count: int = Field(description="hosts of this type, at least 1 (leave a type out for none)")
     cores: int = Field(gt=0)
     core_mips: float = Field(1000.0, gt=0, description="speed of one core, MIPS")
     memory: Bytes = Field(gt=0)
@@ -122,6 +124,18 @@ class HostType(Strict):
     nic_bandwidth: BytesPerSecond = Field(parse_rate("10Gbps"), gt=0)
     power: PowerModel = LinearPower(model="linear")
     price: float = Field(0.0, ge=0, description="purchase price of one host, for cost figures")
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_unit(cls, v: Any, info: ValidationInfo) -> Any:
+        return warn_bare_size(v, f"host type {info.data.get('name')!r}")
+
+    @field_validator("count")
+    @classmethod
+    def _some_hosts(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"a host type needs at least 1 host, got {v}; leave the type out")
+        return v
 
 
 class Datacenter(Strict):
@@ -271,6 +285,11 @@ class Guest(Strict):
         None,
         description="set for the replicas of a deployment: they start when it asks, not at start",
     )
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_unit(cls, v: Any, info: ValidationInfo) -> Any:
+        return warn_bare_size(v, f"guest group {info.data.get('name')!r}")
 
     @model_validator(mode="after")
     def _container_fields(self) -> Guest:
@@ -422,9 +441,18 @@ class Scenario(Strict):
         return expand_traces(data, info.context)
 
     @model_validator(mode="after")
-    def _cross_references(self) -> Scenario:
+    def _cross_references(self, info: ValidationInfo) -> Scenario:
+        # Sizes first: everything below builds lists of names, as long as the counts.
+        check_memory(self, (info.context or {}).get("memory_limit"))
+        if self.sample_interval > self.duration:
+            warnings.warn(
+                f"sample_interval ({self.sample_interval:g} s) is longer than duration "
+                f"({self.duration:g} s): the run records one sample, at its end; "
+                "shorten sample_interval for a time series",
+                stacklevel=2,
+            )
         self._expand_deployments()
-        _check_unique(self.guest_group_names(), "guest group")
+        _check_unique(self.guest_group_names(), "guest group", "guests")
         _check_unique(self.guest_names(), "guest")
         self._check_guests()
         self._check_tier_links()
@@ -505,6 +533,12 @@ class Scenario(Strict):
         hosts = set(self.host_names())
         guests = set(self.guest_names())
         for i, e in enumerate(self.events):
+            if e.at > self.duration:
+                warnings.warn(
+                    f"events[{i}].at: {e.at:g} s is after the end of the run "
+                    f"({self.duration:g} s); this {e.action} never happens",
+                    stacklevel=2,
+                )
             if e.guest not in guests:
                 raise ValueError(
                     f"events[{i}].guest: guest {e.guest!r} does not exist; "
@@ -532,9 +566,11 @@ class Scenario(Strict):
         return [n for g in self.guests for n in g.instance_names()]
 
 
-def _check_unique(names: list[str], what: str) -> None:
+def _check_unique(names: list[str], what: str, field: str | None = None) -> None:
+    """Each name once; with ``field``, the message names the second entry (``guests[3].name``)."""
     seen: set[str] = set()
-    for n in names:
+    for i, n in enumerate(names):
         if n in seen:
-            raise ValueError(f"{what} name {n!r} is used twice; names must be unique")
+            where = f"{field}[{i}].name: " if field else ""
+            raise ValueError(f"{where}{what} name {n!r} is used twice; names must be unique")
         seen.add(n)

@@ -11,6 +11,9 @@ import re
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
     "ms": 1e-3,
     "s": 1.0,
     "m": 60.0,
@@ -37,8 +40,14 @@ BYTE_UNITS = {
 BIT_RATE_UNITS = {"bps": 1, "Kbps": 10**3, "Mbps": 10**6, "Gbps": 10**9, "Tbps": 10**12}
 
 
+def _not_negative(value: str | float | int, what: str) -> None:
+    """Negative quantities get their own message, not "cannot read"."""
+    if (isinstance(value, int | float) and value < 0) or str(value).strip().startswith("-"):
+        raise ValueError(f"a {what} must not be negative, got {value!r}")
+
+
 def _split(text: str, what: str, allowed: list[str]) -> tuple[float, str]:
-    m = re.fullmatch(rf"\s*{_NUMBER}\s*([A-Za-z/]*)\s*", text)
+    m = re.fullmatch(rf"\s*{_NUMBER}\s*([A-Za-zµ/]*)\s*", text)
     if not m:
         raise ValueError(
             f"cannot read {text!r} as a {what}; write a number with a unit, one of: "
@@ -67,6 +76,7 @@ def parse_bytes(value: str | float | int) -> float:
     """Bytes from a number or a string such as ``"4GiB"`` or ``"512MB"``."""
     if isinstance(value, bool):
         raise ValueError("a size must be a number of bytes or a string such as '4GiB'")
+    _not_negative(value, "size")
     if isinstance(value, int | float):
         return float(value)
     number, unit = _split(str(value), "size", list(BYTE_UNITS))
@@ -83,6 +93,7 @@ def parse_rate(value: str | float | int) -> float:
     """Bytes per second from a number or a string such as ``"1Gbps"`` or ``"500MB/s"``."""
     if isinstance(value, bool):
         raise ValueError("a rate must be a number of bytes/s or a string such as '1Gbps'")
+    _not_negative(value, "rate")
     if isinstance(value, int | float):
         return float(value)
     allowed = [f"{u}/s" for u in BYTE_UNITS] + list(BIT_RATE_UNITS)
@@ -94,3 +105,21 @@ def parse_rate(value: str | float | int) -> float:
     if unit.endswith("/s") and unit[:-2] in BYTE_UNITS:
         return number * BYTE_UNITS[unit[:-2]]
     raise ValueError(f"unknown rate unit {unit!r} in {value!r}; allowed: {', '.join(allowed)}")
+
+
+#: A memory size written as a bare number below this is almost surely missing its unit.
+BARE_SIZE_SUSPECT = 2**20
+
+
+def warn_bare_size(value: object, where: str) -> object:
+    """Warn when a memory size is a small bare number (``memory: 64`` is 64 bytes); returns it."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 0 < value < BARE_SIZE_SUSPECT:
+            import warnings
+
+            warnings.warn(
+                f"{where}: memory {value:g} has no unit and is read as {value:g} bytes; "
+                f"write a unit, e.g. {value:g}GiB",
+                stacklevel=2,
+            )
+    return value

@@ -178,7 +178,7 @@ def check_profile(value: str | Mapping[str, float] | None) -> str | dict[str, fl
             f"allowed: {', '.join(RATE_KEYS)}"
         )
     for k, v in value.items():
-        if v < 0 or (k == "kernel_fraction" and v > 1):
+        if not 0 <= v < float("inf") or (k == "kernel_fraction" and v > 1):
             raise ValueError(
                 f"profile rate {k} = {v} must be >= 0"
                 + (" and <= 1" if k == "kernel_fraction" else "")
