@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even when it is a non-empty folder that is not a vsim result",
+    )
+    p_run.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -185,9 +190,15 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
+    from vsim.experiment.results import OutputFolderError
+
     out = args.out or Path("results") / sc.name
     started = time.time()
-    res = run(sc, out=out, progress=not args.quiet)
+    try:
+        res = run(sc, out=out, progress=not args.quiet, force=args.force)
+    except OutputFolderError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print(format_summary(res.summary))
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
