@@ -17,6 +17,7 @@ STREAM_KEYS: dict[str, tuple[int, ...]] = {
     "services": (2,),  # one sub-stream per service guest, keyed by its index
     "consolidation": (3,),  # random VM selection (RS)
     "failures": (7,),  # sub-streams (kind, index): host, domain or guest failure processes
+    "request_rows": (8,),  # which requests the table keeps once it holds output.request_rows
 }
 
 
