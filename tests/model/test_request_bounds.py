@@ -102,3 +102,18 @@ def test_memory_is_independent_of_the_request_count():
         sizes.append(len(pickle.dumps(log.sketch)))
     # The sketch's bins grow with the log of the latencies' range, not with their number.
     assert sizes[1] < 1.5 * sizes[0]
+
+
+def test_each_offered_row_is_kept_with_the_same_probability():
+    # 300 reservoirs of 50 rows out of 5,000 offers: every offer is kept with probability 1/100,
+    # so each tenth of the offers holds 1,500 of the 15,000 kept rows (binomial, p = 0.1).
+    counts = np.zeros(10)
+    for seed in range(300):
+        log = RequestLog(max_rows=50, rng=np.random.default_rng(seed))
+        for i in range(5000):
+            log.add_row((i,) + (0.0,) * 7)
+        ids = log.frame()["id"].to_numpy()
+        assert len(ids) == 50 and (np.diff(ids) > 0).all()
+        counts += np.bincount(ids // 500, minlength=10)
+    chi2 = float(np.sum((counts - 1500) ** 2 / 1500))
+    assert chi2 < 27.9  # the 0.999 quantile of chi-squared with 9 degrees of freedom

@@ -8,7 +8,7 @@
   :data:`SKETCH_ACCURACY` of the true value, relatively. The mean stays exact.
 * **Rows** of the requests table (after the workload's ``record`` share) are kept up to the
   scenario's ``output.request_rows``; past that, a uniform sample of that many (reservoir
-  sampling, Vitter's algorithm R) drawn from the named stream ``request_rows``, in arrival-of-
+  sampling, Li's algorithm L) drawn from the named stream ``request_rows``, in arrival-of-
   outcome order.
 
 The summary says what was kept: ``requests_recorded`` (rows in the table) and
@@ -17,6 +17,7 @@ The summary says what was kept: ``requests_recorded`` (rows in the table) and
 
 from __future__ import annotations
 
+import math
 from array import array
 
 import numpy as np
@@ -86,10 +87,21 @@ class RequestLog:
             return
         if not self._order:
             self._order = list(range(self.max_rows))
-        j = int(self.rng.integers(n + 1))
-        if j < self.max_rows:
+            self._w, self._next = 1.0, self.max_rows - 1
+            self._skip()
+        if n == self._next:
+            j = int(self.rng.integers(self.max_rows))
             self.rows[j] = row
             self._order[j] = n
+            self._skip()
+
+    def _skip(self) -> None:
+        """The next offer that enters the sample: Li's algorithm L (ACM TOMS 20(4), 1994), the
+        same distribution as algorithm R with a few random numbers per kept row, not per offer."""
+        k = self.max_rows
+        self._w *= math.exp(math.log(1.0 - self.rng.random()) / k)
+        gap = math.floor(math.log(1.0 - self.rng.random()) / math.log1p(-self._w))
+        self._next += gap + 1
 
     def frame(self) -> pd.DataFrame:
         rows = self.rows
