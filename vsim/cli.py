@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even when it is a non-empty folder that is not a vsim result",
+    )
+    p_run.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -200,12 +205,17 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # includes ScenarioError: bad --set path or value
         print(exc, file=sys.stderr)
         return 1
+    from vsim.experiment.results import OutputFolderError
+
     out = args.out or Path("results") / sc.name
     check_out_location(Path(out))
     check_traces(sc, str(args.scenario))
     started = time.time()
     try:
-        res = run(sc, out=out, progress=not args.quiet)
+        res = run(sc, out=out, progress=not args.quiet, force=args.force)
+    except OutputFolderError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except (TraceError, ScenarioError) as exc:  # found as the run is built: name the file
         raise in_file(exc, str(args.scenario)) from None
     print(format_summary(res.summary))

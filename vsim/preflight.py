@@ -28,9 +28,8 @@ def memory_limit(text: str | None) -> float | None:
 
 
 def check_out_location(out: Path) -> None:
-    """Refuse an output location that cannot become a results folder, before simulating."""
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"{out}: --out is an existing file; give a folder for the results")
+    """Refuse an output location under a file, before simulating. (What may already be at
+    ``out`` itself is :func:`vsim.experiment.results.check_output_folder`'s to decide.)"""
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():

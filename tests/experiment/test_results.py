@@ -171,7 +171,8 @@ def test_manifest_round_trip(tmp_path: Path) -> None:
     assert back.manifest == expected
     text = (tmp_path / "manifest.json").read_text()
     assert text.startswith('{\n  "scenario"')  # indent=2, insertion order kept
-    assert list(json.loads(text)) == ["scenario", "seed", "vsim_version", "out_dir"]
+    # The completion marker comes last: written after every data file.
+    assert list(json.loads(text)) == ["scenario", "seed", "vsim_version", "out_dir", "complete"]
 
 
 def test_read_result_missing_file(tmp_path: Path) -> None:

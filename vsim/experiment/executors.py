@@ -13,6 +13,8 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
@@ -158,8 +160,56 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+#: Seconds between a worker's checks that the sweep that started it is still alive.
+WATCH_INTERVAL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (a reused pid): treat as gone
+        return False
+    return True
+
+
+def _watch_parent(sweep_pid: int, parent_pid: int) -> None:
+    """Exit at once (no clean-up: the run was not finished) when the sweep process is gone or
+    this worker was handed to another parent."""
+    while True:
+        time.sleep(WATCH_INTERVAL_S)
+        if os.getppid() != parent_pid or not _alive(sweep_pid):
+            os._exit(1)
+
+
+def exit_with_parent(sweep_pid: int) -> None:
+    """Make this worker process end when the sweep process ``sweep_pid`` dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL when the worker's own parent (the pool's fork server, or
+    the sweep itself) exits (``prctl(PR_SET_PDEATHSIG)``). On every system a daemon thread also
+    checks every :data:`WATCH_INTERVAL_S` seconds that the sweep is alive and that the worker
+    was not re-parented, because a fork server can outlive its client for a moment.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog alone
+            pass
+    parent = os.getppid()
+    if not _alive(sweep_pid):  # the sweep died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(sweep_pid, parent), daemon=True).start()
+
+
 class ProcessBackend(Backend):
-    """A pool of local worker processes (:class:`concurrent.futures.ProcessPoolExecutor`)."""
+    """A pool of local worker processes (:class:`concurrent.futures.ProcessPoolExecutor`);
+    each worker exits when the sweep process dies (:func:`exit_with_parent`)."""
 
     name = "processes"
 
@@ -169,7 +219,12 @@ class ProcessBackend(Backend):
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.slots, mp_context=_mp_context())
+        return cf.ProcessPoolExecutor(
+            max_workers=self.slots,
+            mp_context=_mp_context(),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> cf.Future:
         try:

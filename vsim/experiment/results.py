@@ -13,12 +13,19 @@ A run's output folder holds::
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
-Every file is written through :func:`atomic_write`, so an interrupted run never leaves a
-half-written file under its final name.
+The folder is written whole: every file goes into a fresh temporary folder beside it, which is
+renamed into place as the last step (:func:`~vsim._io.replace_folder`), so a run killed while
+writing leaves the previous result untouched and never a mixture of two runs. The manifest holds
+the completion marker: its ``complete`` entry, written last, holds the sha256 of every data
+file (``files``) and the digest of the code that made them (``code_digest``);
+:func:`read_result` refuses a folder whose files do not match. An existing result folder is
+replaced as a whole; a non-empty folder that is not a vsim result is refused unless
+``force=True``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -27,18 +34,28 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vsim._io import atomic_write
+from vsim._io import atomic_write, replace_folder
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from vsim.plot import ResultPlots
 
-__all__ = ["Result", "read_result", "atomic_write"]
+__all__ = [
+    "IncompleteResultError",
+    "OutputFolderError",
+    "Result",
+    "atomic_write",
+    "check_output_folder",
+    "is_result_dir",
+    "read_result",
+]
 
 SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURES_DIR = "figures"
+#: Manifest key of the completion marker: ``{"code_digest": ..., "files": {name: sha256}}``.
+MARKER = "complete"
 #: Tables stored as Parquet, in the order they are written.
 TABLES: tuple[str, ...] = (
     "hosts",
@@ -93,20 +110,30 @@ class Result:
         *,
         figures: bool = True,
         formats: Iterable[str] = ("png",),
+        force: bool = False,
     ) -> Path:
-        """Write every part of the result into ``out_dir`` (created with its parents).
+        """Write every part of the result into ``out_dir`` (created with its parents), as a whole.
 
         Args:
-            out_dir: output folder.
+            out_dir: output folder; an earlier result there is replaced as a whole.
             figures: also render ``figures/utilization.*`` and ``figures/heatmap_cpu.*``.
             formats: figure file formats, e.g. ``("png", "svg")``.
+            force: replace ``out_dir`` even when it is a non-empty folder that is not a result.
 
         Returns:
             ``out_dir`` as a :class:`~pathlib.Path`.
+
+        Raises:
+            OutputFolderError: ``out_dir`` is a file, or a non-empty folder that is not a vsim
+                result and ``force`` is false.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        check_output_folder(out, force=force)
+        fill = lambda tmp: self._write_files(tmp, figures=figures, formats=formats)  # noqa: E731
+        return replace_folder(out, fill)
 
+    def _write_files(self, out: Path, *, figures: bool, formats: Iterable[str]) -> None:
+        """Every file of the result into the (new, empty) folder ``out``; the manifest last."""
         summary_row = pd.DataFrame([self.summary.to_dict()], columns=list(self.summary.index))
         atomic_write(out / SUMMARY_FILE, lambda p: summary_row.to_csv(p, index=False))
 
@@ -117,14 +144,17 @@ class Result:
                 lambda p, frame=frame: frame.to_parquet(p, engine="pyarrow"),
             )
 
-        text = json.dumps(self.manifest, indent=2, sort_keys=False, default=str) + "\n"
-        atomic_write(out / MANIFEST_FILE, lambda p: p.write_text(text, encoding="utf-8"))
-
         if figures:
             from vsim.plot import save_figures
 
             save_figures(self, out / FIGURES_DIR, formats=tuple(formats))
-        return out
+
+        from vsim.experiment.cache import code_digest
+
+        files = [SUMMARY_FILE, *(f"{name}.parquet" for name in TABLES)]
+        marker = {"code_digest": code_digest(), "files": {f: _sha256(out / f) for f in files}}
+        text = json.dumps({**self.manifest, MARKER: marker}, indent=2, default=str) + "\n"
+        atomic_write(out / MANIFEST_FILE, lambda p: p.write_text(text, encoding="utf-8"))
 
     def __repr__(self) -> str:
         parts = [f"summary={len(self.summary)} metrics"]
@@ -132,15 +162,69 @@ class Result:
         return f"Result({', '.join(parts)})"
 
 
+class OutputFolderError(FileExistsError):
+    """The output location holds something a run must not replace (without ``force``)."""
+
+
+class IncompleteResultError(ValueError):
+    """A result folder's files do not match its manifest: interrupted, mixed or edited."""
+
+
+def is_result_dir(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` holds a vsim run's result (its manifest and summary)."""
+    folder = Path(folder)
+    return (folder / MANIFEST_FILE).is_file() and (folder / SUMMARY_FILE).is_file()
+
+
+def check_output_folder(out: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Raise :class:`OutputFolderError` unless a run may write its result folder at ``out``:
+    nothing there, an empty folder, an earlier vsim result (replaced whole), or ``force``.
+    Cheap: call it before simulating, so that a refusal costs nothing."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"{out}: exists and is not a folder; choose another --out")
+    if force or not out.is_dir() or is_result_dir(out):
+        return
+    if any(out.iterdir()):
+        raise OutputFolderError(
+            f"{out}: a non-empty folder that is not a vsim result; choose another --out, or "
+            "give --force to replace the folder and everything in it"
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_complete(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists has its digest (older results list none; a missing file
+    is the reader's to report, as for them)."""
+    for name, digest in (manifest.get(MARKER) or {}).get("files", {}).items():
+        path = folder / name
+        if path.is_file() and _sha256(path) != digest:
+            raise IncompleteResultError(
+                f"{folder}: {name} does not belong to this result (its digest differs from the "
+                "manifest's): the folder was changed after the run wrote it; run it again"
+            )
+
+
 def read_result(out_dir: str | os.PathLike[str]) -> Result:
     """Read a result folder written by :meth:`Result.write`.
 
     Figures are not read. A missing ``requests.parquet`` reads as an empty frame; any
-    other missing file raises :class:`FileNotFoundError` naming it.
+    other missing file raises :class:`FileNotFoundError` naming it. A data file whose digest
+    differs from the one the manifest recorded raises :class:`IncompleteResultError`.
     """
     folder = Path(out_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"result folder not found: {folder}")
+    manifest = json.loads(_require(folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    _check_complete(folder, manifest)
+    manifest.pop(MARKER, None)  # the folder's, not the run's: Result.write adds a fresh one
 
     summary = _read_summary(_require(folder / SUMMARY_FILE))
 
@@ -151,8 +235,6 @@ def read_result(out_dir: str | os.PathLike[str]) -> Result:
             tables[name] = pd.DataFrame()
         else:
             tables[name] = pd.read_parquet(_require(path), engine="pyarrow")
-
-    manifest = json.loads(_require(folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     return Result(summary=summary, manifest=manifest, **tables)
 
 

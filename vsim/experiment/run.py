@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from vsim.experiment.cost import cost_summary
-from vsim.experiment.results import Result
+from vsim.experiment.results import Result, check_output_folder
 from vsim.metrics.latency import mean_response, mixture_quantile
 from vsim.model import guests as gs
 from vsim.model.build import ControllerFactory, build_simulation, controller
@@ -37,6 +37,7 @@ def run(
     out: str | os.PathLike[str] | None = None,
     progress: bool = False,
     controllers: Sequence[ControllerFactory] = (),
+    force: bool = False,
 ) -> Result:
     """Simulate a scenario (a :class:`Scenario` or the path of a scenario file).
 
@@ -45,12 +46,17 @@ def run(
     the run's.
 
     Returns a :class:`Result` with ``summary``, ``hosts``, ``guests``, ``events`` and ``requests``;
-    with ``out`` also writes them (and figures) there. Raises ``ScenarioError`` on bad input.
+    with ``out`` also writes them (and figures) there, as a whole (:meth:`Result.write`; an
+    earlier result there is replaced, another non-empty folder only with ``force``). Raises
+    ``ScenarioError`` on bad input and ``OutputFolderError`` before simulating when ``out`` may
+    not be written.
     """
     source = None
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario)
+    if out is not None:
+        check_output_folder(out, force=force)
     wall0 = time.perf_counter()
     sim = build_simulation(scenario, controllers)
     bar = tqdm(
@@ -65,7 +71,7 @@ def run(
     wall = time.perf_counter() - wall0
     result = collect(sim, wall_time_s=wall, source=source)
     if out is not None:
-        result.write(Path(out))
+        result.write(Path(out), force=force)
     return result
 
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from vsim._io import atomic_write
+from vsim._io import atomic_write, clean_stale_temps
 from vsim.experiment.cache import code_digest, run_digest, scenario_digest, stale_reason
 from vsim.experiment.executors import (
     WorkerLost,
@@ -470,6 +470,8 @@ def sweep(
         check_main_guard()  # before anything is written: stop at once, with one message
     if runs_dir is not None:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (out_dir, runs_dir):  # half-written files of a sweep that was killed
+            clean_stale_temps(folder)
 
     manifest: dict[str, Any] = {
         "kind": "sweep",

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from vsim.model.requestlog import RequestLog
 from vsim.scenario.service import Arrivals, Distribution, ServiceWorkload
 
 if TYPE_CHECKING:
@@ -73,25 +72,6 @@ class Request:
         self.work = 0.0
         self.waiting = False
         self.server = -1  # the replica a load balancer sent it to (-1: none)
-
-
-class RequestLog:
-    """Outcome of every request: latencies of all completed ones (for exact percentiles), counts,
-    and a sampled table of rows."""
-
-    COLUMNS = ("id", "guest", "arrival_s", "start_s", "end_s", "latency_s", "cpu_mi", "status")
-
-    def __init__(self) -> None:
-        self.latency = array("d")
-        self.completed = 0
-        self.rejected = 0
-        self.timed_out = 0
-        self.failed = 0
-        self.rows: list[tuple] = []
-        self.next_id = iter(range(2**62)).__next__  # request ids, unique in the run
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
 
 
 class Station:
@@ -337,7 +317,7 @@ class Station:
         if counted:
             if status == "completed":
                 log.completed += 1
-                log.latency.append(now - req.arrival)
+                log.add_latency(now - req.arrival)
             else:
                 setattr(log, status, getattr(log, status) + 1)
         if req.user >= 0:  # a closed-loop user thinks, then sends its next request
@@ -347,7 +327,7 @@ class Station:
             origin._after(wait, origin._user_submits, req.user)
         if counted and (origin.record >= 1 or origin.rng.random() < origin.record):
             end = now if status == "completed" else math.nan
-            log.rows.append(
+            log.add_row(
                 (
                     req.id,
                     origin.name,
@@ -398,9 +378,12 @@ class Services:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.requests = RequestLog()
+        rows = engine.scenario.output.request_rows
+        self.requests = RequestLog(rows, engine.streams.generator("request_rows"))
         self.stations = build_stations(engine, self.requests)
         self.fronts: list[Station] = []  # load balancers (vsim.model.balancers)
+        slos = _slos(self.stations.values())
+        self.requests.slo = min(slos) if slos else None
         for g, st in self.stations.items():
             engine.watch.add(g, st.rate_changed)
         if self.stations:
@@ -421,9 +404,8 @@ class Services:
 
 def request_summary(log: RequestLog, stations, scenario) -> dict:
     """Headline request metrics: counts, throughput, latency percentiles, SLO violations."""
-    lat = np.frombuffer(log.latency, dtype=np.float64) if len(log.latency) else np.zeros(0)
     stations = list(stations)
-    slos = [st.slo for st in stations if st.slo is not None and st.spec.arrivals]
+    slos = _slos(stations)
     warm = max((st.warmup for st in stations), default=0.0)
     span = scenario.duration - warm
     out = {
@@ -433,17 +415,21 @@ def request_summary(log: RequestLog, stations, scenario) -> dict:
         "requests_failed": log.failed,
         "throughput_rps": log.completed / span if span > 0 else np.nan,
     }
-    out["latency_s_mean"] = float(lat.mean()) if len(lat) else np.nan
-    for name, q in LATENCY_QUANTILES:
-        out[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
+    figures = log.latency_figures(LATENCY_QUANTILES)
+    over_slo = figures.pop("over_slo")
+    out.update(figures)
     # Requests that did not complete count as violations of the target.
     total = log.completed + log.rejected + log.timed_out + log.failed
     out["slo_violation_frac"] = (
-        (float(np.sum(lat > min(slos))) + total - log.completed) / total
-        if slos and total
-        else np.nan
+        (over_slo + total - log.completed) / total if slos and total else np.nan
     )
+    out.update(log.kept())
     return out
+
+
+def _slos(stations) -> list[float]:
+    """Latency targets of the services that take arrivals (the SLO share uses the tightest)."""
+    return [st.slo for st in stations if st.slo is not None and st.spec.arrivals]
 
 
 #: The latency percentiles every summary reports, by column suffix.

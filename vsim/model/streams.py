@@ -19,6 +19,7 @@ STREAM_KEYS: dict[str, tuple[int, ...]] = {
     "failures": (7,),  # sub-streams (kind, index): host, domain or guest failure processes
     "deployments": (8,),  # sub-streams (deployment, 0: arrivals | 1: load balancer)
     "failure_replay": (17,),  # one sub-stream per failures.replay entry (OpenDC host draw)
+    "request_rows": (9,),  # which requests the table keeps once it holds output.request_rows
 }
 
 

@@ -377,6 +377,12 @@ class Output(Strict):
     keep only the hosts' and the summary."""
 
     guests: bool = Field(True, description="record per-guest samples (guests.parquet)")
+    request_rows: int | None = Field(
+        200_000,
+        ge=0,
+        description="rows the requests table keeps at most; past that a uniform sample of this "
+        "many (counts and latency percentiles still cover every request); none keeps all",
+    )
 
 
 class LifecycleEvent(Strict):

@@ -1,0 +1,147 @@
+"""What a run keeps of its requests, in memory bounded whatever their number.
+
+* **Counts** are exact: completed, rejected, timed out, failed, and completed over the SLO.
+* **Latencies** of completed requests are kept exactly up to :data:`EXACT_LATENCIES`; the
+  summary's percentiles are then exact (``numpy.quantile``). Past that, every latency goes into
+  a DDSketch (Masson, Rim and Lee, "DDSketch: a fast and fully-mergeable quantile sketch with
+  relative-error guarantees", VLDB 2019; package ``ddsketch``), whose every quantile is within
+  :data:`SKETCH_ACCURACY` of the true value, relatively. The mean stays exact.
+* **Rows** of the requests table (after the workload's ``record`` share) are kept up to the
+  scenario's ``output.request_rows``; past that, a uniform sample of that many (reservoir
+  sampling, Li's algorithm L) drawn from the named stream ``request_rows``, in arrival-of-
+  outcome order.
+
+The summary says what was kept: ``requests_recorded`` (rows in the table) and
+``requests_latency_rel_error`` (0 when the percentiles are exact, else the sketch's bound).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EXACT_LATENCIES", "SKETCH_ACCURACY", "RequestLog"]
+
+#: Completed requests whose latencies are kept exactly (8 bytes each); past that, a sketch.
+EXACT_LATENCIES = 1_000_000
+#: Relative accuracy of the latency sketch: every quantile within this share of the true one.
+SKETCH_ACCURACY = 0.005
+
+
+class RequestLog:
+    """Outcome of every request: exact counts, latencies (exact or sketched), sampled rows."""
+
+    COLUMNS = ("id", "guest", "arrival_s", "start_s", "end_s", "latency_s", "cpu_mi", "status")
+
+    def __init__(
+        self,
+        max_rows: int | None = None,
+        rng: np.random.Generator | None = None,
+        exact_latencies: int | None = None,
+    ) -> None:
+        self.latency = array("d")
+        self.completed = 0
+        self.rejected = 0
+        self.timed_out = 0
+        self.failed = 0
+        self.rows: list[tuple] = []
+        self.next_id = iter(range(2**62)).__next__  # request ids, unique in the run
+        self.max_rows = max_rows
+        self.rng = rng
+        self.offered = 0  # rows offered to the table (after the workload's record share)
+        self._order: list[int] = []  # offer number of each kept row, once sampling started
+        self.exact_latencies = EXACT_LATENCIES if exact_latencies is None else exact_latencies
+        self.sketch = None  # a DDSketch once the exact latencies are full
+        self.sketch_sum = 0.0
+        #: Latency target the SLO count uses (the tightest of the services'), set by the owner.
+        self.slo: float | None = None
+        self.sketch_over_slo = 0
+
+    def add_latency(self, value: float) -> None:
+        """A completed request's latency."""
+        if self.sketch is None:
+            if len(self.latency) < self.exact_latencies:
+                self.latency.append(value)
+                return
+            self._start_sketch()
+        self.sketch.add(value)
+        self.sketch_sum += value
+        if self.slo is not None and value > self.slo:
+            self.sketch_over_slo += 1
+
+    def _start_sketch(self) -> None:
+        from ddsketch import DDSketch
+
+        self.sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
+
+    def add_row(self, row: tuple) -> None:
+        """A row of the requests table, kept or not by reservoir sampling past ``max_rows``."""
+        n = self.offered
+        self.offered += 1
+        if self.max_rows is None or n < self.max_rows:
+            self.rows.append(row)
+            return
+        if self.max_rows == 0:
+            return
+        if not self._order:
+            self._order = list(range(self.max_rows))
+            self._w, self._next = 1.0, self.max_rows - 1
+            self._skip()
+        if n == self._next:
+            j = int(self.rng.integers(self.max_rows))
+            self.rows[j] = row
+            self._order[j] = n
+            self._skip()
+
+    def _skip(self) -> None:
+        """The next offer that enters the sample: Li's algorithm L (ACM TOMS 20(4), 1994), the
+        same distribution as algorithm R with a few random numbers per kept row, not per offer."""
+        k = self.max_rows
+        self._w *= math.exp(math.log(1.0 - self.rng.random()) / k)
+        gap = math.floor(math.log(1.0 - self.rng.random()) / math.log1p(-self._w))
+        self._next += gap + 1
+
+    def frame(self) -> pd.DataFrame:
+        rows = self.rows
+        if self._order:
+            rows = [rows[i] for i in np.argsort(self._order, kind="stable")]
+        return pd.DataFrame(rows, columns=list(self.COLUMNS))
+
+    # ------------------------------------------------------------------ summary figures
+
+    def latency_figures(self, quantiles: tuple[tuple[str, float], ...]) -> dict[str, float]:
+        """Mean, the named percentiles and the count over the SLO of the completed requests."""
+        lat = np.frombuffer(self.latency, dtype=np.float64) if len(self.latency) else np.zeros(0)
+        over = float(np.sum(lat > self.slo)) if self.slo is not None else 0.0
+        out: dict[str, float] = {}
+        if self.sketch is None:
+            out["latency_s_mean"] = float(lat.mean()) if len(lat) else np.nan
+            for name, q in quantiles:
+                out[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
+        else:
+            n = len(lat) + self.sketch.count
+            out["latency_s_mean"] = (float(lat.sum()) + self.sketch_sum) / n
+            sketch = self._all_sketched(lat)
+            for name, q in quantiles:
+                out[f"latency_s_{name}"] = float(sketch.get_quantile_value(q))
+        out["over_slo"] = over + self.sketch_over_slo
+        return out
+
+    def _all_sketched(self, lat: np.ndarray):
+        from ddsketch import DDSketch
+
+        sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
+        for value in lat.tolist():
+            sketch.add(value)
+        sketch.merge(self.sketch)
+        return sketch
+
+    def kept(self) -> dict[str, float]:
+        """What the summary says was sampled."""
+        return {
+            "requests_recorded": len(self.rows),
+            "requests_latency_rel_error": 0.0 if self.sketch is None else SKETCH_ACCURACY,
+        }
