@@ -300,6 +300,14 @@ class Engine:
         if self.static_rows is not None:
             self.static_rows[i] = static_rows(self, np.array([i]))[0]
 
+    def set_shares(self, i: int, shares: float) -> None:
+        """Guest ``i`` now weighs ``shares`` under CPU contention; the caller re-solves."""
+        if self.guests.shares[i] == shares:
+            return
+        self.guests.shares[i] = shares
+        if self.static_rows is not None:
+            self.static_rows[i] = static_rows(self, np.array([i]))[0]
+
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
         vcpus = self.guests.vcpus[g]
