@@ -201,7 +201,7 @@ class Engine:
         if a != b:
             p = self.protocol
             bw = min(h.net_bw[a], h.net_bw[b]) * p.goodput
-            route = float(self.fabric.latency[self.fabric.routes([a], [b])[1]].sum())
+            route = self.fabric.pair_latency(int(a), int(b))
             t += nbytes / bw + (route if p.latency_factor == 1.0 else p.latency_factor * route)
         return t
 
@@ -211,8 +211,7 @@ class Engine:
         p = self.protocol
         if not p.startup or src == dst:
             return 0.0
-        route = float(self.fabric.latency[self.fabric.routes([src], [dst])[1]].sum())
-        return p.latency_factor * route
+        return p.latency_factor * self.fabric.pair_latency(src, dst)
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:
