@@ -29,7 +29,7 @@ from vsim.core.placement import HostPool
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
-from vsim.model.host_share import static_rows
+from vsim.model.host_share import STATIC, static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import IDEAL, build_fabric, build_protocol
@@ -47,6 +47,8 @@ from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
+
+SHARES_COLUMN = STATIC.index("shares")  # of the guests' static rows
 
 
 class Engine:
@@ -304,8 +306,8 @@ class Engine:
         if self.guests.shares[i] == shares:
             return
         self.guests.shares[i] = shares
-        if self.static_rows is not None:
-            self.static_rows[i] = static_rows(self, np.array([i]))[0]
+        if self.static_rows is not None:  # (only its shares column changes)
+            self.static_rows[i, SHARES_COLUMN] = self.guests.shares[i]
 
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
