@@ -26,7 +26,9 @@ from benchmarks.common import REPO, planetlab_day
 from benchmarks.requests import three_tier_scenario
 
 # The three-tier scenario as plain data: any revision that reads these fields can run it.
-THREE_TIER = json.dumps(three_tier_scenario(0.8, 10_000.0).model_dump(mode="json"))
+THREE_TIER = json.dumps(
+    three_tier_scenario(0.8, 10_000.0).model_dump(mode="json", exclude_unset=True)
+)
 
 # Each case runs in a child process whose sys.path starts at the revision's tree: it builds
 # its scenario with that revision's benchmark helpers and prints the CPU time of vsim.run.
