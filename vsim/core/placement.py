@@ -634,11 +634,10 @@ class HostPool:
                 np.greater_equal(a, t, out=cand)
             else:
                 np.less_equal(a, t, out=cand)
-            k = int(np.count_nonzero(cand))
-            if 8 * k > n:
+            idx = cand.nonzero()[0]  # (its size is the count: no separate count pass)
+            if 8 * idx.size > n:
                 return -2
-            if k:
-                idx = np.flatnonzero(cand)
+            if idx.size:
                 ok = self.enabled[idx]
                 if excl is not None:
                     ok &= ~excl[idx]
