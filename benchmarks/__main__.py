@@ -12,6 +12,7 @@ from benchmarks import (
     contention,
     fleet_consolidation,
     kernels,
+    placement_churn,
     planetlab_consolidation,
     planetlab_static,
     real_traces,
@@ -22,6 +23,7 @@ from benchmarks.common import REPO
 
 SUITE = [
     kernels,
+    placement_churn,
     planetlab_static,
     requests,
     contention,

@@ -8,7 +8,8 @@ affects both sides of a round alike.
 
 The cases are the runs the benchmark suite names: the PlanetLab day under LR-MMT-1.2 with the
 cloudsim profile and under static placement (when the traces are present), fluid contention
-(200 hosts x 10 actors x 10 executions), and a two-host request-level service.
+(200 hosts x 10 actors x 10 executions), a two-host request-level service, and a three-tier
+service (its scenario passed as JSON, so a revision without the helper that builds it runs it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import REPO, planetlab_day
+from benchmarks.requests import three_tier_scenario
+
+# The three-tier scenario as plain data: any revision that reads these fields can run it.
+THREE_TIER = json.dumps(
+    three_tier_scenario(0.8, 10_000.0).model_dump(mode="json", exclude_unset=True)
+)
 
 # Each case runs in a child process whose sys.path starts at the revision's tree: it builds
 # its scenario with that revision's benchmark helpers and prints the CPU time of vsim.run.
@@ -39,6 +46,13 @@ CASE_CODE = {
     "service, 2 hosts x 4 guests": (
         "from benchmarks.requests import service_scenario\n"
         "sc = service_scenario(2, 4, 400.0, 60.0)\n"
+    ),
+    "three-tier service": (
+        "import json\nfrom vsim.scenario import validate_scenario\n"
+        # (braces doubled: each case's code is a format string)
+        "sc = validate_scenario(json.loads("
+        + repr(THREE_TIER).replace("{", "{{").replace("}", "}}")
+        + "))\n"
     ),
 }
 RUN_CODE = (

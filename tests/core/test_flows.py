@@ -354,3 +354,25 @@ def test_bad_topology_input():
         two_tier_fabric([1.0], hosts_per_rack=0)
     with pytest.raises(ValueError):
         star_fabric([-1.0])
+
+
+@pytest.mark.parametrize("tiers", [1, 2])
+def test_pair_latency_is_the_route_sum_to_the_bit(tiers):
+    # The scalar one-pair latency (a request's hop) against the sum over the links of the
+    # general CSR routes, on random link latencies and every ordered pair of 7 hosts.
+    rng = np.random.default_rng(5)
+    n = 7
+    if tiers == 1:
+        fab = star_fabric(np.full(n, 10.0), link_latency=rng.uniform(1e-7, 1e-3, n))
+    else:
+        fab = two_tier_fabric(
+            np.full(n, 10.0),
+            3,
+            host_link_latency=rng.uniform(1e-7, 1e-3, n),
+            tor_link_latency=float(rng.uniform(1e-6, 1e-3)),
+        )
+        fab.latency[2 * n :] = rng.uniform(1e-6, 1e-3, fab.latency.shape[0] - 2 * n)
+    for a in range(n):
+        for b in range(n):
+            want = float(fab.latency[fab.routes([a], [b])[1]].sum())
+            assert fab.pair_latency(a, b) == want, (a, b)

@@ -432,6 +432,41 @@ def test_many_hosts_agree_with_reference(policy):
     assert got == want
 
 
+@pytest.mark.parametrize("policy", ["best_fit", "worst_fit"])
+def test_placements_and_departures_agree_with_reference(policy):
+    # The pool under change, as benchmarks.placement_churn drives it: each request its own
+    # size, and departures releasing earlier placements between decisions, on enough hosts
+    # that the pruned path decides (its caches and hint must follow every release).
+    rng = np.random.default_rng(11)
+    n = 3000
+    capacity = {r: rng.uniform(50, 100, n).tolist() for r in RESOURCE_NAMES}
+    pool = HostPool({r: np.array(v) for r, v in capacity.items()})
+    ref = RefPool(capacity, None)
+    for r in RESOURCE_NAMES:
+        used = np.array(capacity[r]) * rng.uniform(0, 0.9, n)
+        pool.used[r][:] = used
+        ref.used[r] = used.tolist()
+    placed: list[tuple[int, list[float]]] = []
+    decisions = 0
+    for _ in range(150):
+        if placed and rng.random() < 0.4:
+            h, req = placed.pop(int(rng.integers(len(placed))))
+            pool.release(h, tuple(req))
+            for r, q in zip(RESOURCE_NAMES, req, strict=True):
+                ref.used[r][h] = max(ref.used[r][h] - q, 0.0)
+            continue
+        req = rng.uniform(1.0, 20.0, len(RESOURCE_NAMES)).tolist()
+        h = pool.choose(dict(zip(RESOURCE_NAMES, req, strict=True)), policy)
+        assert h == ref.choose(req, policy, None, set())
+        decisions += 1
+        if h >= 0:
+            pool.allocate(h, tuple(req))
+            for r, q in zip(RESOURCE_NAMES, req, strict=True):
+                ref.used[r][h] += q
+            placed.append((h, req))
+    assert decisions > 60 and len(placed) > 20
+
+
 @pytest.mark.parametrize("policy", ["best_fit", "worst_fit", "dot_product", "balanced"])
 def test_identical_hosts_tie_to_lowest_index(policy):
     # Every host alike: the pruning band holds every host, scores tie exactly.

@@ -249,6 +249,24 @@ def test_a_repeated_execution_slowed_midway_ends_at_the_work_conserving_time():
     assert (res.summary["job_executions"], once["job_executions"]) == (4, 2)
 
 
+def test_each_execution_weighs_its_own_shares():
+    # One 1000-MIPS core, A and B each repeat 1500 MI twice. A's executions weigh 3 then 1,
+    # B's 3 throughout. 0-3 s: equal weights, 500 MIPS each; A's first execution ends at 3 s.
+    # Then A weighs 1 against 3: B gets 750 MIPS, its 1500 MI left end at 5 s, A having done
+    # 500 of its second; A's last 1000 MI at full speed end at 6 s. Merging A's executions
+    # (or keeping weight 3) would end both at 6 s.
+    wl = {
+        "a": {"kind": "batch", "cpu_work": 1500, "repeat": 2, "execution_shares": [3, 1]},
+        "b": {"kind": "batch", "cpu_work": 1500, "repeat": 2, "execution_shares": [3]},
+    }
+    res = run_on_one_core(wl, [vm("A", "a"), vm("B", "b")])
+    done = job_ends(res)
+    assert done["B"] == pytest.approx(5.0, abs=1e-12)
+    assert done["A"] == pytest.approx(6.0, abs=1e-12)
+    # A's two executions end in two events; B's run back to back as one phase.
+    assert res.summary["job_executions"] == 4
+
+
 def test_processor_sharing_around_a_pause_follows_the_hand_schedule():
     # One 1000-MIPS core, jobs of 1000, 2000 and 4000 MI. 0-1 s: a third each (333.3 MI done
     # each). A is paused 1-2 s: B and C get 500 MIPS (833.3 MI done). From 2 s a third each

@@ -21,10 +21,11 @@ def mixed(seed: int):
     """Two small hosts under every kind of one-host change the engine solves locally: batch
     jobs moving through CPU, disk and network phases and repeating, a request-level service
     whose queue grows and drains, weighted shares and caps, virtualization overhead, disk
-    streams, and memory overcommitted into swap."""
+    streams, batch executions each with its own weight, and memory overcommitted into swap."""
     workloads = {
         "phases": {"kind": "batch", "cpu_work": 3000, "io_bytes": "200MB", "net_bytes": "50MB"},
         "repeat": {"kind": "batch", "cpu_work": 700, "repeat": 6},
+        "weighed": {"kind": "batch", "cpu_work": 500, "repeat": 5, "execution_shares": [300, 2500]},
         "mixed_repeat": {"kind": "batch", "cpu_work": 400, "io_bytes": "20MB", "repeat": 3},
         "stream": {"kind": "constant", "cpu": 0.6, "memory": 0.9, "disk": "30MB/s"},
         "api": {
@@ -37,6 +38,7 @@ def mixed(seed: int):
     guests = [
         vm("job", "phases", count=2, virtualization="binary_translation"),
         vm("rep", "repeat", count=2, cpu_shares=2048),
+        vm("prio", "weighed", count=2, memory="256MiB"),
         vm("mix", "mixed_repeat", count=2, vcpus=2, cpu_limit=0.5),
         vm("hog", "stream", count=2, memory="3GiB", virtualization="paravirtual"),
         vm("api", "api", count=2, vcpus=2),

@@ -525,10 +525,12 @@ class HostPool:
     def _scores(self, policy: str, req: list[float], idx: np.ndarray | None) -> np.ndarray:
         """Exact scores of hosts ``idx`` (all hosts if None; then in a scratch buffer)."""
         full = idx is None
-        invs = self._invs if full else self._invs[:, idx]
+        # (a subset is gathered row by row: ``take`` on a row costs a fraction of the 2-D
+        # fancy index ``invs[:, idx]``, the same numbers)
+        invs = self._invs if full else [row.take(idx) for row in self._invs]
         s, t = (self._s, self._t) if full else (np.empty(idx.size), np.empty(idx.size))
         if policy in ("best_fit", "worst_fit"):
-            a = self._a if full else self._a[idx]
+            a = self._a if full else self._a.take(idx)
             np.multiply(invs[0], req[0], out=s)
             for i in range(1, len(req)):
                 np.multiply(invs[i], req[i], out=t)
@@ -536,7 +538,7 @@ class HostPool:
             np.subtract(a, s, out=s)
             return s
         if policy == "dot_product":
-            gs = self._g if full else self._g[:, idx]
+            gs = self._g if full else [row.take(idx) for row in self._g]
             for i, q in enumerate(req):
                 dst = s if i == 0 else t
                 np.multiply(invs[i], q, out=dst)
@@ -632,11 +634,10 @@ class HostPool:
                 np.greater_equal(a, t, out=cand)
             else:
                 np.less_equal(a, t, out=cand)
-            k = int(np.count_nonzero(cand))
-            if 8 * k > n:
+            idx = cand.nonzero()[0]  # (its size is the count: no separate count pass)
+            if 8 * idx.size > n:
                 return -2
-            if k:
-                idx = np.flatnonzero(cand)
+            if idx.size:
                 ok = self.enabled[idx]
                 if excl is not None:
                     ok &= ~excl[idx]

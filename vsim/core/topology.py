@@ -149,6 +149,22 @@ class Fabric:
             mask[:, 1] = self.tiers == 2
         return _compress(cand, mask)
 
+    def pair_latency(self, a: int, b: int) -> float:
+        """One-way latency (s) of the route from host ``a`` to host ``b`` (0 when ``a == b``):
+        the sum of :meth:`routes`' links for one flow, in scalar arithmetic (a request's hop
+        between tiers asks for one pair at a time). Added in route order, as NumPy sums so few
+        links, so the figure is the same to the last bit (a test checks it)."""
+        if a == b:
+            return 0.0
+        lat = self.latency
+        up, down = float(lat[2 * a]), float(lat[2 * b + 1])
+        if self.tiers == 1 or self.rack_of[a] == self.rack_of[b]:
+            return up + down
+        base = 2 * self.n_hosts
+        tor_up = float(lat[base + 2 * int(self.rack_of[a])])
+        tor_down = float(lat[base + 2 * int(self.rack_of[b]) + 1])
+        return ((up + tor_up) + tor_down) + down
+
     def route_latency(self, route_ptr: np.ndarray, route_links: np.ndarray) -> np.ndarray:
         """Sum of link latencies along each route (s)."""
         return route_latency(self.latency, route_ptr, route_links)

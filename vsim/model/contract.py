@@ -8,8 +8,9 @@ an engine and from then on uses only its public surface:
   ``engine.cpu_request``, ``engine.transfers`` (running migrations), ``engine.now``;
 - commands: ``place_and_boot``, ``start``, ``stop``, ``pause``, ``resume``, ``delete``,
   ``fail_host``, ``repair_host``, ``crash_guest``, ``restart``, ``migrate``, ``switch_on``,
-  ``switch_off``, ``add_demand``, ``add_cpu_overhead``, ``set_power``, ``count_event``, the
-  ``placement_limits`` context manager, and ``engine.resolve`` (the re-solve decision);
+  ``switch_off``, ``add_demand``, ``add_cpu_overhead``, ``set_shares``, ``set_power``,
+  ``count_event``, the ``placement_limits`` context manager, and ``engine.resolve`` (the
+  re-solve decision);
 - hooks: the :class:`Signals` below, which the engine emits after the change they name.
 
 A controller reports what it measured through :meth:`Controller.summary`: columns that the run

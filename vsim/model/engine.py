@@ -29,7 +29,7 @@ from vsim.core.placement import HostPool
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
-from vsim.model.host_share import static_rows
+from vsim.model.host_share import STATIC, static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import IDEAL, build_fabric, build_protocol
@@ -47,6 +47,8 @@ from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
+
+SHARES_COLUMN = STATIC.index("shares")  # of the guests' static rows
 
 
 class Engine:
@@ -201,7 +203,7 @@ class Engine:
         if a != b:
             p = self.protocol
             bw = min(h.net_bw[a], h.net_bw[b]) * p.goodput
-            route = float(self.fabric.latency[self.fabric.routes([a], [b])[1]].sum())
+            route = self.fabric.pair_latency(int(a), int(b))
             t += nbytes / bw + (route if p.latency_factor == 1.0 else p.latency_factor * route)
         return t
 
@@ -211,8 +213,7 @@ class Engine:
         p = self.protocol
         if not p.startup or src == dst:
             return 0.0
-        route = float(self.fabric.latency[self.fabric.routes([src], [dst])[1]].sum())
-        return p.latency_factor * route
+        return p.latency_factor * self.fabric.pair_latency(src, dst)
 
     # ------------------------------------------------------------------ running
     def run(self, progress: Callable[[float], None] | None = None) -> None:
@@ -299,6 +300,14 @@ class Engine:
         self.guests.cpu_in_guest[i] += amount
         if self.static_rows is not None:
             self.static_rows[i] = static_rows(self, np.array([i]))[0]
+
+    def set_shares(self, i: int, shares: float) -> None:
+        """Guest ``i`` now weighs ``shares`` under CPU contention; the caller re-solves."""
+        if self.guests.shares[i] == shares:
+            return
+        self.guests.shares[i] = shares
+        if self.static_rows is not None:  # (only its shares column changes)
+            self.static_rows[i, SHARES_COLUMN] = self.guests.shares[i]
 
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""

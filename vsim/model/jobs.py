@@ -36,6 +36,8 @@ class JobEngine(Protocol):
 
     def stop(self, idx: np.ndarray) -> None: ...
 
+    def set_shares(self, i: int, shares: float) -> None: ...
+
 
 class Jobs:
     """The batch-job state of every guest (index -1 in :attr:`of`: not a batch job)."""
@@ -143,6 +145,10 @@ class Jobs:
             return
         self.phase[i] = phase
         self.remaining[i] = work[phase] if phase < DONE else 0.0
+        if phase < DONE and b.execution_shares:
+            # This execution's own weight (the caller re-solves, as for any new phase).
+            weights = b.execution_shares
+            self.engine.set_shares(i, weights[int(self.round[i]) % len(weights)])
         if phase < DONE and self.one_phase[self.of[i]]:
             # A job with work in one phase only runs its remaining executions back to back in
             # that phase at the same rate, so they are one phase of all their work: the

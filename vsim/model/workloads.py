@@ -56,6 +56,7 @@ class BatchDemand:
     memory: float
     stop_when_done: bool
     repeat: int = 1
+    execution_shares: tuple[float, ...] = ()  # each execution's CPU shares, cycling; () none
 
     @property
     def work(self) -> tuple[float, float, float]:
@@ -64,8 +65,10 @@ class BatchDemand:
 
     @property
     def only_phase(self) -> int:
-        """The phase index when exactly one phase has work, else -1: then one execution
-        follows the last in the same phase and at the same rate."""
+        """The phase index when exactly one phase has work and executions share one weight,
+        else -1: then one execution follows the last in the same phase and at the same rate."""
+        if len(set(self.execution_shares)) > 1:
+            return -1
         busy = [p for p, w in enumerate(self.work) if w > 0]
         return busy[0] if len(busy) == 1 else -1
 
@@ -105,6 +108,7 @@ def build_demands(
                     wl.memory,
                     wl.on_finish == "stop",
                     wl.repeat,
+                    tuple(wl.execution_shares or ()),
                 )
             )
             continue

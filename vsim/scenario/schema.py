@@ -226,6 +226,13 @@ class BatchWorkload(Strict):
     memory: float = Field(1.0, ge=0, le=1)
     on_finish: Literal["idle", "stop"] = "stop"
     repeat: int = Field(1, ge=1, description="executions run one after another")
+    execution_shares: list[Annotated[float, Field(gt=0)]] | None = Field(
+        None,
+        min_length=1,
+        description="CPU shares of each execution in turn (cycling when shorter than repeat): "
+        "its own weight under contention while it runs, as SimGrid's execute(flops, priority); "
+        "none: the guest's cpu_shares throughout",
+    )
     dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
     wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
