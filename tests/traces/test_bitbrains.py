@@ -154,7 +154,7 @@ def test_parsed_rows_are_cached_until_the_file_changes(tmp_path: Path, monkeypat
     monkeypatch.setenv("VSIM_CACHE", str(tmp_path / "cache"))
     folder = _write(tmp_path / "vms", {"1": _row(0, 1, 1000.0, 100.0, 1024, 0) * 1})
     first = bitbrains_frame(folder)
-    assert len(list((tmp_path / "cache").glob("bitbrains-*.parquet"))) == 1
+    assert len(list((tmp_path / "cache").glob("bitbrains-*.arrow"))) == 1
     assert bitbrains_frame(folder).equals(first)  # from the cache
     _write(tmp_path / "vms", {"1": _row(0, 1, 1000.0, 250.5, 1024, 0)})  # another size
     assert bitbrains_frame(folder)["cpu_usage_mhz"].tolist() == [250.5]  # parsed again

@@ -37,3 +37,30 @@ def test_grid_edges_and_lifetimes() -> None:
     start, stop = lifetimes(np.array([0.0, 150.0]), np.array([1000.0, 500.0]), 100.0, 1000.0)
     np.testing.assert_allclose(start, [0.0, 50.0])
     np.testing.assert_allclose(stop, [np.inf, 400.0])
+
+
+def test_each_series_alone_gives_the_bits_of_all_series_at_once():
+    """The Bitbrains reader grids each VM on its own (in worker threads); OpenDC grids all at
+    once. Both must give the same numbers, to the bit, on irregular integer-second clocks."""
+    rng = np.random.default_rng(7)
+    n = 6
+    lengths = rng.integers(1, 40, n)
+    series = np.repeat(np.arange(n), lengths)
+    starts = np.concatenate(
+        [1.37e9 + rng.integers(0, 5000) + np.cumsum(rng.integers(1, 600, k)) for k in lengths]
+    )
+    ends = np.array([starts[series == i].max() + 300.0 for i in range(n)])
+    values = {"cpu": rng.random(series.size), "net": rng.random(series.size) * 1e6}
+    edges = grid_edges(float(starts.min()) + 600.0, float(ends.max()), 300.0)
+    together = grid_means(series, starts, ends, values, edges)
+    for i in range(n):
+        mine = series == i
+        alone = grid_means(
+            np.zeros(mine.sum(), dtype=np.int64),
+            starts[mine],
+            ends[i : i + 1],
+            {k: v[mine] for k, v in values.items()},
+            edges,
+        )
+        for k in values:
+            assert np.array_equal(alone[k][0], together[k][i]), (i, k)

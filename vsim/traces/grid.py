@@ -144,13 +144,14 @@ def read_table(path: Path, **options) -> pd.DataFrame:
     return frame
 
 
-def cache_file(source: Path, what: str) -> Path | None:
+def cache_file(source: Path, what: str, suffix: str = ".parquet") -> Path | None:
     """Where the parsed rows of ``source`` are kept between runs, or ``None`` (no cache).
 
     The folder is ``$VSIM_CACHE``, else ``$XDG_CACHE_HOME/vsim`` or ``~/.cache/vsim``;
     ``VSIM_CACHE=off`` turns the cache off. The name hashes the file's absolute path, size and
     modification time, so a changed or replaced file is parsed again; ``what`` names the
-    parser and its version, so a changed parser never reads an old entry.
+    parser and its version, so a changed parser never reads an old entry; ``suffix`` the
+    entry's format.
     """
     root = os.environ.get("VSIM_CACHE")
     if root == "off":
@@ -163,4 +164,4 @@ def cache_file(source: Path, what: str) -> Path | None:
     except OSError:
         return None
     key = f"{what}|{source.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()
-    return Path(root) / f"{what}-{hashlib.sha1(key).hexdigest()[:20]}.parquet"
+    return Path(root) / f"{what}-{hashlib.sha1(key).hexdigest()[:20]}{suffix}"
