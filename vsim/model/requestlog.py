@@ -48,7 +48,11 @@ class RequestLog:
         self.timed_out = 0
         self.failed = 0
         self.rows: list[tuple] = []
-        self.next_id = iter(range(2**62)).__next__  # request ids, unique in the run
+        self._ids = iter(range(2**62)).__next__  # request ids, unique in the run
+        # Every request, warmup included: created, ended, and between two tiers (a hop).
+        self.created = 0
+        self.ended = 0
+        self.in_transit = 0
         self.max_rows = max_rows
         self.rng = rng
         self.offered = 0  # rows offered to the table (after the workload's record share)
@@ -59,6 +63,11 @@ class RequestLog:
         #: Latency target the SLO count uses (the tightest of the services'), set by the owner.
         self.slo: float | None = None
         self.sketch_over_slo = 0
+
+    def next_id(self) -> int:
+        """The id of a request being created."""
+        self.created += 1
+        return self._ids()
 
     def add_latency(self, value: float) -> None:
         """A completed request's latency."""

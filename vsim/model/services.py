@@ -301,7 +301,12 @@ class Station:
             self._end(req, "failed")
         else:
             delay = self.sim.hop_delay(self.g, nxt_station.g, self.net_bytes())
-            self._after(delay, nxt_station.arrive, req)
+            self.log.in_transit += 1
+            self._after(delay, self._hop_arrives, nxt_station, req)
+
+    def _hop_arrives(self, nxt_station: Station, req: Request) -> None:
+        self.log.in_transit -= 1
+        nxt_station.arrive(req)
 
     def _leave(self) -> None:
         self.departed += 1
@@ -313,6 +318,7 @@ class Station:
         log = self.log
         now = self.env.now
         counted = req.arrival >= origin.warmup
+        log.ended += 1
         origin.ended(req, status, now)
         if counted:
             if status == "completed":
@@ -413,6 +419,10 @@ def request_summary(log: RequestLog, stations, scenario) -> dict:
         "requests_rejected": log.rejected,
         "requests_timed_out": log.timed_out,
         "requests_failed": log.failed,
+        # Every request, warmup included: created, and still queued, served or between two
+        # tiers when the run ends (read from the stations, not derived from the counts).
+        "requests_created": log.created,
+        "requests_in_flight": sum(st.n_here for st in stations) + log.in_transit,
         "throughput_rps": log.completed / span if span > 0 else np.nan,
     }
     figures = log.latency_figures(LATENCY_QUANTILES)
