@@ -28,6 +28,7 @@ from vsim.scenario.demand import Demand as _Demand
 
 # The demand fields of utilization workloads (shared with the real-trace kinds).
 from vsim.scenario.deployments import Deployment
+from vsim.scenario.dirty import DirtyPages
 from vsim.scenario.failures import Failures
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
@@ -201,7 +202,7 @@ class CsvWorkload(_Demand):
         return existing_path(v, info)
 
 
-class BatchWorkload(Strict):
+class BatchWorkload(DirtyPages):
     """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
 
     kind: Literal["batch"]
@@ -212,8 +213,6 @@ class BatchWorkload(Strict):
     memory: float = Field(1.0, ge=0, le=1)
     on_finish: Literal["idle", "stop"] = "stop"
     repeat: int = Field(1, ge=1, description="executions run one after another")
-    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
-    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
 
 Workload = Annotated[
