@@ -9,8 +9,14 @@ The job's time under a mode against native gives vsim's relative performance,
     relative = native runtime / mode runtime      (1.0 = native speed, higher is better)
 
 which is compared with the paper's figure. Latency benchmarks (netperf TCP_RR) are computed in
-closed form from the overhead model, since the engine does not yet model request latency:
+closed form from the overhead model (the same ``net_latency_s`` the engine adds to requests'
+network I/O), not from a request-level run:
 relative = native RTT / (native RTT + added RTT latency + transaction CPU x (alpha + beta)).
+
+Each figure says what it is to the costs (``basis``): ``fitted`` (a cost was set from it),
+``derived`` (a cost is its arithmetic) or ``predicted`` (nothing was set from it); figures the
+model gives whatever its costs (zero-cost rows) are marked ``can_fail = False``. Only the
+predicted rows that can fail test the model; ``docs/virtualization.md`` explains the split.
 
 The benchmarks' profiles are estimated from what each program does (rates per MI of native
 work, MI counted as 1e6 cycles); the comments give the arithmetic. A ``None`` paper figure
@@ -357,7 +363,7 @@ def _run_relative(b: Benchmark, labels: list[str]) -> dict[str, float]:
 
 
 def _latency_relative(b: Benchmark, labels: list[str]) -> dict[str, float]:
-    """Relative round-trip performance in closed form (the engine has no request latency yet)."""
+    """Relative round-trip performance in closed form from the overhead model."""
     tx_s = b.transaction_mi / CORE_MIPS
     out = {}
     for label in labels:
