@@ -7,18 +7,36 @@ import pytest
 
 from vsim.cli import main
 from vsim.experiment.calibrate import (
+    BASES,
+    DERIVED,
+    FITTED,
     NOT_VERIFIED,
+    PREDICTED,
     RAW_DATA,
     SECONDARY,
     calibrate,
     format_report,
 )
 
-# Stated tolerance: every numbered relative figure is reproduced within 5 % (relative), and
-# the forkwait result, the calibration target of the page-table costs, within 1 %. The figures
-# are of three kinds (see each row's status): recomputed from the Felter authors' result logs,
-# confirmed only by a secondary source (forkwait), or not verified against the paper text.
-TOLERANCE = 0.05
+# Stated tolerances. A *fitted* figure (a cost was set from it) or a *derived* one (a cost is
+# its arithmetic) must be reproduced within the fit tolerance, 5 % relative, and forkwait, the
+# target of the page-table costs, within 1 %. A *predicted* figure (nothing was set from it)
+# is held to the prediction tolerance, 10 %, except the misses listed below, which are
+# reported as misses: the test fails if one of them stops missing, so the list stays true.
+FIT_TOLERANCE = 0.05
+PREDICTION_TOLERANCE = 0.10
+# Barham et al.'s I/O-bound benchmarks under Xen and VMware Workstation (2003): vsim charges
+# the I/O path's CPU to the one core the guest runs on, while on the paper's two-CPU machine
+# Xen's driver domain worked on the other CPU and the benchmarks waited on the disk and the
+# network more than on CPU; VMware's OLTP collapse (0.116) is far worse than vsim's CPU cost.
+KNOWN_MISSES = {
+    ("barham_osdb_ir", "paravirtual"),
+    ("barham_osdb_ir", "binary_translation/emulated"),
+    ("barham_osdb_oltp", "paravirtual"),
+    ("barham_osdb_oltp", "binary_translation/emulated"),
+    ("barham_specweb99", "paravirtual"),
+    ("barham_specweb99", "binary_translation/emulated"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +44,42 @@ def table() -> pd.DataFrame:
     return calibrate()
 
 
-def test_every_paper_figure_within_tolerance(table):
-    numbered = table.dropna(subset=["paper"])
-    assert len(numbered) >= 15
-    bad = numbered[numbered.error.abs() > TOLERANCE]
+def _numbered(table: pd.DataFrame, *bases: str) -> pd.DataFrame:
+    t = table.dropna(subset=["paper"])
+    return t[t.basis.isin(bases)]
+
+
+def test_fitted_and_derived_figures_within_the_fit_tolerance(table):
+    fit = _numbered(table, FITTED, DERIVED)
+    assert len(fit) >= 7
+    bad = fit[fit.error.abs() > FIT_TOLERANCE]
     assert bad.empty, format_report(bad)
     fw = table[table.benchmark == "forkwait"]
     assert (fw.error.abs() < 0.01).all()
+
+
+def test_predicted_figures_within_the_prediction_tolerance_or_named_misses(table):
+    pred = _numbered(table, PREDICTED)
+    pred = pred[pred.can_fail]  # (the zero-cost rows are checked apart: they cannot fail)
+    far = pred[pred.error.abs() > PREDICTION_TOLERANCE]
+    missed = set(far[["benchmark", "mode"]].itertuples(index=False, name=None))
+    assert missed == KNOWN_MISSES, format_report(pred)
+    # at least six predictions from a publication nothing was fitted to, on other hypervisors
+    # (Xen, VMware Workstation) and hardware (2003 Xeons) than the fits
+    barham = pred[pred.source.str.contains("Barham")]
+    assert len(barham) >= 6 and set(barham["mode"]) == {
+        "paravirtual",
+        "binary_translation/emulated",
+    }
+    assert len(barham[barham.error.abs() <= PREDICTION_TOLERANCE]) >= 4
+
+
+def test_every_figure_says_whether_it_was_fitted(table):
+    assert set(table.basis) == set(BASES)
+    # the figures the model gives whatever its costs: zero-cost containers and VT-x syscalls
+    fixed = table[~table.can_fail]
+    assert set(fixed["mode"]) == {"container", "container/host", "hardware_assisted"}
+    assert (fixed.vsim == 1.0).all() and (fixed.basis == PREDICTED).all()
 
 
 def test_every_figure_states_its_verification_status(table):
@@ -65,3 +112,4 @@ def test_cli_prints_the_side_by_side_table(capsys):
     out = capsys.readouterr().out
     assert "forkwait" in out and "paper" in out and "Adams & Agesen" in out
     assert "not verified" in out and "raw data" in out
+    assert "fitted" in out and "predicted" in out and "cannot fail" in out

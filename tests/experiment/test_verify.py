@@ -98,8 +98,9 @@ def test_command_exit_code(monkeypatch, tmp_path, capsys, fail):
 def test_default_cases_cover_the_issue_and_quick_leaves_out_the_parity(tmp_path):
     full = cases.default_cases(data=tmp_path)
     groups = {c.group for c in full}
-    assert groups == {"queueing", "pre-copy", "availability", "sharing", "parity"}
+    assert groups == {"queueing", "pre-copy", "network", "availability", "sharing", "parity"}
     names = " ".join(c.name for c in full)
+    assert "TCP" in names and "kB/MI of work" in names  # the network and dirty-by-work cases
     for family in ("M/M/1-PS", "M/M/4", "M/G/1 (H2)", "M/D/1", "insensitivity"):
         assert family in names
     quick = cases.default_cases(quick=True)

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vsim.core import precopy
 from vsim.experiment.verify import Case, Quantity
 from vsim.scenario import Scenario, validate_scenario
 
@@ -214,28 +215,34 @@ def precopy_closed_form(M: float, B: float, D: float, Td: float, S: float = 0.0)
     return n, live, down, total_bytes
 
 
-def migration_scenario(dirty="20MB/s", algorithm="precopy", noisy=False, **migration) -> Scenario:
+def migration_scenario(
+    dirty="20MB/s", algorithm="precopy", noisy=False, *, busy=None, network="ideal", **migration
+) -> Scenario:
     """Two 4-core hosts on 1 Gbps NICs; guest ``v`` (4 GiB, half a core busy, dirtying
     ``dirty``) is migrated from h-0 to h-1 at 100 s; with ``noisy`` a guest beside it on h-0
-    sends as fast as its NIC allows."""
-    guest = {"vcpus": 1, "boot_time": 0, "host": "h-0"}
-    guests = [{"name": "v", "memory": "4GiB", "workload": "busy", **guest}]
+    sends as fast as its NIC allows. ``busy`` replaces v's workload fields (its size too, as
+    ``memory_size``); ``network`` is the network model."""
+    busy = dict(busy or {"cpu": 0.5, "dirty_rate": dirty})
+    guest = {"vcpus": 1, "vcpu_mips": 1000.0, "boot_time": 0, "host": "h-0"}
+    size = busy.pop("memory_size", "4GiB")
+    guests = [{"name": "v", "memory": size, "workload": "busy", **guest}]
     if noisy:
         guests.append({"name": "n", "memory": "1GiB", "workload": "talker", **guest})
-    host = {"name": "h", "count": 2, "cores": 4, "memory": "16GiB", "nic_bandwidth": "1Gbps"}
+    host = {"name": "h", "count": 2, "cores": 4, "core_mips": 1000.0, "memory": "16GiB",
+            "nic_bandwidth": "1Gbps"}  # fmt: skip
     return validate_scenario(
         {
             "duration": 600,
             "sample_interval": 600,
             "datacenter": {"host_types": [host]},
             "workloads": {
-                "busy": {"kind": "constant", "cpu": 0.5, "dirty_rate": dirty},
+                "busy": {"kind": "constant", **busy},
                 "talker": {"kind": "constant", "cpu": 0.1, "net": "1Gbps"},
             },
             "guests": guests,
             # The closed-form series moves bytes at the link's nominal rate, with no startup
             # latency: the ideal network model (docs/network.md gives TCP's goodput).
-            "network": {"model": "ideal"},
+            "network": {"model": network},
             "migration": {"algorithm": algorithm, **migration},
             "events": [{"at": 100, "action": "migrate", "guest": "v", "to": "h-1"}],
         }
@@ -261,6 +268,58 @@ def precopy_migration(dirty: str = "20MB/s") -> Case:
         f"pre-copy 4 GiB, 1 Gbps, dirty {dirty}", "pre-copy",
         "round i sends M r^i, r = D / B, until M r^(n+1) / B <= 0.3 s", PRECOPY, quantities,
         lambda s: migration_scenario(dirty), _migration_measure,
+    )  # fmt: skip
+
+
+# A guest dirtying 80 kB per MI of useful work, half a 1000-MIPS core busy, 10 % of it lost to
+# its own migration (the default degradation): 0.5 x 1000 x 0.9 x 80e3 = 36 MB/s of dirtying.
+PER_MI = 80e3
+WORK_DIRTY = PER_MI * 0.5 * 1000.0 * (1 - 0.1)
+# TCP over Gigabit Ethernet with vsim's defaults: 1448 payload bytes per 1538 on the wire, and
+# each transfer waits the route's one-way latency (two 5 us host links); docs/network.md.
+TCP_GOODPUT = NIC * 1448 / 1538
+TCP_STARTUP = 2 * 5e-6
+SIMGRID = "Hirofuchi et al., SimGrid VM, IEEE TCC 2015 (1 GiB idle VM, 1 Gb/s: 9.30 s)"
+SIMGRID_1GIB_S = 9.30
+
+
+def _schedule_quantities(sched: precopy.PrecopyResult, rel: float = 1e-9) -> tuple:
+    return (
+        Quantity("total time (s)", sched.total_time, rel=rel),
+        Quantity("downtime (s)", sched.downtime, rel=rel),
+        Quantity("rounds", sched.rounds),
+        Quantity("bytes sent", sched.total_bytes, rel=rel),
+    )
+
+
+def precopy_from_work() -> Case:
+    """Pre-copy of a guest whose dirtying follows its useful work (``dirty_per_mi``), under the
+    default TCP network: the series at the rate that work gives, with TCP's goodput and
+    startups."""
+    sched = precopy.precopy_schedule(
+        4 * GIB, TCP_GOODPUT, WORK_DIRTY, device_state=DEVICE_STATE, latency=TCP_STARTUP
+    )
+    busy = {"cpu": 0.5, "dirty_per_mi": PER_MI}
+    return Case(
+        "pre-copy 4 GiB, TCP 1 Gbps, dirty 80 kB/MI of work", "pre-copy",
+        "D = bytes/MI x useful MIPS (36 MB/s); T_i = L + V_i / B at TCP goodput", PRECOPY,
+        _schedule_quantities(sched),
+        lambda s: migration_scenario(busy=busy, network="tcp"), _migration_measure,
+    )  # fmt: skip
+
+
+def idle_migration_tcp() -> Case:
+    """An idle 1 GiB VM over 1 Gb/s with the default TCP model: the goodput closed form exactly,
+    and SimGrid's published 9.30 s within 2 %."""
+    t = (GIB + DEVICE_STATE) / TCP_GOODPUT + 2 * TCP_STARTUP
+    busy = {"cpu": 0.0, "memory_size": "1GiB"}
+    return Case(
+        "idle 1 GiB VM, TCP 1 Gbps", "network",
+        "(M + S) / (B x 1448/1538) + 2 L; SimGrid's 9.30 s within 2 %", SIMGRID,
+        (Quantity("time, closed form (s)", t, rel=1e-9),
+         Quantity("time, SimGrid (s)", SIMGRID_1GIB_S, rel=0.02)),
+        lambda s: migration_scenario(busy=busy, network="tcp"),
+        lambda res: [_migration_measure(res)[0]] * 2,
     )  # fmt: skip
 
 
@@ -485,7 +544,8 @@ def planetlab_parity(policy: str, data: str | os.PathLike[str] | None = None) ->
 
 def default_cases(quick: bool = False, data: str | os.PathLike[str] | None = None) -> list[Case]:
     """The cases ``vsim verify`` runs: each queueing family at rho = 0.8 (M/M/1-PS also at 0.5
-    and 0.9, the curve of a teaching figure), three pre-copy migrations, availability without
+    and 0.9, the curve of a teaching figure), three pre-copy migrations at constant dirty rates
+    and one dirtying by work under TCP, the idle migration against SimGrid, availability without
     HA, five sharing cases, and the PlanetLab parity. ``quick`` runs the queueing cases a
     quarter as long and leaves the parity out (about a third of the time)."""
     requests = REQUESTS / 4 if quick else REQUESTS
@@ -494,8 +554,9 @@ def default_cases(quick: bool = False, data: str | os.PathLike[str] | None = Non
         f(0.8, requests=requests)
         for f in (mm1_fcfs, mmc_erlang_c, md1, mg1_hyperexponential, ps_insensitivity)
     ]
-    precopy = [precopy_migration(d) for d in ("0MB/s", "20MB/s", "60MB/s")]
+    migrations = [precopy_migration(d) for d in ("0MB/s", "20MB/s", "60MB/s")]
+    migrations += [precopy_from_work(), idle_migration_tcp()]
     sharing = [three_vms_on_two_cores(), cpu_shares(), cpu_shares(cap=0.4)]
     sharing += [batch_processor_sharing(), disk_sharing()]
     parity = [] if quick else [planetlab_parity(p, data) for p in PARITY_POLICIES]
-    return [*queueing, *precopy, availability_without_ha(), *sharing, *parity]
+    return [*queueing, *migrations, availability_without_ha(), *sharing, *parity]

@@ -18,9 +18,7 @@ import numpy as np
 
 def cpu_integral(engine: Any, g: int) -> float:
     """MI of useful CPU guest ``g`` ran up to now (the engine's lazily integrated rates)."""
-    r = engine.guest_rates
-    c = "cpu_useful_mips"
-    return float(r.cum[c][g] + r.acc[c][g] + r.rate[c][g] * engine.sample_elapsed())
+    return engine.useful_work(g)
 
 
 class Autoscaling:

@@ -180,6 +180,11 @@ class Engine:
     def useful_mips(self, g: int) -> float:
         return float(self.rate["cpu_useful_mips"][g])
 
+    def useful_work(self, g: int) -> float:
+        """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""
+        r, c = self.guest_rates, "cpu_useful_mips"
+        return float(r.cum[c][g] + r.acc[c][g] + r.rate[c][g] * self.sample_elapsed())
+
     def io_delay(self, g: int, ops: float, nbytes: float, net_bytes: float) -> float:
         """Time a request spends on disk and network I/O on its guest's host.
 

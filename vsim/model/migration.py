@@ -35,9 +35,11 @@ class LiveMigration:
     dst: int
     algorithm: str
     started: float
-    dirty_rate: float
+    dirty_rate: float  # bytes/s, or NaN: the guest dirties per unit of work (dirty_per_mi)
     wws: float
     memory: float
+    dirty_per_mi: float = math.nan  # bytes per MI of useful work, or NaN: the constant rate
+    round_work: float = 0.0  # MI of useful work the guest had run when this round began
     phase: str = LIVE
     remaining: float = 0.0  # bytes left in the current transfer
     round_bytes: list[float] = field(default_factory=list)
@@ -110,14 +112,17 @@ class Migrator:
         self.rows: list[tuple] = []
         sc = sim.scenario
         dirty = np.zeros(sim.guests.n)
+        per_mi = np.full(sim.guests.n, np.nan)  # NaN: the guest dirties at its constant rate
         wws = np.full(sim.guests.n, np.inf)
         for k, grp in enumerate(sc.guests):
             wl = sc.workloads.get(grp.workload or "")
             idx = sim.guests.group == k
             dirty[idx] = getattr(wl, "dirty_rate", 0.0) or 0.0
+            p = getattr(wl, "dirty_per_mi", None)
+            per_mi[idx] = np.nan if p is None else p
             w = getattr(wl, "wws", None)
             wws[idx] = np.inf if w is None else w
-        self.dirty, self.wws = dirty, wws
+        self.dirty, self.dirty_per_mi, self.wws = dirty, per_mi, wws
         sim.use_transfers(self)
 
     def use_settings(self, cfg: Migration, *, dirty_rate: float, reserve_memory: bool) -> None:
@@ -125,6 +130,7 @@ class Migrator:
         destination holding the guest's memory during a move or not (a profile's rules)."""
         self.cfg = cfg
         self.dirty[:] = dirty_rate
+        self.dirty_per_mi[:] = np.nan
         self.dirty_rate_override = dirty_rate
         self.reserve_memory = reserve_memory
 
@@ -240,6 +246,8 @@ class Migrator:
             footprint=float(gt.memory[g]) if self.reserve_memory else 0.0,
             via=via,
             startup=sim.transfer_startup(src, dst),
+            dirty_per_mi=float(self.dirty_per_mi[g]),
+            round_work=sim.useful_work(g),
         )
         sim.events.add(
             now,
@@ -373,8 +381,7 @@ class Migrator:
     def _round_done(self, m: LiveMigration) -> None:
         """Pre-copy: send what was dirtied during this round, or stop and copy the rest."""
         cfg, now = self.cfg, self.sim.env.now
-        duration = now - m.round_started
-        remainder = min(m.dirty_rate * duration, m.wws, m.memory)
+        remainder = min(self._dirtied(m, now), m.wws, m.memory)
         rate = m.rate
         stop = False
         if rate > 0 and remainder / rate <= cfg.max_downtime:
@@ -386,6 +393,7 @@ class Migrator:
         if not stop:
             m.round_bytes.append(remainder)
             m.round_started = now
+            m.round_work = self.sim.useful_work(m.guest)
             self._begin(m, remainder)
             return
         if not m.converged and cfg.on_no_convergence == "abort":
@@ -400,6 +408,14 @@ class Migrator:
         self._pause(m)
         m.phase = STOP
         self._begin(m, remainder + cfg.device_state)
+
+    def _dirtied(self, m: LiveMigration, now: float) -> float:
+        """Bytes the guest dirtied since its round began: its constant rate times the round's
+        length, or its bytes per MI times the useful work it did meanwhile (which falls when
+        it is throttled or slowed by the migration, and is nothing while it idles or pauses)."""
+        if math.isnan(m.dirty_per_mi):
+            return m.dirty_rate * (now - m.round_started)
+        return m.dirty_per_mi * max(self.sim.useful_work(m.guest) - m.round_work, 0.0)
 
     def _pause(self, m: LiveMigration) -> None:
         m.paused_at = self.sim.env.now

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from vsim.scenario.base import Strict
+from vsim.scenario.dirty import DirtyPages
 from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
 from vsim.scenario.virtualization import check_profile
 
@@ -21,7 +21,7 @@ BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
 Profile = Annotated[str | dict[str, float] | None, AfterValidator(check_profile)]
 
 
-class Demand(Strict):
+class Demand(DirtyPages):
     """Demand on memory, disk and network that accompanies the CPU demand of a workload."""
 
     profile: Profile = Field(
@@ -34,5 +34,3 @@ class Demand(Strict):
     step: Seconds | None = Field(
         None, gt=0, description="how often demand changes; default: the sample interval"
     )
-    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
-    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")

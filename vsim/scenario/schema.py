@@ -29,6 +29,7 @@ from vsim.scenario.demand import Demand as _Demand
 
 # The demand fields of utilization workloads (shared with the real-trace kinds).
 from vsim.scenario.deployments import Deployment
+from vsim.scenario.dirty import DirtyPages
 from vsim.scenario.failures import Failures
 from vsim.scenario.limits import check_memory
 from vsim.scenario.network import Migration, Network
@@ -215,7 +216,7 @@ class CsvWorkload(_Demand):
         return existing_path(v, info)
 
 
-class BatchWorkload(Strict):
+class BatchWorkload(DirtyPages):
     """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
 
     kind: Literal["batch"]
@@ -233,8 +234,6 @@ class BatchWorkload(Strict):
         "its own weight under contention while it runs, as SimGrid's execute(flops, priority); "
         "none: the guest's cpu_shares throughout",
     )
-    dirty_rate: BytesPerSecond = Field(0.0, ge=0, description="memory written, for migration")
-    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
 
 Workload = Annotated[

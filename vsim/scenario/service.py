@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from vsim.scenario.base import Strict, existing_path
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
+from vsim.scenario.dirty import DirtyPages
+from vsim.scenario.units import parse_duration
 
 Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v))]
 
@@ -152,7 +153,7 @@ class Arrivals(Strict):
         return math.nan
 
 
-class ServiceWorkload(Strict):
+class ServiceWorkload(DirtyPages):
     """Guests serving requests: each request runs ``cpu`` MI, then ``disk_ops`` operations of
     ``disk_bytes`` in all, then sends ``net_bytes``; response time is measured from arrival
     at the first tier to the end of the last."""
@@ -173,12 +174,6 @@ class ServiceWorkload(Strict):
     mode: Literal["requests", "analytic"] = "requests"
     memory: float = Field(1.0, ge=0, le=1)
     profile: str | dict[str, float] | None = None
-    dirty_rate: Annotated[float, BeforeValidator(parse_rate)] = Field(
-        0.0, ge=0, description="memory written, bytes/s, for migration"
-    )
-    wws: Annotated[float, BeforeValidator(parse_bytes)] | None = Field(
-        None, ge=0, description="writable working set, for migration"
-    )
 
     @model_validator(mode="after")
     def _analytic_needs_open_arrivals(self) -> ServiceWorkload:
