@@ -145,3 +145,14 @@ def test_dask_local_prints_its_dashboard_address(tmp_path, capsys):
     assert "Dask dashboard: http://127.0.0.1:" in err
     manifest = pd.read_json(tmp_path / "o" / "manifest.json", typ="series")
     assert manifest["executor"] == "dask"
+
+
+def test_run_warning_names_the_rule_that_rejected_guests(tmp_path, capsys):
+    data = queue(0.5, 1)
+    data["datacenter"]["host_types"][0]["count"] = 2
+    data["guests"][0].update(count=3, memory="1GiB", anti_affinity="one-per-host")
+    assert main(["run", str(write(tmp_path, data)), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 3 guests were rejected and never ran: 1 by anti-affinity rule 'one-per-host'" in (
+        err
+    )

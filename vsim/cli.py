@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
     p_plot.add_argument("results", type=Path)
     p_plot.add_argument("--svg", action="store_true", help="also write SVG")
+    p_plot.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        help="a sweep's Pareto front may hold configurations that reject guests",
+    )
     p_sweep = sub.add_parser(
         "sweep", help="run a scenario over a grid of --set values, with replications"
     )
@@ -192,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
     print(format_files(Path(out), written))
-    for line in run_warnings(res.summary):
+    for line in run_warnings(res.summary, res.events):
         print(f"warning: {line}", file=sys.stderr)
     return 0
 
@@ -403,7 +408,10 @@ def _plot_sweep(args: argparse.Namespace) -> int:
     result = read_sweep(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
     folder = args.results / "figures"
-    for path in save_sweep_figures(result.aggregate, folder, formats=formats):
+    figures = save_sweep_figures(
+        result.aggregate, folder, formats=formats, allow_rejected=args.allow_rejected
+    )
+    for path in figures:
         print(path)
     # Mean curves cannot draw a saturated configuration (its mean is inf): medians, marked.
     for path in save_saturation_figures(result.aggregate, folder, formats=formats):

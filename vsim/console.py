@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from vsim.model.rejection import constraint_of
+
 if TYPE_CHECKING:
     from vsim.experiment.sweep import SweepResult
 
@@ -22,6 +24,7 @@ __all__ = [
     "SECTIONS",
     "format_files",
     "format_summary",
+    "rejection_causes",
     "rejection_warnings",
     "run_warnings",
     "saturation_warnings",
@@ -202,14 +205,32 @@ def saturation_warnings(result: SweepResult) -> list[str]:
     return lines
 
 
-def run_warnings(summary: pd.Series) -> list[str]:
-    """Rejected guests and saturated metrics of one run, which a table of numbers hides."""
+def rejection_causes(events: pd.DataFrame | None) -> list[tuple[str, int, str]]:
+    """The constraints that blocked a run's rejected guests: ``(constraint, guests, first
+    guest's whole detail)``, most guests first, from the events of kind ``rejected``."""
+    if events is None or not len(events) or "kind" not in events.columns:
+        return []
+    rejected = events[events["kind"] == "rejected"]
+    causes: dict[str, list] = {}
+    for subject, detail in zip(rejected["subject"], rejected["detail"], strict=True):
+        entry = causes.setdefault(constraint_of(str(detail)), [0, f"{subject}: {detail}"])
+        entry[0] += 1
+    ranked = sorted(causes.items(), key=lambda kv: -kv[1][0])
+    return [(name, n, example) for name, (n, example) in ranked]
+
+
+def run_warnings(summary: pd.Series, events: pd.DataFrame | None = None) -> list[str]:
+    """Rejected guests, by the constraint that blocked them (from ``events``), and saturated
+    metrics of one run, which a table of numbers hides."""
     lines = []
     rejected = int(summary.get("guests_rejected", 0) or 0)
     if rejected:
+        causes = rejection_causes(events)
+        by = "; ".join(f"{n} by {name} (e.g. {example})" for name, n, example in causes)
         lines.append(
-            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran "
-            "(events.parquet lists them, kind 'rejected')."
+            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran"
+            + (f": {by}" if by else "")
+            + " (events.parquet lists them, kind 'rejected')."
         )
     saturated = [
         str(k) for k, v in summary.items() if isinstance(v, int | float) and v == float("inf")

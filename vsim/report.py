@@ -127,7 +127,7 @@ def _run_sections(folder: Path) -> tuple[str, dict[str, Any], list[str]]:
         )
     else:
         parts.append('<p class="note">none</p>')
-    return "".join(parts), res.manifest.get("scenario", {}), run_warnings(res.summary)
+    return "".join(parts), res.manifest.get("scenario", {}), run_warnings(res.summary, res.events)
 
 
 def _interval(row: dict[str, Any], metric: str) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "metric_label",
     "pareto",
     "pareto_front",
+    "rejecting",
     "save_sweep_figures",
     "sweep_curves",
 ]
@@ -158,16 +159,32 @@ def sweep_curves(
     return fig
 
 
-def pareto_front(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
+#: Columns counting rejected guests: in a sweep's aggregate, and in its runs.
+REJECTED_COLUMNS = ("guests_rejected_mean", "guests_rejected")
+
+
+def rejecting(frame: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows (configurations or runs) that rejected guests."""
+    column = next((c for c in REJECTED_COLUMNS if c in frame.columns), None)
+    if column is None:
+        return np.zeros(len(frame), dtype=bool)
+    return np.nan_to_num(frame[column].to_numpy(dtype=float)) > 0
+
+
+def pareto_front(
+    frame: pd.DataFrame, x: str, y: str, eligible: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask of the rows no other row dominates, minimizing both ``x`` and ``y``.
 
     Row ``j`` dominates row ``i`` when ``x_j <= x_i`` and ``y_j <= y_i`` with one inequality
-    strict; identical points are all kept. Rows with a missing value are never on the front.
+    strict; identical points are all kept. Rows with a missing value, and rows outside
+    ``eligible`` (a boolean mask), are never on the front and dominate nothing.
     """
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
     mask = np.zeros(len(frame), dtype=bool)
-    valid = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    valid = np.flatnonzero(ok if eligible is None else ok & eligible)
     order = valid[np.lexsort((ys[valid], xs[valid]))]
     best = np.inf
     i = 0
@@ -184,21 +201,52 @@ def pareto_front(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
     return mask
 
 
+ErrorColumns = str | tuple[str, str] | None
+#: How configurations that reject guests are drawn on a Pareto figure.
+_REJECTING = {"marker": "x", "color": "C1", "zorder": 2, "label": "rejects guests (off the front)"}
+
+
+def _error_bars(frame: pd.DataFrame, values: np.ndarray, err: ErrorColumns) -> np.ndarray | None:
+    """Error bars as matplotlib takes them (2 x n, below and above) from a half-width column
+    or a ``(low, high)`` pair of interval columns; missing bounds draw no bar."""
+    if isinstance(err, tuple):
+        if not all(c in frame.columns for c in err):
+            return None
+        low, high = (frame[c].to_numpy(dtype=float) for c in err)
+        bars = np.vstack([values - low, high - values])
+    elif err in frame.columns:
+        half = frame[err].to_numpy(dtype=float)
+        bars = np.vstack([half, half])
+    else:
+        return None
+    return np.where(np.isfinite(bars), np.maximum(bars, 0.0), 0.0)
+
+
+def _interval_columns(metric: str) -> tuple[str, str]:
+    return f"{metric}_ci95_low", f"{metric}_ci95_high"
+
+
 def pareto(
     frame: pd.DataFrame,
     x: str,
     y: str,
     *,
     label: str | Sequence[str] | None = None,
-    xerr: str | None = None,
-    yerr: str | None = None,
+    xerr: ErrorColumns = None,
+    yerr: ErrorColumns = None,
+    allow_rejected: bool = False,
     title: str | None = None,
 ) -> Figure:
     """Scatter of two columns to minimize, with the Pareto front highlighted.
 
-    Works on any table: the runs of a sweep, or its aggregate (then pass ``x="energy_kwh_mean"``
-    and ``xerr="energy_kwh_ci95"`` for error bars). Points on the front are joined by a step
-    line and labelled with the ``label`` column(s).
+    Works on any table: the runs of a sweep, or its aggregate (then pass
+    ``x="energy_kwh_mean"`` and ``xerr=("energy_kwh_ci95_low", "energy_kwh_ci95_high")`` for
+    the interval as error bars, or a half-width column such as ``"energy_kwh_ci95"``). Points
+    on the front are joined by a step line and labelled with the ``label`` column(s).
+
+    Rows that rejected guests (``guests_rejected_mean`` or ``guests_rejected`` above 0) answer
+    for fewer guests than asked: they are drawn as crosses and kept off the front unless
+    ``allow_rejected``.
     """
     require_columns(frame, "pareto", x, y)
     title = f"{metric_label(y)} vs {metric_label(x)}: Pareto front" if title is None else title
@@ -208,43 +256,48 @@ def pareto(
     ax = fig.add_subplot()
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
-    on = pareto_front(frame, x, y)
-    xerr = xerr if xerr in frame.columns else None
-    yerr = yerr if yerr in frame.columns else None
-    xe = frame[xerr].to_numpy(dtype=float) if xerr else None
-    ye = frame[yerr].to_numpy(dtype=float) if yerr else None
+    rejects = np.zeros(len(frame), dtype=bool) if allow_rejected else rejecting(frame)
+    on = pareto_front(frame, x, y, eligible=~rejects)
+    xe, ye = _error_bars(frame, xs, xerr), _error_bars(frame, ys, yerr)
     if xe is not None or ye is not None:
         ax.errorbar(
-            xs,
-            ys,
-            xerr=None if xe is None else np.nan_to_num(xe),
-            yerr=None if ye is None else np.nan_to_num(ye),
-            fmt="none",
-            ecolor="0.6",
-            capsize=2,
-            label="95 % CI",
+            xs, ys, xerr=xe, yerr=ye, fmt="none", ecolor="0.6", capsize=2, label="95 % interval"
         )
-    ax.scatter(xs[~on], ys[~on], color="0.55", label="dominated", zorder=2)
+    plain = ~on & ~rejects
+    ax.scatter(xs[plain], ys[plain], color="0.55", label="dominated", zorder=2)
+    if rejects.any():
+        ax.scatter(xs[rejects], ys[rejects], **_REJECTING)
     ax.scatter(xs[on], ys[on], color="C3", label="Pareto front", zorder=3)
     order = np.argsort(xs[on], kind="stable")
     ax.step(xs[on][order], ys[on][order], where="post", color="C3", alpha=0.6, zorder=3)
     if label is not None:
         cols = [label] if isinstance(label, str) else list(label)
-        for i in np.flatnonzero(on):
-            text = ", ".join(f"{c.split('.')[-1]}={frame[c].iloc[i]}" for c in cols)
-            ax.annotate(
-                text, (xs[i], ys[i]), textcoords="offset points", xytext=(4, 4), fontsize="x-small"
-            )
-    ax.set_xlabel(
-        f"{metric_label(x.removesuffix('_mean'))}" + (", mean" if x.endswith("_mean") else "")
-    )
-    ax.set_ylabel(
-        f"{metric_label(y.removesuffix('_mean'))}" + (", mean" if y.endswith("_mean") else "")
-    )
+        _label_points(ax, frame, cols, (xs, ys), on)
+    ax.set_xlabel(_mean_label(x))
+    ax.set_ylabel(_mean_label(y))
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return fig
+
+
+def _mean_label(column: str) -> str:
+    return metric_label(column.removesuffix("_mean")) + (
+        ", mean" if column.endswith("_mean") else ""
+    )
+
+
+def _label_points(ax, frame: pd.DataFrame, cols: list[str], xy: tuple, on: np.ndarray) -> None:
+    """Annotate the points in ``on`` with their ``cols`` values (the swept parameters)."""
+    for i in np.flatnonzero(on):
+        text = ", ".join(f"{c.split('.')[-1]}={frame[c].iloc[i]}" for c in cols)
+        ax.annotate(
+            text,
+            (xy[0][i], xy[1][i]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize="x-small",
+        )
 
 
 def latency_cdf(
@@ -309,14 +362,15 @@ def save_sweep_figures(
     formats: Iterable[str] = ("png",),
     *,
     metrics: Sequence[str] | None = None,
+    allow_rejected: bool = False,
 ) -> list[Path]:
     """Render the standard figures of a sweep into ``folder``, each written atomically.
 
     For every swept parameter, ``curve_<metric>_vs_<param>.<fmt>`` for each headline metric
     present (or ``metrics``); and ``pareto.<fmt>``: energy against the service-level shortfall
     (the first present of ``slo_violation_frac``, ``sla_violation_frac``, ``latency_s_p99``,
-    ``unmet_cpu_frac``), one
-    point per configuration.
+    ``unmet_cpu_frac``), one point per configuration with its 95 % intervals as error bars;
+    configurations that reject guests stay off the front unless ``allow_rejected``.
     """
     folder = Path(folder)
     fmts = figure_formats(formats)
@@ -336,9 +390,10 @@ def save_sweep_figures(
             aggregate,
             f"{px}_mean",
             f"{py}_mean",
-            xerr=f"{px}_ci95",
-            yerr=f"{py}_ci95",
+            xerr=_interval_columns(px),
+            yerr=_interval_columns(py),
             label=params or None,
+            allow_rejected=allow_rejected,
             title=f"{metric_label(py)} vs {metric_label(px)} across the sweep",
         )
     return write_figures(figures, folder, fmts)
@@ -366,16 +421,24 @@ class SweepPlots:
         return sweep_curves(self._agg, metric, x, by=by, title=title)
 
     def pareto(
-        self, x: str = "facility_energy_kwh", y: str = "unmet_cpu_frac", *, title: str | None = None
+        self,
+        x: str = "facility_energy_kwh",
+        y: str = "unmet_cpu_frac",
+        *,
+        allow_rejected: bool = False,
+        title: str | None = None,
     ) -> Figure:
-        """Configuration means of two metrics to minimize, CIs as error bars, front marked."""
+        """Configuration means of two metrics to minimize, their 95 % intervals as error bars,
+        the front marked; configurations that reject guests kept off it unless
+        ``allow_rejected``."""
         return pareto(
             self._agg,
             f"{x}_mean",
             f"{y}_mean",
-            xerr=f"{x}_ci95",
-            yerr=f"{y}_ci95",
+            xerr=_interval_columns(x),
+            yerr=_interval_columns(y),
             label=self._params or None,
+            allow_rejected=allow_rejected,
             title=title,
         )
 
