@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -16,10 +17,23 @@ from vsim.policies import PolicyError
 from vsim.scenario import ScenarioError, load_scenario
 from vsim.traces import TraceError
 
+#: Exit status when the reader of the output went away (``vsim schema | head``): 128 + SIGPIPE,
+#: what a shell reports for tools that the signal stops.
+EXIT_BROKEN_PIPE = 141
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return _dispatch(args)
+    try:
+        status = _dispatch(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe: stop quietly. Later writes (the interpreter flushes
+        # stdout at exit) go to /dev/null, so no second error is printed either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
