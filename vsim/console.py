@@ -55,6 +55,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "requests_*",
         "throughput_rps",
         "latency_s_*",
+        "latency_saturated_frac",
         "slo_violation_frac",
         "analytic_*",
     ),

@@ -116,6 +116,21 @@ def _run_sections(folder: Path) -> tuple[str, dict[str, Any], list[str]]:
         for name in names
     ]
     parts = ["<h2>Headline figures</h2>", _table(["metric", "value"], rows)]
+    if len(res.services):
+        cols = [c for c in res.services.columns if c not in ("guests",)]
+        parts.append("<h2>Services</h2>")
+        parts.append(
+            _table(
+                cols,
+                [
+                    [
+                        format_value(c, v) if c not in ("service", "mode") else v
+                        for c, v in r.items()
+                    ]
+                    for r in res.services[cols].to_dict("records")
+                ],
+            )
+        )
     rejected = res.events[res.events["kind"] == "rejected"] if len(res.events) else res.events
     parts.append(f"<h2>Rejected guests ({len(rejected)})</h2>")
     if len(rejected):

@@ -10,6 +10,8 @@ A run's output folder holds::
     migrations.parquet one row per migration (may be empty)
     deployments.parquet per (record time, deployment): desired, ready, pending... (may be empty)
     replicas.parquet   one row per deployment replica: version, requests sent, served
+    services.parquet   one row per service workload: requests, latency, SLO share, saturation
+    analytic.parquet   per (sample, guest) of analytic services: requests, utilization, mean
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -48,9 +50,13 @@ TABLES: tuple[str, ...] = (
     "migrations",
     "deployments",
     "replicas",
+    "services",
+    "analytic",
 )
 #: Tables that may be missing on disk (read back as empty frames).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations", "deployments", "replicas"})
+OPTIONAL_TABLES: frozenset[str] = frozenset(
+    {"requests", "migrations", "deployments", "replicas", "services", "analytic"}
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -66,6 +72,10 @@ class Result:
         deployments: per record time and deployment, replicas by status and version, load,
             utilization and latency (empty without deployments).
         replicas: one row per replica that ran: requests the balancer sent it, served, time up.
+        services: one row per service workload, in either mode: requests, throughput, latency
+            mean and percentiles, SLO and the share beyond it, share of saturated requests.
+        analytic: per sampling interval and guest of analytic services: requests, utilization,
+            mean response time (``inf`` when saturated); empty without analytic services.
         manifest: JSON-serialisable description of the run (scenario, seed, version, ...).
     """
 
@@ -78,6 +88,8 @@ class Result:
     migrations: pd.DataFrame = field(default_factory=pd.DataFrame)
     deployments: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicas: pd.DataFrame = field(default_factory=pd.DataFrame)
+    services: pd.DataFrame = field(default_factory=pd.DataFrame)
+    analytic: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:

@@ -89,6 +89,19 @@ class RequestLog:
         self.failed = 0
         self.rows: list[tuple] = []
         self.next_id = iter(range(2**62)).__next__  # request ids, unique in the run
+        # Per service (workload name): latencies of completed requests, and how many ended
+        # otherwise (rejected, timed out, failed), for the services table.
+        self.by_service: dict[str, tuple[array, list[int]]] = {}
+
+    def count(self, service: str, latency: float | None) -> None:
+        """One counted request of ``service`` ended: completed in ``latency`` s, or not."""
+        entry = self.by_service.get(service)
+        if entry is None:
+            entry = self.by_service[service] = (array("d"), [0])
+        if latency is None:
+            entry[1][0] += 1
+        else:
+            entry[0].append(latency)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
@@ -134,6 +147,7 @@ class Station:
         self.record = spec.record
         self.warmup = spec.warmup
         self.slo = spec.slo
+        self.service = str(sim.scenario.guests[int(sim.guests.group[guest])].workload)
 
     # -------------------------------------------------------------- arrivals
     def start_arrivals(self, arrivals: Arrivals, ids: Callable[[], int]) -> None:
@@ -338,8 +352,10 @@ class Station:
             if status == "completed":
                 log.completed += 1
                 log.latency.append(now - req.arrival)
+                log.count(origin.service, now - req.arrival)
             else:
                 setattr(log, status, getattr(log, status) + 1)
+                log.count(origin.service, None)
         if req.user >= 0:  # a closed-loop user thinks, then sends its next request
             wait = origin.think()
             if status != "completed":  # and backs off after a failure, never spinning

@@ -31,6 +31,7 @@ __all__ = [
     "HOURS_THRESHOLD_S",
     "VsimFigure",
     "empty_figure",
+    "finish_cdf",
     "figure_formats",
     "new_figure",
     "require_columns",
@@ -69,9 +70,10 @@ def time_scale(times: np.ndarray) -> tuple[float, str]:
     return 1.0, "time (s)"
 
 
-def empty_figure(fig: Figure, title: str, text: str = "no data") -> Figure:
-    """``fig`` with one blank axes titled ``title`` that says ``text`` (why nothing is drawn)."""
-    ax = fig.add_subplot()
+def empty_figure(fig: Figure, title: str, text: str = "no data", ax: Any = None) -> Figure:
+    """``fig`` with one blank axes (``ax`` when given) titled ``title`` that says ``text``
+    (why nothing is drawn)."""
+    ax = fig.add_subplot() if ax is None else ax
     ax.set_title(title)
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
     ax.set_xticks([])
@@ -116,3 +118,19 @@ def _save(fig: Figure, path: Path, fmt: str) -> None:
     # Reproducible files: no timestamps in the metadata.
     metadata: dict[str, Any] | None = {"Date": None} if fmt in ("svg", "pdf", "ps", "eps") else None
     fig.savefig(path, format=fmt, metadata=metadata)
+
+
+def finish_cdf(ax: Any, title: str, *, slo: float | None = None, logx: bool = False) -> None:
+    """Axes, title, grid and legend of a latency CDF; ``slo`` as a dashed vertical line and
+    a log latency axis with ``logx`` (a tail spread over decades reads there)."""
+    if slo is not None:
+        ax.axvline(slo, color="k", linestyle="--", linewidth=1, label=f"SLO {slo:g} s")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel("latency (s)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    # Lower right: under the flat top of the curves, away from the steep rise and p99 marks.
+    ax.legend(loc="lower right", fontsize="small")

@@ -15,9 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vsim.plot.base import empty_figure, figure_formats, new_figure, require_columns, write_figures
+from vsim.plot.base import (
+    empty_figure,
+    figure_formats,
+    finish_cdf,
+    new_figure,
+    require_columns,
+    write_figures,
+)
 
 __all__ = [
     "SweepPlots",
@@ -305,18 +313,23 @@ def latency_cdf(
     column: str = "latency_s",
     *,
     by: str | None = None,
+    slo: float | None = None,
+    logx: bool = False,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Empirical CDF of request latency, with the 50th, 95th and 99th percentiles marked.
 
-    ``by`` draws one curve per value of a column (e.g. a service). Without requests or without
-    the latency column the figure says so instead of failing.
+    ``by`` draws one curve per value of a column (e.g. a service); ``slo`` (s) draws the
+    target as a vertical line; ``logx`` puts latency on a log axis. Draws on ``ax`` when
+    given and returns its figure. Without requests or without the latency column the figure
+    says so instead of failing.
     """
     title = "Request latency CDF" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if requests is None or len(requests) == 0 or column not in requests.columns:
-        return empty_figure(fig, title, f"no {column} data")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, f"no {column} data", ax)
+    ax = ax or fig.add_subplot()
     groups = list(requests.groupby(by, sort=True)) if by else [(None, requests)]
     for k, (key, group) in enumerate(groups):
         values = np.sort(group[column].to_numpy(dtype=float))
@@ -336,12 +349,7 @@ def latency_cdf(
         )
         for q, v in ((0.5, p50), (0.95, p95), (0.99, p99)):
             ax.plot([v], [q], marker="o", color=color, markersize=4)
-    ax.set_xlabel("latency (s)")
-    ax.set_ylabel("fraction of requests")
-    ax.set_ylim(0.0, 1.02)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    finish_cdf(ax, title, slo=slo, logx=logx)
     return fig
 
 
