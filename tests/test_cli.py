@@ -156,3 +156,18 @@ def test_run_warning_names_the_rule_that_rejected_guests(tmp_path, capsys):
     assert "1 of 3 guests were rejected and never ran: 1 by anti-affinity rule 'one-per-host'" in (
         err
     )
+
+
+def test_plot_of_a_sweep_is_steered_by_metric_x_hue_and_target(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(out), "--quiet", "-j", "1"]
+    argv += ["--set", "workloads.svc.arrivals.rate=0.2,0.5", "--set", "guests.0.count=1,2"]
+    assert main(argv) == 0
+    plot = ["plot", str(out), "--metric", "cpu_util_mean", "--x", "workloads.svc.arrivals.rate"]
+    assert main([*plot, "--hue", "guests.0.count", "--target", "cpu_util_mean<0.4"]) == 0
+    names = {p.name for p in (out / "figures").glob("curve_*.png")}
+    assert names == {"curve_cpu_util_mean_vs_workloads_svc_arrivals_rate.png"}
+    assert main(["plot", str(out), "--x", "nope"]) == 1
+    assert "'nope' is not a swept parameter" in capsys.readouterr().err
+    assert main(["plot", str(out), "--target", "cpu_util_mean=0.4"]) == 1
+    assert "expected METRIC<VALUE" in capsys.readouterr().err

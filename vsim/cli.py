@@ -56,14 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, help="the scenario's seed, instead of its own")
     p_val = sub.add_parser("validate", help="check a scenario file, exit 1 on bad input")
     p_val.add_argument("scenario", type=Path)
-    p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
-    p_plot.add_argument("results", type=Path)
-    p_plot.add_argument("--svg", action="store_true", help="also write SVG")
-    p_plot.add_argument(
-        "--allow-rejected",
-        action="store_true",
-        help="a sweep's Pareto front may hold configurations that reject guests",
-    )
+    _add_plot_parser(sub)
     p_sweep = sub.add_parser(
         "sweep", help="run a scenario over a grid of --set values, with replications"
     )
@@ -125,6 +118,35 @@ def _parser() -> argparse.ArgumentParser:
     experiment_cli.add_parser(sub)
     _add_verify_parser(sub)
     return parser
+
+
+def _add_plot_parser(sub: argparse._SubParsersAction) -> None:
+    """``vsim plot``: a run's or a sweep's figures, and how a sweep's are steered."""
+    p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
+    p_plot.add_argument("results", type=Path)
+    p_plot.add_argument("--svg", action="store_true", help="also write SVG")
+    p_plot.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        default=[],
+        help="a sweep metric to draw (repeatable; default: the headline ones)",
+    )
+    p_plot.add_argument("--x", help="the swept parameter on the horizontal axis (sweep)")
+    p_plot.add_argument("--hue", help="the swept parameter that colours the lines (sweep)")
+    p_plot.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="METRIC<VALUE",
+        help="draw a target on that metric's curves, the side meeting it shaded (repeatable)",
+    )
+    p_plot.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        help="a sweep's Pareto front may hold configurations that reject guests",
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -297,6 +319,14 @@ def _plot(args: argparse.Namespace) -> int:
 
     if is_sweep_dir(args.results):
         return _plot_sweep(args)
+    steering = [f"--{n}" for n in ("metric", "x", "hue", "target") if _given(args, n)]
+    if steering:
+        print(
+            f"vsim plot: {', '.join(steering)} apply to a sweep folder; "
+            f"{args.results} holds one run",
+            file=sys.stderr,
+        )
+        return 1
     from vsim.experiment import read_result
     from vsim.plot import save_figures
 
@@ -414,17 +444,35 @@ def _sweep_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, {"metric": "metrics", "target": "targets"}.get(name, name))
+    return bool(value)
+
+
 def _plot_sweep(args: argparse.Namespace) -> int:
     from vsim.experiment.sweep import read_sweep
+    from vsim.experiment.targets import parse_target
     from vsim.plot.saturation import save_saturation_figures
     from vsim.plot.sweep import save_sweep_figures
 
     result = read_sweep(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
     folder = args.results / "figures"
-    figures = save_sweep_figures(
-        result.aggregate, folder, formats=formats, allow_rejected=args.allow_rejected
-    )
+    try:
+        targets = {t.metric: (t.op, t.value) for t in map(parse_target, args.targets)}
+        figures = save_sweep_figures(
+            result.aggregate,
+            folder,
+            formats=formats,
+            metrics=args.metrics or None,
+            x=args.x,
+            hue=args.hue,
+            targets=targets,
+            allow_rejected=args.allow_rejected,
+        )
+    except ValueError as exc:
+        print(f"vsim plot: {exc}", file=sys.stderr)
+        return 1
     for path in figures:
         print(path)
     # Mean curves cannot draw a saturated configuration (its mean is inf): medians, marked.

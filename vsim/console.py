@@ -29,6 +29,7 @@ __all__ = [
     "run_warnings",
     "saturation_warnings",
     "summary_sections",
+    "with_name",
 ]
 
 #: Summary columns by section, in print order; ``*`` ends a prefix.
@@ -81,6 +82,14 @@ ALWAYS = frozenset({"capacity", "guests", "run"})
 
 def _matches(name: str, pattern: str) -> bool:
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
+def with_name(summary: pd.Series) -> pd.Series:
+    """The summary with the scenario's name (the Series' name) as a ``scenario`` entry."""
+    if summary.name is None or "scenario" in summary.index:
+        return summary
+    named = pd.Series({"scenario": summary.name}, dtype=object)
+    return pd.concat([named, summary.astype(object)])
 
 
 def summary_sections(summary: pd.Series) -> dict[str, list[str]]:
@@ -142,6 +151,7 @@ def _bytes_text(value: float) -> str:
 
 def format_summary(summary: pd.Series) -> str:
     """The summary as titled sections of ``name  value unit`` lines."""
+    summary = with_name(summary)
     lines: list[str] = []
     for section, names in summary_sections(summary).items():
         width = max(len(n) for n in names)
@@ -229,7 +239,8 @@ def run_warnings(summary: pd.Series, events: pd.DataFrame | None = None) -> list
         causes = rejection_causes(events)
         by = "; ".join(f"{n} by {name} (e.g. {example})" for name, n, example in causes)
         lines.append(
-            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran"
+            f"{rejected} of {format_value('guests', summary.get('guests', '?'))} guests were "
+            "rejected and never ran"
             + (f": {by}" if by else "")
             + " (events.parquet lists them, kind 'rejected')."
         )

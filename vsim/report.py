@@ -23,6 +23,7 @@ from vsim.console import (
     run_warnings,
     saturation_warnings,
     summary_sections,
+    with_name,
 )
 from vsim.experiment.targets import Target, meets_targets
 
@@ -110,9 +111,10 @@ def _run_sections(folder: Path) -> tuple[str, dict[str, Any], list[str]]:
     from vsim.experiment import read_result
 
     res = read_result(folder)
+    summary = with_name(res.summary)
     rows = [
-        (f"{section}: {name}", format_value(name, res.summary[name]))
-        for section, names in summary_sections(res.summary).items()
+        (f"{section}: {name}", format_value(name, summary[name]))
+        for section, names in summary_sections(summary).items()
         for name in names
     ]
     parts = ["<h2>Headline figures</h2>", _table(["metric", "value"], rows)]

@@ -245,3 +245,19 @@ def test_import_does_not_load_pyplot() -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_runs_summary_is_numeric_and_named_after_its_scenario(tmp_path: Path) -> None:
+    import vsim
+    from tests.helpers import host, scenario, vm
+
+    sc = scenario([host()], [vm("v", None, count=2)], name="numeric")
+    res = vsim.run(sc)
+    assert res.summary.dtype == np.float64 and res.summary.name == "numeric"
+    assert "scenario" not in res.summary.index
+    assert res.summary["guests"] == 2 and res.summary["seed"] == sc.seed
+    res.summary.describe()  # works on the Series as it is, no conversion
+    back = read_result(res.write(tmp_path, figures=False))
+    assert (tmp_path / "summary.csv").read_text().startswith("scenario,")
+    assert back.summary.name == "numeric" and back.summary.dtype == np.float64
+    pd.testing.assert_series_equal(back.summary, res.summary, check_index_type=False)

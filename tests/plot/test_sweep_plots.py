@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib.collections import LineCollection
 
 from vsim.plot.sweep import (
@@ -143,3 +144,29 @@ def test_pareto_error_bars_are_the_interval_not_a_symmetric_half_width():
     segments = bars.get_segments()
     np.testing.assert_allclose(segments[0][:, 1], [0.0, 0.12])
     np.testing.assert_allclose(segments[1][:, 1], [0.13, 0.17])
+
+
+def test_curves_draw_a_target_with_the_feasible_side_shaded_and_colour_by_hue():
+    agg = aggregate()
+    fig = sweep_curves(agg, "unmet_cpu_frac", "oc", hue="policy", target=("<", 0.2))
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "target < 0.2"]
+    assert list(line.get_ydata()) == [0.2, 0.2]
+    spans = [p for p in ax.patches if p.get_alpha() == 0.08]
+    (span,) = spans
+    ys = span.get_path().transformed(span.get_patch_transform()).vertices[:, 1]
+    assert ys.max() == pytest.approx(0.2) and ys.min() == pytest.approx(ax.get_ylim()[0])
+    assert ax.get_legend().get_title().get_text() == "policy"
+    above = sweep_curves(agg, "unmet_cpu_frac", "oc", target=(">=", 0.2)).axes[0]
+    (span,) = [p for p in above.patches if p.get_alpha() == 0.08]
+    ys = span.get_path().transformed(span.get_patch_transform()).vertices[:, 1]
+    assert ys.min() == pytest.approx(0.2)
+
+
+def test_all_zero_metrics_get_no_figure(tmp_path):
+    agg = aggregate()
+    agg["migrations_mean"], agg["migrations_ci95"] = 0.0, 0.0
+    names = {
+        p.stem for p in save_sweep_figures(agg, tmp_path, metrics=["migrations", "energy_kwh"])
+    }
+    assert "curve_energy_kwh_vs_oc" in names and "curve_migrations_vs_oc" not in names

@@ -364,3 +364,16 @@ def test_result_plots_new_methods() -> None:
         empty.power(),
     ):
         assert_no_data(fig)
+
+
+def test_latency_legend_stays_off_the_p99_line() -> None:
+    from vsim.plot.timeline import latency_over_time as draw
+
+    end = np.linspace(1.0, 600.0, 600)
+    requests = pd.DataFrame({"end_s": end, "latency_s": 0.1 + end / 600.0})
+    fig = draw(requests)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    legend = ax.get_legend().get_window_extent()
+    # Beside the axes, so no part of a line (the p99 rises to the top right) lies under it.
+    assert legend.x0 >= ax.get_window_extent().x1

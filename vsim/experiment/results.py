@@ -2,7 +2,8 @@
 
 A run's output folder holds::
 
-    summary.csv        one row of headline metrics, columns in the order of Result.summary
+    summary.csv        one row: ``scenario`` (the name), then the headline metrics in the
+                       order of Result.summary
     hosts.parquet      tidy per (sample, host) rows
     guests.parquet     tidy per (sample, guest) rows
     events.parquet     one row per recorded event
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from vsim._io import atomic_write
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
     from vsim.plot import ResultPlots
 
-__all__ = ["Result", "read_result", "atomic_write"]
+__all__ = ["numeric_summary", "Result", "read_result", "atomic_write"]
 
 SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
@@ -64,7 +66,9 @@ class Result:
     """Everything one simulation run produced.
 
     Attributes:
-        summary: one row of headline metrics; the index holds the metric names.
+        summary: the headline metrics as float64, the index holding their names; the
+            scenario's name is the Series' ``name`` (not a value, so that the Series stays
+            numeric: ``res.summary.describe()``, arithmetic and comparisons just work).
         hosts: tidy frame, one row per (sample, host).
         guests: tidy frame, one row per (sample, guest).
         events: one row per recorded event.
@@ -119,7 +123,11 @@ class Result:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
 
-        summary_row = pd.DataFrame([self.summary.to_dict()], columns=list(self.summary.index))
+        row = self.summary.to_dict()
+        columns = list(self.summary.index)
+        if self.summary.name is not None and "scenario" not in row:
+            row, columns = {"scenario": self.summary.name, **row}, ["scenario", *columns]
+        summary_row = pd.DataFrame([row], columns=columns)
         atomic_write(out / SUMMARY_FILE, lambda p: summary_row.to_csv(p, index=False))
 
         for name in TABLES:
@@ -175,7 +183,8 @@ def _require(path: Path) -> Path:
 
 
 def _read_summary(path: Path) -> pd.Series:
-    """Turn the one-row ``summary.csv`` back into a Series.
+    """Turn the one-row ``summary.csv`` back into a Series, its ``scenario`` column the
+    Series' name.
 
     When every column has the same dtype the Series gets that dtype (e.g. float64);
     otherwise it is an object Series whose values keep their own type (int, float, str).
@@ -186,9 +195,24 @@ def _read_summary(path: Path) -> pd.Series:
         return pd.Series(dtype=object)
     if len(frame) != 1:
         raise ValueError(f"{path}: expected exactly one data row, found {len(frame)}")
+    name = None
+    if "scenario" in frame.columns:
+        name = str(frame.pop("scenario").iloc[0])
     if frame.columns.size and frame.dtypes.nunique() == 1:
         series = frame.iloc[0].copy()
     else:
         series = pd.Series(frame.astype(object).iloc[0].tolist(), index=frame.columns, dtype=object)
-    series.name = None
+    series.name = name
     return series
+
+
+def numeric_summary(summary: pd.Series, name: str | None) -> pd.Series:
+    """A run's summary as float64 (counts and flags as numbers), named after its scenario;
+    ``ValueError`` naming a value that is not a number (a controller's summary must be)."""
+    values = {}
+    for key, value in summary.items():
+        try:
+            values[key] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"summary column {key!r} is not a number: {value!r}") from None
+    return pd.Series(values, dtype=np.float64, name=name)

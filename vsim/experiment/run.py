@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from vsim.experiment.cost import cost_summary
 from vsim.experiment.latency import analytic_table, latency_summary, services_table
-from vsim.experiment.results import Result
+from vsim.experiment.results import Result, numeric_summary
 from vsim.model import guests as gs
 from vsim.model.build import ControllerFactory, build_simulation, controller
 from vsim.model.engine import Engine
@@ -86,7 +86,6 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     demand = tot["cpu_demand_mips"]
     summary = pd.Series(
         {
-            "scenario": sc.name,
             "seed": sc.seed,
             "hosts": h.n,
             "guests": g.n,
@@ -126,7 +125,7 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
         {"sim_time_s": float(sc.duration), "wall_time_s": wall_time_s, "events": sim.n_events},
         dtype=object,
     )
-    summary = pd.concat([summary, run_info])
+    summary = numeric_summary(pd.concat([summary, run_info]), sc.name)
     migrator = controller(sim, "migration")
     manifest = {
         "vsim_version": vsim_version(),

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from vsim.metrics.latency import mixture_cdf, mixture_quantile
-from vsim.plot.base import empty_figure, finish_cdf, new_figure, time_scale
+from vsim.plot.base import empty_figure, finish_cdf, legend_outside, new_figure, time_scale
 
 __all__ = ["analytic_latency_cdf", "analytic_latency_over_time"]
 
@@ -103,5 +103,5 @@ def analytic_latency_over_time(
     ax.set_ylabel("latency (s)")
     ax.set_title(title + " (shaded: saturated)")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    legend_outside(ax, title="percentile", fontsize="small")
     return fig

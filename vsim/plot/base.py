@@ -32,6 +32,7 @@ __all__ = [
     "VsimFigure",
     "empty_figure",
     "finish_cdf",
+    "legend_outside",
     "figure_formats",
     "new_figure",
     "require_columns",
@@ -134,3 +135,9 @@ def finish_cdf(ax: Any, title: str, *, slo: float | None = None, logx: bool = Fa
     ax.grid(True, alpha=0.3)
     # Lower right: under the flat top of the curves, away from the steep rise and p99 marks.
     ax.legend(loc="lower right", fontsize="small")
+
+
+def legend_outside(ax: Any, **kwargs: Any) -> None:
+    """The legend beside the axes, on the right: over the data it would hide a line (the p99
+    of a latency series lies where ``loc="best"`` often puts it)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)

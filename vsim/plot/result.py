@@ -84,7 +84,7 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
     requests = _frame(result_like, "requests")
     analytic = _frame(result_like, "analytic")
     if _has_rows(requests, "latency_s"):
-        figures["latency_cdf"] = latency_cdf(requests)
+        figures["latency_cdf"] = latency_cdf(requests, slo=_slo(result_like))
         figures["latency_over_time"] = latency_over_time(requests)
     elif _has_rows(analytic, "requests", "latency_s_mean"):
         # Only analytic services: the same figures, from their distribution.
@@ -173,9 +173,27 @@ class ResultPlots:
         """Host-by-time image of ``column`` (see :func:`vsim.plot.figures.heatmap`)."""
         return heatmap(self._result.hosts, column, title=title)
 
-    def latency_cdf(self, *, by: str | None = None, title: str | None = None) -> Figure:
-        """CDF of request latency (see :func:`vsim.plot.sweep.latency_cdf`)."""
-        return latency_cdf(_frame(self._result, "requests"), by=by, title=title)
+    def latency_cdf(
+        self,
+        *,
+        by: str | None = None,
+        slo: float | None = None,
+        logx: bool = False,
+        title: str | None = None,
+        ax: Any = None,
+    ) -> Figure:
+        """CDF of request latency (see :func:`vsim.plot.sweep.latency_cdf`), from the
+        analytic distribution when the run has only analytic services; ``slo`` defaults to
+        the tightest SLO of the run's services."""
+        slo = _slo(self._result) if slo is None else slo
+        requests = _frame(self._result, "requests")
+        if not _has_rows(requests, "latency_s"):
+            analytic = _frame(self._result, "analytic")
+            if _has_rows(analytic, "requests"):
+                return analytic_latency_cdf(
+                    analytic, by=by or "service", slo=slo, logx=logx, title=title, ax=ax
+                )
+        return latency_cdf(requests, by=by, slo=slo, logx=logx, title=title, ax=ax)
 
     def latency_over_time(
         self, interval_s: float | None = None, *, title: str | None = None

@@ -35,6 +35,7 @@ __all__ = [
     "pareto_front",
     "rejecting",
     "save_sweep_figures",
+    "draw_target",
     "sweep_curves",
 ]
 
@@ -103,7 +104,10 @@ def sweep_curves(
     x: str | None = None,
     *,
     by: Sequence[str] | None = None,
+    hue: str | None = None,
+    target: tuple[str, float] | None = None,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Mean of ``metric`` against swept parameter ``x``, with its 95 % confidence band.
 
@@ -116,7 +120,12 @@ def sweep_curves(
         metric: a summary column, e.g. ``"unmet_cpu_frac"`` (reads ``<metric>_mean`` etc.).
         x: the parameter on the horizontal axis (default: the first swept parameter).
         by: parameters whose combinations make separate lines.
+        hue: the parameter that colours the lines, first of ``by`` (the others still
+            separate lines).
+        target: ``(op, value)`` with ``op`` one of ``<``, ``<=``, ``>``, ``>=``: the value as
+            a horizontal line and the side that meets it shaded.
         title: figure title; a default is used when ``None``.
+        ax: axes to draw on (default: a new figure's); its figure is returned.
     """
     params = _param_columns(aggregate)
     if x is None:
@@ -126,11 +135,14 @@ def sweep_curves(
     mean, low, high = f"{metric}_mean", f"{metric}_ci95_low", f"{metric}_ci95_high"
     require_columns(aggregate, "sweep_curves", x, mean)
     by = [p for p in params if p != x] if by is None else list(by)
+    if hue is not None:
+        require_columns(aggregate, "sweep_curves", hue)
+        by = [hue, *(p for p in by if p not in (hue, x))]
     title = f"{metric_label(metric)} vs {x}" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if len(aggregate) == 0:
-        return empty_figure(fig, title, "no samples")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, "no samples", ax)
+    ax = ax or fig.add_subplot()
     numeric = _is_numeric(aggregate[x])
     groups = list(aggregate.groupby(by, sort=False, dropna=False)) if by else [((), aggregate)]
     categories = list(pd.unique(aggregate[x])) if not numeric else []
@@ -159,12 +171,26 @@ def sweep_curves(
             ax.errorbar(pos, y, yerr=err, fmt="o", capsize=3, color=color, label=label)
     if not numeric:
         ax.set_xticks(np.arange(len(categories)), labels=[str(c) for c in categories])
+    if target is not None:
+        draw_target(ax, *target)
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric_label(metric)}, mean ± 95 % CI")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small", title=", ".join(by) if by else None)
     return fig
+
+
+def draw_target(ax: Axes, op: str, value: float) -> None:
+    """A target ``metric op value`` on a metric's axis: the line, the side meeting it shaded."""
+    if op not in ("<", "<=", ">", ">="):
+        raise ValueError(f"target operator {op!r}: use <, <=, > or >=")
+    lo, hi = ax.get_ylim()
+    lo, hi = min(lo, value), max(hi, value)
+    ax.axhline(value, color="C2", linestyle="--", linewidth=1.2, label=f"target {op} {value:g}")
+    below = op.startswith("<")
+    ax.axhspan(lo if below else value, value if below else hi, color="C2", alpha=0.08, lw=0)
+    ax.set_ylim(lo, hi)
 
 
 #: Columns counting rejected guests: in a sweep's aggregate, and in its runs.
@@ -244,6 +270,7 @@ def pareto(
     yerr: ErrorColumns = None,
     allow_rejected: bool = False,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Scatter of two columns to minimize, with the Pareto front highlighted.
 
@@ -258,10 +285,10 @@ def pareto(
     """
     require_columns(frame, "pareto", x, y)
     title = f"{metric_label(y)} vs {metric_label(x)}: Pareto front" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if len(frame) == 0:
-        return empty_figure(fig, title, "no samples")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, "no samples", ax)
+    ax = ax or fig.add_subplot()
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
     rejects = np.zeros(len(frame), dtype=bool) if allow_rejected else rejecting(frame)
@@ -353,15 +380,18 @@ def latency_cdf(
     return fig
 
 
-def _metric_names(aggregate: pd.DataFrame) -> list[str]:
-    """Metrics of an aggregate table that have at least one finite mean."""
-    return [
-        c.removesuffix("_mean")
-        for c in aggregate.columns
-        if c.endswith("_mean")
-        and f"{c.removesuffix('_mean')}_ci95" in aggregate.columns
-        and np.isfinite(pd.to_numeric(aggregate[c], errors="coerce").to_numpy(dtype=float)).any()
-    ]
+def _metric_names(aggregate: pd.DataFrame, *, nonzero: bool = False) -> list[str]:
+    """Metrics of an aggregate table that have a finite mean somewhere; with ``nonzero``,
+    only those not zero in every configuration (a curve of zeros, of a part the scenario
+    does not use, says nothing)."""
+    names = []
+    for c in aggregate.columns:
+        if not c.endswith("_mean") or f"{c.removesuffix('_mean')}_ci95" not in aggregate.columns:
+            continue
+        values = pd.to_numeric(aggregate[c], errors="coerce").to_numpy(dtype=float)
+        if np.isfinite(values).any() and (not nonzero or (values[~np.isnan(values)] != 0).any()):
+            names.append(c.removesuffix("_mean"))
+    return names
 
 
 def save_sweep_figures(
@@ -370,6 +400,9 @@ def save_sweep_figures(
     formats: Iterable[str] = ("png",),
     *,
     metrics: Sequence[str] | None = None,
+    x: str | None = None,
+    hue: str | None = None,
+    targets: dict[str, tuple[str, float]] | None = None,
     allow_rejected: bool = False,
 ) -> list[Path]:
     """Render the standard figures of a sweep into ``folder``, each written atomically.
@@ -379,18 +412,35 @@ def save_sweep_figures(
     (the first present of ``slo_violation_frac``, ``sla_violation_frac``, ``latency_s_p99``,
     ``unmet_cpu_frac``), one point per configuration with its 95 % intervals as error bars;
     configurations that reject guests stay off the front unless ``allow_rejected``.
+
+    ``metrics`` chooses the metrics (default: the headline ones; all-zero metrics are skipped
+    either way), ``x`` the one parameter on the horizontal axis (default: one figure per
+    parameter), ``hue`` the parameter that colours the lines, and ``targets`` maps a metric to
+    ``(op, value)``, drawn on its curves with the side that meets it shaded.
     """
     folder = Path(folder)
     fmts = figure_formats(formats)
     folder.mkdir(parents=True, exist_ok=True)
     known = _metric_names(aggregate)
-    chosen = [m for m in (metrics or HEADLINE_METRICS) if m in known]
+    drawn = _metric_names(aggregate, nonzero=True)
+    chosen = [m for m in (metrics or HEADLINE_METRICS) if m in drawn]
     params = _param_columns(aggregate)
     figures: dict[str, Figure] = {}
-    for p in params:
+    if metrics:
+        unknown = [m for m in metrics if f"{m}_mean" not in aggregate.columns]
+        if unknown:
+            raise ValueError(f"no metric {unknown[0]!r} in the aggregate; known: {known}")
+    if x is not None and x not in params:
+        raise ValueError(f"--x {x!r} is not a swept parameter; swept: {params}")
+    if hue is not None and hue not in params:
+        raise ValueError(f"--hue {hue!r} is not a swept parameter; swept: {params}")
+    targets = targets or {}
+    for p in [x] if x else params:
         safe = p.replace(".", "_").replace(":", "_")
         for m in chosen:
-            figures[f"curve_{m}_vs_{safe}"] = sweep_curves(aggregate, m, p)
+            figures[f"curve_{m}_vs_{safe}"] = sweep_curves(
+                aggregate, m, p, hue=hue if hue != p else None, target=targets.get(m)
+            )
     px = next((m for m in PARETO_X if m in known), None)
     py = next((m for m in PARETO_Y if m in known), None)
     if px and py and len(aggregate):

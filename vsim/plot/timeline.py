@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from vsim.plot.base import empty_figure, new_figure, time_scale
+from vsim.plot.base import empty_figure, legend_outside, new_figure, time_scale
 
 __all__ = [
     "GUEST_DOWN_KINDS",
@@ -69,6 +69,7 @@ def latency_over_time(
     interval_s: float | None = None,
     *,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """p50, p95 and p99 latency of completed requests per time bin.
 
@@ -87,7 +88,7 @@ def latency_over_time(
         A figure with one line per percentile; a "no data" figure when nothing completed.
     """
     default_title = "Request latency over time"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(requests, ("end_s", "latency_s"))
     if why is None:
         ok = np.isfinite(requests["latency_s"].to_numpy(dtype=float))
@@ -97,7 +98,7 @@ def latency_over_time(
         if not ok.any():
             why = "no completed requests"
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
     if interval_s is not None and not (np.isfinite(interval_s) and interval_s > 0):
         raise ValueError(f"latency_over_time: interval_s must be > 0, got {interval_s!r}")
 
@@ -116,7 +117,7 @@ def latency_over_time(
 
     scale, xlabel = time_scale(edges)
     centers = (edges[:-1] + edges[1:]) / 2 / scale
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     marker = "o" if n_bins <= 60 else None
     for (p, color), q in zip(_PERCENTILES, qs, strict=True):
         ax.plot(
@@ -139,7 +140,7 @@ def latency_over_time(
         )
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", title="percentile")
+    legend_outside(ax, title="percentile")
     return fig
 
 
@@ -153,6 +154,7 @@ def migration_timeline(
     hosts: pd.DataFrame | None = None,
     *,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Live migrations over time.
 
@@ -177,10 +179,10 @@ def migration_timeline(
         A new figure; a "no data" figure when there is no migration.
     """
     default_title = "Live migrations"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(migrations, _MIGRATION_COLUMNS)
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
 
     frame = migrations.sort_values("start_s", kind="stable").reset_index(drop=True)
     start = frame["start_s"].to_numpy(dtype=float)
@@ -204,7 +206,7 @@ def migration_timeline(
         run_end = float(np.nanmax(hosts["time_s"].to_numpy(dtype=float)))
     last = float(np.nanmax(np.concatenate([start, end[done], [run_end]])))
     scale, xlabel = time_scale(np.array([last]))
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     if n <= MAX_MIGRATION_BARS:
         _migration_bars(ax, frame, start / scale, end / scale, conv, forced, aborted, scale)
     else:
@@ -489,7 +491,9 @@ def _power_unit(max_w: float) -> tuple[float, str]:
     return 1.0, "W"
 
 
-def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Figure:
+def power_energy(
+    hosts: pd.DataFrame | None, *, title: str | None = None, ax: Axes | None = None
+) -> Figure:
     """Cluster power over time, with the cumulative energy on a second axis.
 
     Power is the sum of ``power_w`` over hosts at each sample (each sample averages the
@@ -505,12 +509,12 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
         power samples.
     """
     default_title = "Cluster power and energy"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(hosts, ("time_s", "power_w"))
     if why is None and not np.isfinite(hosts["power_w"].to_numpy(dtype=float)).any():
         why = "no power_w data"
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
 
     power = hosts.groupby("time_s", sort=True)["power_w"].sum(min_count=1)
     times = power.index.to_numpy(dtype=float)
@@ -526,7 +530,7 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
     x = times / scale
     div, unit = _power_unit(float(np.nanmax(watts)))
     marker = "o" if times.size < 2 else None
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     (p_line,) = ax.plot(x, watts / div, color="C0", marker=marker, label=f"power ({unit})")
     ax.set_ylim(bottom=0.0, top=max(float(np.nanmax(watts)) / div, 1e-12) * 1.3)
     ax.set_xlabel(xlabel)
