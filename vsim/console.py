@@ -51,7 +51,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "hosts_switched_on",
         "vms_deleted",
     ),
-    "guests": ("guests", "guests_rejected", "jobs", "jobs_done", "job_time_s_mean"),
+    "guests": (
+        "guests",
+        "guests_rejected",
+        "guests_rejected_by_*",
+        "jobs",
+        "jobs_done",
+        "job_time_s_mean",
+    ),
     "latency": (
         "requests_*",
         "throughput_rps",
@@ -99,6 +106,8 @@ def summary_sections(summary: pd.Series) -> dict[str, list[str]]:
     for section, patterns in SECTIONS.items():
         names = [n for p in patterns for n in summary.index if n not in placed and _matches(n, p)]
         placed.update(names)
+        # Counts by constraint only where some guest was rejected that way.
+        names = [n for n in names if not n.startswith("guests_rejected_by_") or _used(summary[n])]
         if names and (section in ALWAYS or any(_used(summary[n]) for n in names)):
             out[section] = names
     rest = [n for n in summary.index if n not in placed]
@@ -170,6 +179,25 @@ def _where(row: dict, params: list[str]) -> str:
     return ", ".join(f"{p}={row[p]}" for p in params) or f"configuration {row['config']}"
 
 
+#: How each kind of constraint reads in a sweep's warning.
+_KIND_TEXT = {
+    "anti_affinity": "anti-affinity",
+    "room": "no room",
+    "pinned": "pinned host",
+    "policy": "policy",
+}
+
+
+def _by_kind(row: dict) -> str:
+    """`` (by anti-affinity 372)``: the mean count per kind of constraint, where not 0."""
+    parts = [
+        f"{text} {row[f'guests_rejected_by_{kind}_mean']:.4g}"
+        for kind, text in _KIND_TEXT.items()
+        if row.get(f"guests_rejected_by_{kind}_mean", 0) > 0
+    ]
+    return f" (by {', '.join(parts)})" if parts else ""
+
+
 def rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
     """One line naming the configurations whose runs rejected guests."""
     if "guests_rejected_mean" not in aggregate.columns:
@@ -181,6 +209,7 @@ def rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
     parts = [
         f"{_where(row, params)}: {row['guests_rejected_mean']:.4g}"
         + (f" of {row['guests_mean']:.4g}" if total else "")
+        + _by_kind(row)
         for row in rejecting.to_dict("records")
     ]
     return [

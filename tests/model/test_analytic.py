@@ -125,6 +125,10 @@ def test_saturation_is_inf_with_its_share_never_a_huge_number():
     assert math.isinf(s["latency_s_p99"]) and math.isinf(s["latency_s_mean"])
     assert s["latency_saturated_frac"] == 1.0 and s["slo_violation_frac"] == 1.0
     assert (res.analytic["latency_s_mean"] == math.inf).all()
+    # Offered 1.5/s to a server of 1/s: it completes 1/s, as a simulated server would.
+    over = vsim.run(scenario("analytic", {"process": "poisson", "rate": 1.5}))
+    assert over.summary["throughput_rps"] == pytest.approx(1.0, rel=1e-9)
+    assert over.summary["analytic_requests"] == pytest.approx(1.5 * 60000, rel=1e-9)
 
 
 def test_latency_columns_are_not_duplicated_and_per_service_rows_differ():

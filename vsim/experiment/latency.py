@@ -6,7 +6,8 @@
   the interval saturated). It is the analytic mode's ``requests`` table: its latency figures
   and its summary are computed from it.
 - :func:`services_table`: one row per service workload, either mode: requests, throughput,
-  mean and percentiles of latency, the service's SLO and the share of requests beyond it
+  (completed requests per second: a saturated interval completes what its servers can), mean and
+  percentiles of latency, the service's SLO and the share of requests beyond it
   (requests that did not complete count as beyond), and for an analytic service the share of
   requests in saturated intervals.
 - :func:`latency_summary`: the run's latency columns when every service is analytic (then
@@ -85,6 +86,15 @@ def analytic_table(sim: Engine) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def served(analytic: pd.DataFrame) -> float:
+    """Requests the analytic servers complete: all that arrive below capacity, a share
+    ``1 / utilization`` of them in a saturated interval (the servers' rate)."""
+    rho = analytic["utilization"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore"):
+        share = np.where(rho > 1.0, 1.0 / rho, 1.0)
+    return float((analytic["requests"].to_numpy(dtype=float) * share).sum())
+
+
 def _services(sim: Engine) -> dict[str, ServiceWorkload]:
     sc = sim.scenario
     used = {g.workload for g in sc.guests}
@@ -120,7 +130,7 @@ def services_table(sim: Engine, analytic: pd.DataFrame, log) -> pd.DataFrame:
                 LATENCY_QUANTILES,
                 spec.slo,
             )
-            figures["throughput_rps"] = figures["requests"] / duration
+            figures["throughput_rps"] = served(part) / duration
         else:
             figures = _simulated_row(log, name, spec, duration - spec.warmup)
         row.update(figures)
@@ -148,7 +158,7 @@ def latency_summary(
         share = with_slo["slo_violation_frac"].to_numpy(dtype=float)
         pooled["slo_violation_frac"] = float((n * share).sum() / n.sum()) if n.sum() else math.nan
     out = {
-        "throughput_rps": pooled["requests"] / duration,
+        "throughput_rps": served(analytic) / duration,
         "latency_s_mean": pooled["latency_s_mean"],
         **{f"latency_s_{n}": pooled[f"latency_s_{n}"] for n, _ in LATENCY_QUANTILES},
         "slo_violation_frac": pooled["slo_violation_frac"],

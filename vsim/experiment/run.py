@@ -19,6 +19,8 @@ from vsim.model import guests as gs
 from vsim.model.build import ControllerFactory, build_simulation, controller
 from vsim.model.engine import Engine
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
+from vsim.model.rejection import KINDS as REJECTION_KINDS
+from vsim.model.rejection import kind_of
 from vsim.scenario import Scenario, load_scenario
 
 
@@ -90,6 +92,7 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
             "hosts": h.n,
             "guests": g.n,
             "guests_rejected": int(np.sum(g.state == gs.REJECTED)),
+            **rejected_by(sim.events.frame()),
             "cpu_util_mean": host_mean("cpu_util"),
             "mem_util_mean": host_mean("mem_util"),
             "disk_util_mean": host_mean("disk_util"),
@@ -144,6 +147,16 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     return Result(
         summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
     )
+
+
+def rejected_by(events: pd.DataFrame) -> dict[str, int]:
+    """Rejected guests by kind of constraint (``guests_rejected_by_<kind>``), from the
+    events: so that a sweep, which keeps no events, can say what blocked them."""
+    counts = dict.fromkeys(REJECTION_KINDS, 0)
+    if len(events):
+        for detail in events.loc[events["kind"] == "rejected", "detail"]:
+            counts[kind_of(str(detail))] += 1
+    return {f"guests_rejected_by_{k}": n for k, n in counts.items()}
 
 
 def _scenario_as_run(sc: Scenario, migrator) -> dict:

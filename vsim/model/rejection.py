@@ -26,7 +26,7 @@ import numpy as np
 
 from vsim.core.placement import HostPool
 
-__all__ = ["constraint_of", "why_rejected"]
+__all__ = ["KINDS", "constraint_of", "kind_of", "why_rejected"]
 
 #: How each placement resource is written: divisor and unit.
 _UNITS = {
@@ -127,6 +127,21 @@ def why_rejected(
             text += f"; anti-affinity rule {rule!r} excludes {int((excluded & on).sum())} more"
         return text
     return f"placement policy {policy!r} chose no host although {int(room.sum())} had room"
+
+
+#: Kinds of constraint, for counts: the summary's ``guests_rejected_by_<kind>`` columns.
+KINDS = ("anti_affinity", "room", "pinned", "policy")
+
+
+def kind_of(detail: str) -> str:
+    """The kind (:data:`KINDS`) of the constraint a rejection's detail names."""
+    if detail.startswith("anti-affinity rule"):
+        return "anti_affinity"
+    if detail.startswith(("pinned host", "its VM")):
+        return "pinned"
+    if detail.startswith("placement policy"):
+        return "policy"
+    return "room"
 
 
 def constraint_of(detail: str) -> str:
