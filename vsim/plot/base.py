@@ -32,7 +32,9 @@ __all__ = [
     "VsimFigure",
     "empty_figure",
     "finish_cdf",
+    "first_axes",
     "legend_outside",
+    "panels",
     "figure_formats",
     "new_figure",
     "require_columns",
@@ -141,3 +143,27 @@ def legend_outside(ax: Any, **kwargs: Any) -> None:
     """The legend beside the axes, on the right: over the data it would hide a line (the p99
     of a latency series lies where ``loc="best"`` often puts it)."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def panels(ax: Any, n: int, figsize: tuple[float, float], **subplots: Any) -> tuple[Figure, list]:
+    """The figure and ``n`` stacked axes of a multi-panel figure: those given as ``ax`` (``n``
+    axes of one figure, e.g. ``fig.subplots(n, 1)``: a list, a tuple or an array), or a new
+    figure's."""
+    if ax is None:
+        fig = new_figure(figsize)
+        made = fig.subplots(n, 1, **subplots)
+        return fig, list(made) if n > 1 else [made]
+    axes = _axes_list(ax)
+    if len(axes) != n:
+        raise ValueError(f"this figure draws {n} panels: pass ax= as {n} axes, got {len(axes)}")
+    return axes[0].figure, axes
+
+
+def _axes_list(ax: Any) -> list:
+    return [ax] if hasattr(ax, "plot") else list(np.ravel(np.asarray(ax, dtype=object)))
+
+
+def first_axes(ax: Any) -> Any:
+    """The first of the axes given as ``ax`` (one, or several as :func:`panels` takes), or
+    ``None``: where a figure that has nothing to draw says so."""
+    return None if ax is None else _axes_list(ax)[0]

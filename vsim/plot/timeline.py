@@ -16,7 +16,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from vsim.plot.base import empty_figure, legend_outside, new_figure, time_scale
+from vsim.plot.base import (
+    FIGSIZE,
+    empty_figure,
+    first_axes,
+    legend_outside,
+    new_figure,
+    panels,
+    time_scale,
+)
 
 __all__ = [
     "GUEST_DOWN_KINDS",
@@ -359,6 +367,7 @@ def availability(
     *,
     end_s: float | None = None,
     title: str | None = None,
+    ax=None,
 ) -> Figure:
     """Guests down over time, host failures and repairs, and per-guest downtime.
 
@@ -375,9 +384,10 @@ def availability(
             :data:`MAX_DOWNTIME_BARS`). A frame without those columns is ignored.
         end_s: end of the run (default: the last event).
         title: title of the top panel; a default is used when ``None``.
+        ax: the axes to draw on: one, or two (top, bars) when ``guests`` is given.
 
     Returns:
-        A new figure; a "no data" figure without events.
+        The figure; a "no data" figure without events.
     """
     title = "Guest availability" if title is None else title
     why = _missing(events, ("time_s", "kind", "subject"))
@@ -385,18 +395,18 @@ def availability(
     if guests is not None and {"guest", "downtime_s"} <= set(guests.columns):
         table = guests
     if why is not None:
-        return empty_figure(new_figure(), title, why)
+        first = first_axes(ax)
+        return empty_figure(new_figure() if first is None else first.figure, title, why, first)
 
     times_all = events["time_s"].to_numpy(dtype=float)
     end = float(np.nanmax(times_all)) if end_s is None else float(end_s)
     start = min(0.0, float(np.nanmin(times_all)))
     scale, xlabel = time_scale(np.array([end]))
     if table is not None:
-        fig = new_figure((8.0, 7.0))
-        ax, bar_ax = fig.subplots(2, 1, height_ratios=(3, 2))
+        fig, (ax, bar_ax) = panels(ax, 2, (8.0, 7.0), height_ratios=(3, 2))
     else:
-        fig = new_figure()
-        ax, bar_ax = fig.add_subplot(), None
+        fig, (ax,) = panels(ax, 1, FIGSIZE)
+        bar_ax = None
 
     top = _down_counts(ax, events, start, end, scale)
     _event_marks(ax, events, times_all, scale)
