@@ -187,3 +187,27 @@ def test_plotting_functions_draw_on_the_axes_given(draw) -> None:
     fn = getattr(plot, draw)
     assert fn(data, ax=ax) is fig
     assert ax.has_data() and len(fig.axes) >= 1 and fig.axes[0] is ax
+
+
+def test_analytic_latency_over_time_shades_saturated_intervals_only() -> None:
+    from vsim.plot import analytic_latency_over_time
+
+    frame = pd.DataFrame(
+        {
+            "time_s": [600.0, 600.0, 1200.0, 1200.0],
+            "guest": ["a", "b", "a", "b"],
+            "service": "web",
+            "requests": [100.0, 100.0, 100.0, 100.0],
+            "utilization": [0.5, 0.5, 1.2, 1.3],
+            "latency_s_mean": [1.0, 1.0, np.inf, np.inf],
+        }
+    )
+    ax = analytic_latency_over_time(frame).axes[0]
+    (span,) = ax.patches  # the second interval, [600, 1200] s
+    xs = span.get_path().transformed(span.get_patch_transform()).vertices[:, 0]
+    assert (xs.min(), xs.max()) == (600.0, 1200.0)
+    p99 = [ln for ln in ax.get_lines() if ln.get_label() == "p99"][0].get_ydata()
+    assert p99[0] == pytest.approx(-np.log(0.01)) and np.isnan(p99[1])
+    assert "saturated" in ax.get_title()
+    calm = analytic_latency_over_time(frame.iloc[:2]).axes[0]
+    assert not calm.patches and "saturated" not in calm.get_title()

@@ -94,14 +94,16 @@ def analytic_latency_over_time(
         ys = np.where(np.isfinite(values), values, np.nan)
         ax.plot(times / scale, ys, color=color, marker="o", markersize=3, label=f"p{p}")
     step = np.diff(np.concatenate([[0.0], times]))
+    shaded = False
     for t, width in zip(times, step, strict=True):
         w, m = _mixture(rows[t])
         if w.sum() > 0 and w[np.isinf(m)].sum() / w.sum() >= 0.5:
             ax.axvspan((t - width) / scale, t / scale, color="C3", alpha=0.15, linewidth=0)
+            shaded = True
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("latency (s)")
-    ax.set_title(title + " (shaded: saturated)")
+    ax.set_title(title + (" (shaded: saturated)" if shaded else ""))
     ax.grid(True, alpha=0.3)
     legend_outside(ax, title="percentile", fontsize="small")
     return fig
