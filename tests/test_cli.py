@@ -56,7 +56,7 @@ def test_sweep_warns_of_saturation_and_rejection_and_shows_both(tmp_path, capsys
     assert "rate=0.5" not in line
     rejected = [line for line in err.splitlines() if "rejected" in line]
     assert len(rejected) == 1 and "2 of 4 configurations" in rejected[0]
-    assert "guests.0.count=3: 2 of 3" in rejected[0]
+    assert "guests.0.count=3: 2 of 3 (by no room 2)" in rejected[0]
     agg = pd.read_csv(out / "aggregate.csv")
     assert list(agg["latency_s_p99_saturated"]) == [0, 0, 1, 1]
 
@@ -145,3 +145,33 @@ def test_dask_local_prints_its_dashboard_address(tmp_path, capsys):
     assert "Dask dashboard: http://127.0.0.1:" in err
     manifest = pd.read_json(tmp_path / "o" / "manifest.json", typ="series")
     assert manifest["executor"] == "dask"
+
+
+def test_run_warning_names_the_rule_that_rejected_guests(tmp_path, capsys):
+    data = queue(0.5, 1)
+    data["datacenter"]["host_types"][0]["count"] = 2
+    data["guests"][0].update(count=3, memory="1GiB", anti_affinity="one-per-host")
+    assert main(["run", str(write(tmp_path, data)), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "1 of 3 guests were rejected and never ran: 1 by anti-affinity rule 'one-per-host'" in (
+        err
+    )
+    # The summary counts them by kind, and prints only the kinds that happened.
+    assert "guests_rejected_by_anti_affinity  1" in captured.out
+    assert "guests_rejected_by_room" not in captured.out
+
+
+def test_plot_of_a_sweep_is_steered_by_metric_x_hue_and_target(tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["sweep", str(write(tmp_path, queue())), "--out", str(out), "--quiet", "-j", "1"]
+    argv += ["--set", "workloads.svc.arrivals.rate=0.2,0.5", "--set", "guests.0.count=1,2"]
+    assert main(argv) == 0
+    plot = ["plot", str(out), "--metric", "cpu_util_mean", "--x", "workloads.svc.arrivals.rate"]
+    assert main([*plot, "--hue", "guests.0.count", "--target", "cpu_util_mean<0.4"]) == 0
+    names = {p.name for p in (out / "figures").glob("curve_*.png")}
+    assert names == {"curve_cpu_util_mean_vs_workloads_svc_arrivals_rate.png"}
+    assert main(["plot", str(out), "--x", "nope"]) == 1
+    assert "'nope' is not a swept parameter" in capsys.readouterr().err
+    assert main(["plot", str(out), "--target", "cpu_util_mean=0.4"]) == 1
+    assert "expected METRIC<VALUE" in capsys.readouterr().err

@@ -108,6 +108,9 @@ def test_report_of_a_run_lists_its_rejected_guests(tmp_path, capsys):
     text = (out / "report.html").read_text(encoding="utf-8")
     assert "Rejected guests (2)" in text and "s-1" in text and "s-2" in text
     assert "2 of 3 guests were rejected" in text
+    # The one analytic service, its own row: M/M/1 at rho 0.5 with mean service 1 s: 2 s.
+    assert "<h2>Services</h2>" in text and "analytic" in text and "2 s" in text
+    assert "no room for cpu and memory" in text  # why each guest was rejected
     assert text.count("data:image/png;base64,") == len(list((out / "figures").glob("*.png")))
     assert main(["report", str(tmp_path / "nothing")]) == 1
 

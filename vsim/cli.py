@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -16,10 +17,23 @@ from vsim.policies import PolicyError
 from vsim.scenario import ScenarioError, load_scenario
 from vsim.traces import TraceError
 
+#: Exit status when the reader of the output went away (``vsim schema | head``): 128 + SIGPIPE,
+#: what a shell reports for tools that the signal stops.
+EXIT_BROKEN_PIPE = 141
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return _dispatch(args)
+    try:
+        status = _dispatch(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe: stop quietly. Later writes (the interpreter flushes
+        # stdout at exit) go to /dev/null, so no second error is printed either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,9 +67,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="SIZE",
             help="refuse runs estimated to need more, e.g. 8GiB (default: available memory)",
         )
-    p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
-    p_plot.add_argument("results", type=Path)
-    p_plot.add_argument("--svg", action="store_true", help="also write SVG")
+    _add_plot_parser(sub)
     p_sweep = sub.add_parser(
         "sweep", help="run a scenario over a grid of --set values, with replications"
     )
@@ -119,6 +131,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_plot_parser(sub: argparse._SubParsersAction) -> None:
+    """``vsim plot``: a run's or a sweep's figures, and how a sweep's are steered."""
+    p_plot = sub.add_parser("plot", help="redraw the figures of a results folder")
+    p_plot.add_argument("results", type=Path)
+    p_plot.add_argument("--svg", action="store_true", help="also write SVG")
+    p_plot.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        default=[],
+        help="a sweep metric to draw (repeatable; default: the headline ones)",
+    )
+    p_plot.add_argument("--x", help="the swept parameter on the horizontal axis (sweep)")
+    p_plot.add_argument("--hue", help="the swept parameter that colours the lines (sweep)")
+    p_plot.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="METRIC<VALUE",
+        help="draw a target on that metric's curves, the side meeting it shaded (repeatable)",
+    )
+    p_plot.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        help="a sweep's Pareto front may hold configurations that reject guests",
+    )
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     """Run the subcommand; bad input and failed policies print a message, never a traceback."""
     try:
@@ -140,6 +181,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; files already written are complete", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # the reader left: main() stops quietly, not a bug in vsim
     except Exception as exc:  # anything else is vsim's fault: one line, traceback to a file
         from vsim.preflight import report_bug
 
@@ -222,7 +265,7 @@ def _run(args: argparse.Namespace) -> int:
     # Files this run wrote (figures included), not older ones left in the folder.
     written = [p for p in Path(out).rglob("*") if p.is_file() and p.stat().st_mtime >= started - 1]
     print(format_files(Path(out), written))
-    for line in run_warnings(res.summary):
+    for line in run_warnings(res.summary, res.events):
         print(f"warning: {line}", file=sys.stderr)
     return 0
 
@@ -308,6 +351,14 @@ def _plot(args: argparse.Namespace) -> int:
 
     if is_sweep_dir(args.results):
         return _plot_sweep(args)
+    steering = [f"--{n}" for n in ("metric", "x", "hue", "target") if _given(args, n)]
+    if steering:
+        print(
+            f"vsim plot: {', '.join(steering)} apply to a sweep folder; "
+            f"{args.results} holds one run",
+            file=sys.stderr,
+        )
+        return 1
     from vsim.experiment import read_result
     from vsim.plot import save_figures
 
@@ -425,15 +476,36 @@ def _sweep_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, {"metric": "metrics", "target": "targets"}.get(name, name))
+    return bool(value)
+
+
 def _plot_sweep(args: argparse.Namespace) -> int:
     from vsim.experiment.sweep import read_sweep
+    from vsim.experiment.targets import parse_target
     from vsim.plot.saturation import save_saturation_figures
     from vsim.plot.sweep import save_sweep_figures
 
     result = read_sweep(args.results)
     formats = ("png", "svg") if args.svg else ("png",)
     folder = args.results / "figures"
-    for path in save_sweep_figures(result.aggregate, folder, formats=formats):
+    try:
+        targets = {t.metric: (t.op, t.value) for t in map(parse_target, args.targets)}
+        figures = save_sweep_figures(
+            result.aggregate,
+            folder,
+            formats=formats,
+            metrics=args.metrics or None,
+            x=args.x,
+            hue=args.hue,
+            targets=targets,
+            allow_rejected=args.allow_rejected,
+        )
+    except ValueError as exc:
+        print(f"vsim plot: {exc}", file=sys.stderr)
+        return 1
+    for path in figures:
         print(path)
     # Mean curves cannot draw a saturated configuration (its mean is inf): medians, marked.
     for path in save_saturation_figures(result.aggregate, folder, formats=formats):

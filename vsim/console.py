@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from vsim.model.rejection import constraint_of
+
 if TYPE_CHECKING:
     from vsim.experiment.sweep import SweepResult
 
@@ -22,10 +24,12 @@ __all__ = [
     "SECTIONS",
     "format_files",
     "format_summary",
+    "rejection_causes",
     "rejection_warnings",
     "run_warnings",
     "saturation_warnings",
     "summary_sections",
+    "with_name",
 ]
 
 #: Summary columns by section, in print order; ``*`` ends a prefix.
@@ -47,11 +51,19 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "hosts_switched_on",
         "vms_deleted",
     ),
-    "guests": ("guests", "guests_rejected", "jobs", "jobs_done", "job_time_s_mean"),
+    "guests": (
+        "guests",
+        "guests_rejected",
+        "guests_rejected_by_*",
+        "jobs",
+        "jobs_done",
+        "job_time_s_mean",
+    ),
     "latency": (
         "requests_*",
         "throughput_rps",
         "latency_s_*",
+        "latency_saturated_frac",
         "slo_violation_frac",
         "analytic_*",
     ),
@@ -79,6 +91,14 @@ def _matches(name: str, pattern: str) -> bool:
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
 
 
+def with_name(summary: pd.Series) -> pd.Series:
+    """The summary with the scenario's name (the Series' name) as a ``scenario`` entry."""
+    if summary.name is None or "scenario" in summary.index:
+        return summary
+    named = pd.Series({"scenario": summary.name}, dtype=object)
+    return pd.concat([named, summary.astype(object)])
+
+
 def summary_sections(summary: pd.Series) -> dict[str, list[str]]:
     """The summary's columns by section (``other`` for the unknown), used sections only."""
     out: dict[str, list[str]] = {}
@@ -86,6 +106,8 @@ def summary_sections(summary: pd.Series) -> dict[str, list[str]]:
     for section, patterns in SECTIONS.items():
         names = [n for p in patterns for n in summary.index if n not in placed and _matches(n, p)]
         placed.update(names)
+        # Counts by constraint only where some guest was rejected that way.
+        names = [n for n in names if not n.startswith("guests_rejected_by_") or _used(summary[n])]
         if names and (section in ALWAYS or any(_used(summary[n]) for n in names)):
             out[section] = names
     rest = [n for n in summary.index if n not in placed]
@@ -138,6 +160,7 @@ def _bytes_text(value: float) -> str:
 
 def format_summary(summary: pd.Series) -> str:
     """The summary as titled sections of ``name  value unit`` lines."""
+    summary = with_name(summary)
     lines: list[str] = []
     for section, names in summary_sections(summary).items():
         width = max(len(n) for n in names)
@@ -156,6 +179,25 @@ def _where(row: dict, params: list[str]) -> str:
     return ", ".join(f"{p}={row[p]}" for p in params) or f"configuration {row['config']}"
 
 
+#: How each kind of constraint reads in a sweep's warning.
+_KIND_TEXT = {
+    "anti_affinity": "anti-affinity",
+    "room": "no room",
+    "pinned": "pinned host",
+    "policy": "policy",
+}
+
+
+def _by_kind(row: dict) -> str:
+    """`` (by anti-affinity 372)``: the mean count per kind of constraint, where not 0."""
+    parts = [
+        f"{text} {row[f'guests_rejected_by_{kind}_mean']:.4g}"
+        for kind, text in _KIND_TEXT.items()
+        if row.get(f"guests_rejected_by_{kind}_mean", 0) > 0
+    ]
+    return f" (by {', '.join(parts)})" if parts else ""
+
+
 def rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
     """One line naming the configurations whose runs rejected guests."""
     if "guests_rejected_mean" not in aggregate.columns:
@@ -167,6 +209,7 @@ def rejection_warnings(aggregate: pd.DataFrame, params: list[str]) -> list[str]:
     parts = [
         f"{_where(row, params)}: {row['guests_rejected_mean']:.4g}"
         + (f" of {row['guests_mean']:.4g}" if total else "")
+        + _by_kind(row)
         for row in rejecting.to_dict("records")
     ]
     return [
@@ -202,14 +245,33 @@ def saturation_warnings(result: SweepResult) -> list[str]:
     return lines
 
 
-def run_warnings(summary: pd.Series) -> list[str]:
-    """Rejected guests and saturated metrics of one run, which a table of numbers hides."""
+def rejection_causes(events: pd.DataFrame | None) -> list[tuple[str, int, str]]:
+    """The constraints that blocked a run's rejected guests: ``(constraint, guests, first
+    guest's whole detail)``, most guests first, from the events of kind ``rejected``."""
+    if events is None or not len(events) or "kind" not in events.columns:
+        return []
+    rejected = events[events["kind"] == "rejected"]
+    causes: dict[str, list] = {}
+    for subject, detail in zip(rejected["subject"], rejected["detail"], strict=True):
+        entry = causes.setdefault(constraint_of(str(detail)), [0, f"{subject}: {detail}"])
+        entry[0] += 1
+    ranked = sorted(causes.items(), key=lambda kv: -kv[1][0])
+    return [(name, n, example) for name, (n, example) in ranked]
+
+
+def run_warnings(summary: pd.Series, events: pd.DataFrame | None = None) -> list[str]:
+    """Rejected guests, by the constraint that blocked them (from ``events``), and saturated
+    metrics of one run, which a table of numbers hides."""
     lines = []
     rejected = int(summary.get("guests_rejected", 0) or 0)
     if rejected:
+        causes = rejection_causes(events)
+        by = "; ".join(f"{n} by {name} (e.g. {example})" for name, n, example in causes)
         lines.append(
-            f"{rejected} of {summary.get('guests', '?')} guests were rejected and never ran "
-            "(events.parquet lists them, kind 'rejected')."
+            f"{rejected} of {format_value('guests', summary.get('guests', '?'))} guests were "
+            "rejected and never ran"
+            + (f": {by}" if by else "")
+            + " (events.parquet lists them, kind 'rejected')."
         )
     saturated = [
         str(k) for k, v in summary.items() if isinstance(v, int | float) and v == float("inf")

@@ -23,6 +23,7 @@ from vsim.console import (
     run_warnings,
     saturation_warnings,
     summary_sections,
+    with_name,
 )
 from vsim.experiment.targets import Target, meets_targets
 
@@ -110,12 +111,28 @@ def _run_sections(folder: Path) -> tuple[str, dict[str, Any], list[str]]:
     from vsim.experiment import read_result
 
     res = read_result(folder)
+    summary = with_name(res.summary)
     rows = [
-        (f"{section}: {name}", format_value(name, res.summary[name]))
-        for section, names in summary_sections(res.summary).items()
+        (f"{section}: {name}", format_value(name, summary[name]))
+        for section, names in summary_sections(summary).items()
         for name in names
     ]
     parts = ["<h2>Headline figures</h2>", _table(["metric", "value"], rows)]
+    if len(res.services):
+        cols = [c for c in res.services.columns if c not in ("guests",)]
+        parts.append("<h2>Services</h2>")
+        parts.append(
+            _table(
+                cols,
+                [
+                    [
+                        format_value(c, v) if c not in ("service", "mode") else v
+                        for c, v in r.items()
+                    ]
+                    for r in res.services[cols].to_dict("records")
+                ],
+            )
+        )
     rejected = res.events[res.events["kind"] == "rejected"] if len(res.events) else res.events
     parts.append(f"<h2>Rejected guests ({len(rejected)})</h2>")
     if len(rejected):
@@ -127,7 +144,7 @@ def _run_sections(folder: Path) -> tuple[str, dict[str, Any], list[str]]:
         )
     else:
         parts.append('<p class="note">none</p>')
-    return "".join(parts), res.manifest.get("scenario", {}), run_warnings(res.summary)
+    return "".join(parts), res.manifest.get("scenario", {}), run_warnings(res.summary, res.events)
 
 
 def _interval(row: dict[str, Any], metric: str) -> str:

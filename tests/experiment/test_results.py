@@ -97,6 +97,8 @@ def test_write_creates_expected_files(tmp_path: Path) -> None:
         "migrations.parquet",
         "deployments.parquet",
         "replicas.parquet",
+        "services.parquet",
+        "analytic.parquet",
         "manifest.json",
         "figures/utilization.png",
         "figures/heatmap_cpu.png",
@@ -232,7 +234,7 @@ def test_repr_is_compact() -> None:
     assert repr(make_result()) == (
         "Result(summary=9 metrics, hosts=6 rows, guests=6 rows, events=2 rows, requests=0 rows, "
         "migrations=0 rows, "
-        "deployments=0 rows, replicas=0 rows)"
+        "deployments=0 rows, replicas=0 rows, services=0 rows, analytic=0 rows)"
     )
 
 
@@ -244,3 +246,19 @@ def test_import_does_not_load_pyplot() -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_runs_summary_is_numeric_and_named_after_its_scenario(tmp_path: Path) -> None:
+    import vsim
+    from tests.helpers import host, scenario, vm
+
+    sc = scenario([host()], [vm("v", None, count=2)], name="numeric")
+    res = vsim.run(sc)
+    assert res.summary.dtype == np.float64 and res.summary.name == "numeric"
+    assert "scenario" not in res.summary.index
+    assert res.summary["guests"] == 2 and res.summary["seed"] == sc.seed
+    res.summary.describe()  # works on the Series as it is, no conversion
+    back = read_result(res.write(tmp_path, figures=False))
+    assert (tmp_path / "summary.csv").read_text().startswith("scenario,")
+    assert back.summary.name == "numeric" and back.summary.dtype == np.float64
+    pd.testing.assert_series_equal(back.summary, res.summary, check_index_type=False)

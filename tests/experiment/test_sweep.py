@@ -333,7 +333,9 @@ def test_cli_sweep_writes_tables_and_plot_draws_sweep_figures(scenario_file, tmp
 
     assert main(["plot", str(out)]) == 0
     figures = {p.name for p in (out / "figures").iterdir()}
-    assert "curve_unmet_cpu_frac_vs_scheduler_overcommit_cpu.png" in figures
+    assert "curve_cpu_util_mean_vs_scheduler_overcommit_cpu.png" in figures
+    # No demand went unmet in any configuration: a curve of zeros is not drawn.
+    assert "curve_unmet_cpu_frac_vs_scheduler_overcommit_cpu.png" not in figures
     assert "pareto.png" in figures
 
 

@@ -98,8 +98,8 @@ def test_memory_is_independent_of_the_request_count():
         for i, x in enumerate(rng.exponential(0.1, n)):
             log.add_latency(float(x))
             log.add_row((i, "s", 0.0, 0.0, float(x), float(x), 1.0, "completed"))
-        assert len(log.rows) == 100 and len(log.latency) == 100
-        sizes.append(len(pickle.dumps(log.sketch)))
+        assert len(log.rows) == 100 and len(log.latencies.values) == 100
+        sizes.append(len(pickle.dumps(log.latencies.sketch)))
     # The sketch's bins grow with the log of the latencies' range, not with their number.
     assert sizes[1] < 1.5 * sizes[0]
 

@@ -91,7 +91,7 @@ def test_heatmap_rows_follow_first_appearance() -> None:
 
 def test_heatmap_vmax_grows_with_overcommit() -> None:
     hosts = host_frame(n_hosts=2, n_samples=2)
-    hosts.loc[0, "cpu_util"] = 1.6
+    hosts.loc[1, "cpu_util"] = 1.6  # host-1, which is on (host-0 is off: drawn apart)
     assert heatmap(hosts).axes[0].images[0].get_clim() == (0.0, 1.6)
 
 
@@ -145,3 +145,69 @@ def test_result_plots_accessor() -> None:
 def test_figures_render_for_notebooks() -> None:
     png = utilization(host_frame())._repr_png_()
     assert png.startswith(PNG_SIGNATURE)
+
+
+def test_heatmap_draws_switched_off_hosts_apart_from_idle_ones() -> None:
+    hosts = host_frame(n_hosts=3, n_samples=2)
+    hosts.loc[hosts["host"] == "host-2", "cpu_util"] = 0.0  # idle, but on
+    ax = heatmap(hosts).axes[0]
+    values, off = ax.images[0].get_array(), ax.images[1].get_array()
+    # host-0 is off: masked on the scale, shown by the overlay; host-2 sits at 0 on the scale.
+    assert values.mask[0].all() and not off.mask[0].any()
+    assert not values.mask[2].any() and (values[2] == 0).all() and off.mask[2].all()
+    assert "off or failed" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_utilization_band_spans_busy_hosts_when_many_are_idle() -> None:
+    hosts = host_frame(n_hosts=5, n_samples=3)
+    hosts["state"] = "on"
+    hosts.loc[hosts["host"].isin(["host-0", "host-1", "host-2"]), "cpu_util"] = 0.0
+    ax = utilization(hosts).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "CPU, busy hosts p10–p90" in labels and "idle hosts, share" in labels
+    (idle,) = [line for line in ax.get_lines() if line.get_label() == "idle hosts, share"]
+    np.testing.assert_allclose(idle.get_ydata(), 0.6)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    busy = hosts[~hosts["host"].isin(["host-0", "host-1", "host-2"])]["cpu_util"]
+    assert band.min() >= busy.min() - 1e-12  # the band never drops to the idle hosts' 0
+
+
+@pytest.mark.parametrize("draw", ["utilization", "heatmap", "power_energy", "latency_over_time"])
+def test_plotting_functions_draw_on_the_axes_given(draw) -> None:
+    from matplotlib.figure import Figure
+
+    from vsim import plot
+
+    hosts = host_frame()
+    hosts["power_w"] = 100.0
+    requests = pd.DataFrame({"end_s": [1.0, 2.0, 3.0], "latency_s": [0.1, 0.2, 0.3]})
+    data = requests if draw == "latency_over_time" else hosts
+    fig = Figure()
+    ax = fig.add_subplot(1, 2, 2)
+    fn = getattr(plot, draw)
+    assert fn(data, ax=ax) is fig
+    assert ax.has_data() and len(fig.axes) >= 1 and fig.axes[0] is ax
+
+
+def test_analytic_latency_over_time_shades_saturated_intervals_only() -> None:
+    from vsim.plot import analytic_latency_over_time
+
+    frame = pd.DataFrame(
+        {
+            "time_s": [600.0, 600.0, 1200.0, 1200.0],
+            "guest": ["a", "b", "a", "b"],
+            "service": "web",
+            "requests": [100.0, 100.0, 100.0, 100.0],
+            "utilization": [0.5, 0.5, 1.2, 1.3],
+            "latency_s_mean": [1.0, 1.0, np.inf, np.inf],
+        }
+    )
+    ax = analytic_latency_over_time(frame).axes[0]
+    (span,) = ax.patches  # the second interval, [600, 1200] s
+    xs = span.get_path().transformed(span.get_patch_transform()).vertices[:, 0]
+    assert (xs.min(), xs.max()) == (600.0, 1200.0)
+    p99 = [ln for ln in ax.get_lines() if ln.get_label() == "p99"][0].get_ydata()
+    assert p99[0] == pytest.approx(-np.log(0.01)) and np.isnan(p99[1])
+    assert "saturated" in ax.get_title()
+    calm = analytic_latency_over_time(frame.iloc[:2]).axes[0]
+    assert not calm.patches and "saturated" not in calm.get_title()

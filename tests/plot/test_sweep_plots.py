@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection
 
 from vsim.plot.sweep import (
     latency_cdf,
@@ -108,3 +110,63 @@ def test_metric_labels_carry_units():
     assert metric_label("latency_s_p99") == "p99 latency (s)"
     assert metric_label("cpu_util_mean") == "mean cpu utilization (fraction)"
     assert "currency" in metric_label("cost_per_guest_month")
+
+
+def _offsets(ax, label: str) -> np.ndarray:
+    """The points of the scatter drawn with ``label``."""
+    (coll,) = [c for c in ax.collections if c.get_label() == label]
+    return np.asarray(coll.get_offsets())
+
+
+def test_configurations_that_reject_guests_stay_off_the_front_unless_allowed():
+    agg = aggregate()
+    # Configuration 3 (oc 1.0, b) rejects guests; made the cheapest and best, it would
+    # dominate every other point.
+    agg.loc[3, ["energy_kwh_mean", "unmet_cpu_frac_mean"]] = [0.5, 0.0]
+    agg["guests_rejected_mean"] = [0.0, 0.0, 0.0, 4.0, 0.0]
+    x, y = "energy_kwh_mean", "unmet_cpu_frac_mean"
+    ax = pareto(agg, x, y).axes[0]
+    assert len(_offsets(ax, "Pareto front")) == 3  # policy a, as without configuration 3
+    np.testing.assert_array_equal(_offsets(ax, "rejects guests (off the front)"), [[0.5, 0.0]])
+    allowed = pareto(agg, x, y, allow_rejected=True).axes[0]
+    np.testing.assert_array_equal(_offsets(allowed, "Pareto front"), [[0.5, 0.0]])
+
+
+def test_pareto_error_bars_are_the_interval_not_a_symmetric_half_width():
+    agg = aggregate()
+    # An interval cut at 0 (a fraction): [0, 0.12] around a mean of 0.1.
+    agg.loc[0, "unmet_cpu_frac_ci95_low"] = 0.0
+    agg.loc[0, "unmet_cpu_frac_ci95_high"] = 0.12
+    x, y = "energy_kwh_mean", "unmet_cpu_frac_mean"
+    interval = ("unmet_cpu_frac_ci95_low", "unmet_cpu_frac_ci95_high")
+    ax = pareto(agg, x, y, yerr=interval).axes[0]
+    (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    segments = bars.get_segments()
+    np.testing.assert_allclose(segments[0][:, 1], [0.0, 0.12])
+    np.testing.assert_allclose(segments[1][:, 1], [0.13, 0.17])
+
+
+def test_curves_draw_a_target_with_the_feasible_side_shaded_and_colour_by_hue():
+    agg = aggregate()
+    fig = sweep_curves(agg, "unmet_cpu_frac", "oc", hue="policy", target=("<", 0.2))
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "target < 0.2"]
+    assert list(line.get_ydata()) == [0.2, 0.2]
+    spans = [p for p in ax.patches if p.get_alpha() == 0.08]
+    (span,) = spans
+    ys = span.get_path().transformed(span.get_patch_transform()).vertices[:, 1]
+    assert ys.max() == pytest.approx(0.2) and ys.min() == pytest.approx(ax.get_ylim()[0])
+    assert ax.get_legend().get_title().get_text() == "policy"
+    above = sweep_curves(agg, "unmet_cpu_frac", "oc", target=(">=", 0.2)).axes[0]
+    (span,) = [p for p in above.patches if p.get_alpha() == 0.08]
+    ys = span.get_path().transformed(span.get_patch_transform()).vertices[:, 1]
+    assert ys.min() == pytest.approx(0.2)
+
+
+def test_all_zero_metrics_get_no_figure(tmp_path):
+    agg = aggregate()
+    agg["migrations_mean"], agg["migrations_ci95"] = 0.0, 0.0
+    names = {
+        p.stem for p in save_sweep_figures(agg, tmp_path, metrics=["migrations", "energy_kwh"])
+    }
+    assert "curve_energy_kwh_vs_oc" in names and "curve_migrations_vs_oc" not in names

@@ -364,3 +364,47 @@ def test_result_plots_new_methods() -> None:
         empty.power(),
     ):
         assert_no_data(fig)
+
+
+def test_latency_legend_stays_off_the_p99_line() -> None:
+    from vsim.plot.timeline import latency_over_time as draw
+
+    end = np.linspace(1.0, 600.0, 600)
+    requests = pd.DataFrame({"end_s": end, "latency_s": 0.1 + end / 600.0})
+    fig = draw(requests)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    legend = ax.get_legend().get_window_extent()
+    # Beside the axes, so no part of a line (the p99 rises to the top right) lies under it.
+    assert legend.x0 >= ax.get_window_extent().x1
+
+
+def test_multi_panel_figures_draw_on_the_axes_given() -> None:
+    from vsim.plot.deployments import deployment_timeline
+    from vsim.plot.timeline import availability as draw
+
+    events = pd.DataFrame(
+        {
+            "time_s": [10.0, 20.0, 50.0, 60.0],
+            "kind": ["host_failed", "guest_down", "state", "host_repaired"],
+            "subject": ["h-0", "g-0", "g-0", "h-0"],
+            "detail": ["", "", "running", ""],
+        }
+    )
+    table = pd.DataFrame({"guest": ["g-0"], "downtime_s": [30.0]})
+    fig = Figure()
+    axes = fig.subplots(2, 1)
+    assert draw(events, table, ax=list(axes)) is fig
+    assert all(ax.has_data() for ax in axes) and len(fig.axes) == 2
+    with pytest.raises(ValueError, match="2 panels"):
+        draw(events, table, ax=axes[0])
+    deps = pd.DataFrame(
+        {
+            "time_s": [0.0, 15.0], "deployment": ["web", "web"], "desired": [1, 2],
+            "ready": [1, 1], "arrival_rps": [5.0, 9.0],
+            "latency_s_p50": [0.01, 0.02], "latency_s_p99": [0.05, 0.08],
+        }
+    )  # fmt: skip
+    other = Figure()
+    pair = other.subplots(2, 1)
+    assert deployment_timeline(deps, ax=pair) is other and pair[1].has_data()

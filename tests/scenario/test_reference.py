@@ -99,3 +99,46 @@ def test_vsim_schema_prints_the_schema_and_the_reference(capsys):
     assert json.loads(capsys.readouterr().out) == scenario_json_schema()
     assert main(["schema", "--reference"]) == 0
     assert capsys.readouterr().out == reference_markdown()
+
+
+def _objects(node, where="schema"):
+    """Every (path, object schema with properties) inside a JSON Schema, however nested."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield where, node
+        for key, value in node.items():
+            yield from _objects(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _objects(value, f"{where}[{i}]")
+
+
+def test_every_field_of_the_schema_has_a_description():
+    schema = scenario_json_schema()
+    missing = [
+        f"{where}.{field}"
+        for where, obj in _objects(schema)
+        for field, prop in obj["properties"].items()
+        if not str(prop.get("description", "")).strip()
+    ]
+    assert missing == []
+    # The walk reaches the nested sections, not only the top level.
+    assert sum(1 for _ in _objects(schema)) > 50
+
+
+def test_vsim_schema_into_a_closed_pipe_prints_no_traceback():
+    import subprocess
+    import sys
+
+    # The schema is larger than a pipe's buffer, so the write after the reader left fails.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vsim", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout.readline().strip() == b"{"
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""

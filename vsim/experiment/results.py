@@ -2,7 +2,8 @@
 
 A run's output folder holds::
 
-    summary.csv        one row of headline metrics, columns in the order of Result.summary
+    summary.csv        one row: ``scenario`` (the name), then the headline metrics in the
+                       order of Result.summary
     hosts.parquet      tidy per (sample, host) rows
     guests.parquet     tidy per (sample, guest) rows
     events.parquet     one row per recorded event
@@ -10,6 +11,8 @@ A run's output folder holds::
     migrations.parquet one row per migration (may be empty)
     deployments.parquet per (record time, deployment): desired, ready, pending... (may be empty)
     replicas.parquet   one row per deployment replica: version, requests sent, served
+    services.parquet   one row per service workload: requests, latency, SLO share, saturation
+    analytic.parquet   per (sample, guest) of analytic services: requests, utilization, mean
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from vsim._io import atomic_write, replace_folder
@@ -48,6 +52,7 @@ __all__ = [
     "atomic_write",
     "check_output_folder",
     "is_result_dir",
+    "numeric_summary",
     "read_result",
 ]
 
@@ -65,9 +70,13 @@ TABLES: tuple[str, ...] = (
     "migrations",
     "deployments",
     "replicas",
+    "services",
+    "analytic",
 )
 #: Tables that may be missing on disk (read back as empty frames).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations", "deployments", "replicas"})
+OPTIONAL_TABLES: frozenset[str] = frozenset(
+    {"requests", "migrations", "deployments", "replicas", "services", "analytic"}
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -75,7 +84,9 @@ class Result:
     """Everything one simulation run produced.
 
     Attributes:
-        summary: one row of headline metrics; the index holds the metric names.
+        summary: the headline metrics as float64, the index holding their names; the
+            scenario's name is the Series' ``name`` (not a value, so that the Series stays
+            numeric: ``res.summary.describe()``, arithmetic and comparisons just work).
         hosts: tidy frame, one row per (sample, host).
         guests: tidy frame, one row per (sample, guest).
         events: one row per recorded event.
@@ -83,6 +94,10 @@ class Result:
         deployments: per record time and deployment, replicas by status and version, load,
             utilization and latency (empty without deployments).
         replicas: one row per replica that ran: requests the balancer sent it, served, time up.
+        services: one row per service workload, in either mode: requests, throughput, latency
+            mean and percentiles, SLO and the share beyond it, share of saturated requests.
+        analytic: per sampling interval and guest of analytic services: requests, utilization,
+            mean response time (``inf`` when saturated); empty without analytic services.
         manifest: JSON-serialisable description of the run (scenario, seed, version, ...).
     """
 
@@ -95,6 +110,8 @@ class Result:
     migrations: pd.DataFrame = field(default_factory=pd.DataFrame)
     deployments: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicas: pd.DataFrame = field(default_factory=pd.DataFrame)
+    services: pd.DataFrame = field(default_factory=pd.DataFrame)
+    analytic: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:
@@ -134,7 +151,11 @@ class Result:
 
     def _write_files(self, out: Path, *, figures: bool, formats: Iterable[str]) -> None:
         """Every file of the result into the (new, empty) folder ``out``; the manifest last."""
-        summary_row = pd.DataFrame([self.summary.to_dict()], columns=list(self.summary.index))
+        row = self.summary.to_dict()
+        columns = list(self.summary.index)
+        if self.summary.name is not None and "scenario" not in row:
+            row, columns = {"scenario": self.summary.name, **row}, ["scenario", *columns]
+        summary_row = pd.DataFrame([row], columns=columns)
         atomic_write(out / SUMMARY_FILE, lambda p: summary_row.to_csv(p, index=False))
 
         for name in TABLES:
@@ -245,7 +266,8 @@ def _require(path: Path) -> Path:
 
 
 def _read_summary(path: Path) -> pd.Series:
-    """Turn the one-row ``summary.csv`` back into a Series.
+    """Turn the one-row ``summary.csv`` back into a Series, its ``scenario`` column the
+    Series' name.
 
     When every column has the same dtype the Series gets that dtype (e.g. float64);
     otherwise it is an object Series whose values keep their own type (int, float, str).
@@ -256,9 +278,24 @@ def _read_summary(path: Path) -> pd.Series:
         return pd.Series(dtype=object)
     if len(frame) != 1:
         raise ValueError(f"{path}: expected exactly one data row, found {len(frame)}")
+    name = None
+    if "scenario" in frame.columns:
+        name = str(frame.pop("scenario").iloc[0])
     if frame.columns.size and frame.dtypes.nunique() == 1:
         series = frame.iloc[0].copy()
     else:
         series = pd.Series(frame.astype(object).iloc[0].tolist(), index=frame.columns, dtype=object)
-    series.name = None
+    series.name = name
     return series
+
+
+def numeric_summary(summary: pd.Series, name: str | None) -> pd.Series:
+    """A run's summary as float64 (counts and flags as numbers), named after its scenario;
+    ``ValueError`` naming a value that is not a number (a controller's summary must be)."""
+    values = {}
+    for key, value in summary.items():
+        try:
+            values[key] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"summary column {key!r} is not a number: {value!r}") from None
+    return pd.Series(values, dtype=np.float64, name=name)

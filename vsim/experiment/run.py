@@ -13,14 +13,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from vsim.experiment.cost import cost_summary
-from vsim.experiment.results import Result, check_output_folder
-from vsim.metrics.latency import mean_response, mixture_quantile
+from vsim.experiment.latency import analytic_table, latency_summary, services_table
+from vsim.experiment.results import Result, check_output_folder, numeric_summary
 from vsim.model import guests as gs
 from vsim.model.build import ControllerFactory, build_simulation, controller
 from vsim.model.engine import Engine
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
-from vsim.model.overhead import cpu_factors
-from vsim.model.services import LATENCY_QUANTILES
+from vsim.model.rejection import KINDS as REJECTION_KINDS
+from vsim.model.rejection import kind_of
 from vsim.scenario import Scenario, load_scenario
 
 
@@ -94,11 +94,11 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     demand = tot["cpu_demand_mips"]
     summary = pd.Series(
         {
-            "scenario": sc.name,
             "seed": sc.seed,
             "hosts": h.n,
             "guests": g.n,
             "guests_rejected": int(np.sum(g.state == gs.REJECTED)),
+            **rejected_by(sim.events.frame()),
             "cpu_util_mean": host_mean("cpu_util"),
             "mem_util_mean": host_mean("mem_util"),
             "disk_util_mean": host_mean("disk_util"),
@@ -123,17 +123,18 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     for c in sim.controllers:
         for key, value in c.summary().items():
             summary[key] = value
-    analytic = analytic_summary(sim)
-    if len(analytic) and not summary["requests_completed"]:
-        # Only analytic services: their estimates are the run's latency figures.
-        for key in ("latency_s_mean", *(f"latency_s_{name}" for name, _ in LATENCY_QUANTILES)):
-            summary[key] = analytic[f"analytic_{key}"]
-        summary["throughput_rps"] = analytic["analytic_throughput_rps"]
+    services = controller(sim, "services")
+    analytic = analytic_table(sim)
+    by_service = services_table(sim, analytic, services.requests)
+    simulated = bool((by_service["mode"] == "requests").any())
+    # Only analytic services: their figures are the run's latency columns (same names).
+    for key, value in latency_summary(analytic, by_service, simulated, sc.duration).items():
+        summary[key] = value
     run_info = pd.Series(
         {"sim_time_s": float(sc.duration), "wall_time_s": wall_time_s, "events": sim.n_events},
         dtype=object,
     )
-    summary = pd.concat([summary, analytic, run_info])
+    summary = numeric_summary(pd.concat([summary, run_info]), sc.name)
     migrator = controller(sim, "migration")
     manifest = {
         "vsim_version": vsim_version(),
@@ -145,12 +146,23 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
         "in_effect": {"migration": migrator.settings(), "network": sim.network_settings()},
     }
     migrations = migrator.frame()
-    requests = controller(sim, "services").requests.frame()
+    requests = services.requests.frame()
     deps = controller(sim, "deployments")
     extra = {"deployments": deps.frame(), "replicas": deps.replicas_frame()} if deps else {}
+    extra.update(services=by_service, analytic=analytic)
     return Result(
         summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
     )
+
+
+def rejected_by(events: pd.DataFrame) -> dict[str, int]:
+    """Rejected guests by kind of constraint (``guests_rejected_by_<kind>``), from the
+    events: so that a sweep, which keeps no events, can say what blocked them."""
+    counts = dict.fromkeys(REJECTION_KINDS, 0)
+    if len(events):
+        for detail in events.loc[events["kind"] == "rejected", "detail"]:
+            counts[kind_of(str(detail))] += 1
+    return {f"guests_rejected_by_{k}": n for k, n in counts.items()}
 
 
 def _scenario_as_run(sc: Scenario, migrator) -> dict:
@@ -158,43 +170,3 @@ def _scenario_as_run(sc: Scenario, migrator) -> dict:
     out = sc.model_dump(mode="json")
     out["migration"] = migrator.cfg.model_dump(mode="json")
     return out
-
-
-def analytic_summary(sim: Engine) -> pd.Series:
-    """Latency of services in analytic mode, estimated per sampling interval from the CPU
-    capacity each guest could get (its grant plus what its host left idle), then combined."""
-    demands = [d for d in sim.trace_demands if d.service is not None]
-    if not demands:
-        return pd.Series(dtype=object)
-    rec, g, h = sim.recorder, sim.guests, sim.hosts
-    span = np.diff(np.concatenate([[0.0], rec.times]))
-    weights, means = [], []
-    for d in demands:
-        spec = d.service
-        es_mi, es2_mi = spec.cpu.moments()
-        idx = d.guests
-        host = np.maximum(g.host, 0)[idx]  # where each guest ran at the end of the run
-        k_in, k_tot = cpu_factors(g.cpu_in_guest[idx], g.cpu_on_host[idx])
-        cap = g.cap_cores[idx] * np.minimum(g.vcpu_mips[idx], h.core_mips[host]) / k_in
-        spare = (1.0 - rec.host["cpu_util"][:, host]) * h.cpu_mips[host] / k_tot
-        capacity = np.minimum(cap, rec.guest["cpu_useful_mips"][:, idx] + np.maximum(spare, 0))
-        servers = max(1, round(float(g.cap_cores[idx].max())))
-        if spec.workers is not None:
-            servers = min(servers, spec.workers)
-        speed = capacity / servers  # MIPS of one server (vCPU) in each interval
-        lam = rec.guest["cpu_demand_mips"][:, idx] / es_mi  # requests per second
-        with np.errstate(divide="ignore", invalid="ignore"):
-            es, es2 = es_mi / speed, es2_mi / speed**2
-            w = mean_response(lam, es, es2, servers, spec.workers == 1)
-        weights.append((lam * span[:, None]).ravel())
-        means.append(np.where(np.isfinite(es), w, np.inf).ravel())
-    wts, mns = np.concatenate(weights), np.concatenate(means)
-    total = wts.sum()
-    out = {
-        "analytic_requests": total,
-        "analytic_throughput_rps": total / sim.scenario.duration,
-        "analytic_latency_s_mean": float((wts * mns).sum() / total) if total else np.nan,
-    }
-    for name, q in LATENCY_QUANTILES:
-        out[f"analytic_latency_s_{name}"] = mixture_quantile(wts, mns, q) if total else np.nan
-    return pd.Series(out, dtype=object)

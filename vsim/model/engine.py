@@ -43,6 +43,7 @@ from vsim.model.rates import (
     RateTable,
     UsefulRateWatch,
 )
+from vsim.model.rejection import why_rejected
 from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
 from vsim.model.workloads import build_demands
@@ -386,9 +387,29 @@ class Engine:
         rejected. The caller counts the event and re-solves."""
         g = self.guests
         idx = idx[(g.state[idx] == gs.PENDING) | (g.state[idx] == gs.STOPPED)]
-        for i in self.place_and_boot(idx):
-            g.state[i] = gs.REJECTED
-            self.events.add(self.env.now, "rejected", g.names[i], "no host has room")
+        rejected = self.place_and_boot(idx)
+        g.state[rejected] = gs.REJECTED
+        held = self._affinity_hosts() if len(rejected) else {}
+        for i in rejected:
+            self.events.add(self.env.now, "rejected", g.names[i], self.why_rejected(int(i), held))
+
+    def why_rejected(self, i: int, held: dict[int, list[int]] | None = None) -> str:
+        """The constraint that leaves guest ``i`` without a host now (:mod:`rejection`);
+        ``held``: the hosts holding each anti-affinity group, when the caller has them."""
+        g = self.guests
+        held = self._affinity_hosts() if held is None else held
+        group = int(g.affinity[i])
+        parent = int(g.parent[i])
+        return why_rejected(
+            self.pool,
+            dict(zip(self.pool.resources, self._requests[i], strict=True)),
+            host_names=self.hosts.names,
+            held=held.get(group, []) if group >= 0 else [],
+            rule=g.affinity_names[group] if group >= 0 else None,
+            pinned=int(g.pinned[i]),
+            vm=str(g.names[parent]) if parent >= 0 else None,
+            policy=self.placement.name,
+        )
 
     def place_and_boot(self, idx: np.ndarray) -> np.ndarray:
         """Place guests with the scenario's policy and boot them; returns those that found no

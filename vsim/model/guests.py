@@ -50,6 +50,7 @@ class GuestTable:
     # dynamic
     host: np.ndarray  # int[G], -1 when not on a host; read-only, changed through place()
     state: np.ndarray  # int8[G]
+    affinity_names: tuple[str, ...] = ()  # anti-affinity rule names, by group id
 
     def __post_init__(self) -> None:
         self._host = np.array(self.host, dtype=np.int64)  # the one writable copy
@@ -141,6 +142,7 @@ class GuestTable:
             ),
             host=np.full(n, -1, dtype=np.int64),
             state=np.full(n, PENDING, dtype=np.int8),
+            affinity_names=tuple(labels),
         )
 
     @property

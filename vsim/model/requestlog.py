@@ -23,12 +23,68 @@ from array import array
 import numpy as np
 import pandas as pd
 
-__all__ = ["EXACT_LATENCIES", "SKETCH_ACCURACY", "RequestLog"]
+__all__ = ["EXACT_LATENCIES", "SKETCH_ACCURACY", "Latencies", "RequestLog"]
 
 #: Completed requests whose latencies are kept exactly (8 bytes each); past that, a sketch.
 EXACT_LATENCIES = 1_000_000
 #: Relative accuracy of the latency sketch: every quantile within this share of the true one.
 SKETCH_ACCURACY = 0.005
+
+
+class Latencies:
+    """Latencies of completed requests in bounded memory: exact up to ``exact`` of them, then a
+    DDSketch; the mean and the count over ``slo`` stay exact."""
+
+    def __init__(self, exact: int = EXACT_LATENCIES, slo: float | None = None) -> None:
+        self.exact = exact
+        self.values = array("d")
+        self.sketch = None  # a DDSketch once the exact values are full
+        self.sketch_sum = 0.0
+        self.slo = slo
+        self.sketch_over_slo = 0
+
+    def __len__(self) -> int:
+        return len(self.values) + (0 if self.sketch is None else int(self.sketch.count))
+
+    def add(self, value: float) -> None:
+        """A completed request's latency."""
+        if self.sketch is None:
+            if len(self.values) < self.exact:
+                self.values.append(value)
+                return
+            from ddsketch import DDSketch
+
+            self.sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
+        self.sketch.add(value)
+        self.sketch_sum += value
+        if self.slo is not None and value > self.slo:
+            self.sketch_over_slo += 1
+
+    def figures(self, quantiles: tuple[tuple[str, float], ...]) -> dict[str, float]:
+        """Mean, the named percentiles and the count over the SLO (NaN without a value)."""
+        lat = np.frombuffer(self.values, dtype=np.float64) if len(self.values) else np.zeros(0)
+        over = float(np.sum(lat > self.slo)) if self.slo is not None else 0.0
+        out: dict[str, float] = {}
+        if self.sketch is None:
+            out["latency_s_mean"] = float(lat.mean()) if len(lat) else np.nan
+            for name, q in quantiles:
+                out[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
+        else:
+            out["latency_s_mean"] = (float(lat.sum()) + self.sketch_sum) / len(self)
+            sketch = self._all_sketched(lat)
+            for name, q in quantiles:
+                out[f"latency_s_{name}"] = float(sketch.get_quantile_value(q))
+        out["over_slo"] = over + self.sketch_over_slo
+        return out
+
+    def _all_sketched(self, lat: np.ndarray):
+        from ddsketch import DDSketch
+
+        sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
+        for value in lat.tolist():
+            sketch.add(value)
+        sketch.merge(self.sketch)
+        return sketch
 
 
 class RequestLog:
@@ -42,7 +98,10 @@ class RequestLog:
         rng: np.random.Generator | None = None,
         exact_latencies: int | None = None,
     ) -> None:
-        self.latency = array("d")
+        self.exact_latencies = EXACT_LATENCIES if exact_latencies is None else exact_latencies
+        #: Every completed request's latency; its SLO (the tightest of the services') is set by
+        #: the owner through :attr:`slo`.
+        self.latencies = Latencies(self.exact_latencies)
         self.completed = 0
         self.rejected = 0
         self.timed_out = 0
@@ -53,38 +112,41 @@ class RequestLog:
         self.created = 0
         self.ended = 0
         self.in_transit = 0
+        # Per service (workload name): latencies of completed requests, and how many ended
+        # otherwise (rejected, timed out, failed), for the services table.
+        self.by_service: dict[str, tuple[Latencies, list[int]]] = {}
         self.max_rows = max_rows
         self.rng = rng
         self.offered = 0  # rows offered to the table (after the workload's record share)
         self._order: list[int] = []  # offer number of each kept row, once sampling started
-        self.exact_latencies = EXACT_LATENCIES if exact_latencies is None else exact_latencies
-        self.sketch = None  # a DDSketch once the exact latencies are full
-        self.sketch_sum = 0.0
-        #: Latency target the SLO count uses (the tightest of the services'), set by the owner.
-        self.slo: float | None = None
-        self.sketch_over_slo = 0
+
+    @property
+    def slo(self) -> float | None:
+        return self.latencies.slo
+
+    @slo.setter
+    def slo(self, value: float | None) -> None:
+        self.latencies.slo = value
 
     def next_id(self) -> int:
         """The id of a request being created."""
         self.created += 1
         return self._ids()
 
+    def count(self, service: str, latency: float | None, slo: float | None) -> None:
+        """One counted request of ``service`` (latency target ``slo``) ended: completed in
+        ``latency`` s, or not."""
+        entry = self.by_service.get(service)
+        if entry is None:
+            entry = self.by_service[service] = (Latencies(self.exact_latencies, slo), [0])
+        if latency is None:
+            entry[1][0] += 1
+        else:
+            entry[0].add(latency)
+
     def add_latency(self, value: float) -> None:
         """A completed request's latency."""
-        if self.sketch is None:
-            if len(self.latency) < self.exact_latencies:
-                self.latency.append(value)
-                return
-            self._start_sketch()
-        self.sketch.add(value)
-        self.sketch_sum += value
-        if self.slo is not None and value > self.slo:
-            self.sketch_over_slo += 1
-
-    def _start_sketch(self) -> None:
-        from ddsketch import DDSketch
-
-        self.sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
+        self.latencies.add(value)
 
     def add_row(self, row: tuple) -> None:
         """A row of the requests table, kept or not by reservoir sampling past ``max_rows``."""
@@ -123,34 +185,13 @@ class RequestLog:
 
     def latency_figures(self, quantiles: tuple[tuple[str, float], ...]) -> dict[str, float]:
         """Mean, the named percentiles and the count over the SLO of the completed requests."""
-        lat = np.frombuffer(self.latency, dtype=np.float64) if len(self.latency) else np.zeros(0)
-        over = float(np.sum(lat > self.slo)) if self.slo is not None else 0.0
-        out: dict[str, float] = {}
-        if self.sketch is None:
-            out["latency_s_mean"] = float(lat.mean()) if len(lat) else np.nan
-            for name, q in quantiles:
-                out[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
-        else:
-            n = len(lat) + self.sketch.count
-            out["latency_s_mean"] = (float(lat.sum()) + self.sketch_sum) / n
-            sketch = self._all_sketched(lat)
-            for name, q in quantiles:
-                out[f"latency_s_{name}"] = float(sketch.get_quantile_value(q))
-        out["over_slo"] = over + self.sketch_over_slo
-        return out
-
-    def _all_sketched(self, lat: np.ndarray):
-        from ddsketch import DDSketch
-
-        sketch = DDSketch(relative_accuracy=SKETCH_ACCURACY)
-        for value in lat.tolist():
-            sketch.add(value)
-        sketch.merge(self.sketch)
-        return sketch
+        return self.latencies.figures(quantiles)
 
     def kept(self) -> dict[str, float]:
         """What the summary says was sampled."""
         return {
             "requests_recorded": len(self.rows),
-            "requests_latency_rel_error": 0.0 if self.sketch is None else SKETCH_ACCURACY,
+            "requests_latency_rel_error": (
+                0.0 if self.latencies.sketch is None else SKETCH_ACCURACY
+            ),
         }

@@ -114,6 +114,7 @@ class Station:
         self.record = spec.record
         self.warmup = spec.warmup
         self.slo = spec.slo
+        self.service = str(sim.scenario.guests[int(sim.guests.group[guest])].workload)
 
     # -------------------------------------------------------------- arrivals
     def start_arrivals(self, arrivals: Arrivals, ids: Callable[[], int]) -> None:
@@ -324,8 +325,10 @@ class Station:
             if status == "completed":
                 log.completed += 1
                 log.add_latency(now - req.arrival)
+                log.count(origin.service, now - req.arrival, origin.slo)
             else:
                 setattr(log, status, getattr(log, status) + 1)
+                log.count(origin.service, None, origin.slo)
         if req.user >= 0:  # a closed-loop user thinks, then sends its next request
             wait = origin.think()
             if status != "completed":  # and backs off after a failure, never spinning

@@ -1,5 +1,6 @@
 """Matplotlib figures from result DataFrames (no pyplot, no backend forced)."""
 
+from vsim.plot.analytic import analytic_latency_cdf, analytic_latency_over_time
 from vsim.plot.figures import heatmap, utilization
 from vsim.plot.result import ResultPlots, result_figures, save_figures
 from vsim.plot.sweep import latency_cdf
@@ -7,6 +8,8 @@ from vsim.plot.timeline import availability, latency_over_time, migration_timeli
 
 __all__ = [
     "ResultPlots",
+    "analytic_latency_cdf",
+    "analytic_latency_over_time",
     "availability",
     "heatmap",
     "latency_cdf",

@@ -31,6 +31,10 @@ __all__ = [
     "HOURS_THRESHOLD_S",
     "VsimFigure",
     "empty_figure",
+    "finish_cdf",
+    "first_axes",
+    "legend_outside",
+    "panels",
     "figure_formats",
     "new_figure",
     "require_columns",
@@ -69,9 +73,10 @@ def time_scale(times: np.ndarray) -> tuple[float, str]:
     return 1.0, "time (s)"
 
 
-def empty_figure(fig: Figure, title: str, text: str = "no data") -> Figure:
-    """``fig`` with one blank axes titled ``title`` that says ``text`` (why nothing is drawn)."""
-    ax = fig.add_subplot()
+def empty_figure(fig: Figure, title: str, text: str = "no data", ax: Any = None) -> Figure:
+    """``fig`` with one blank axes (``ax`` when given) titled ``title`` that says ``text``
+    (why nothing is drawn)."""
+    ax = fig.add_subplot() if ax is None else ax
     ax.set_title(title)
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
     ax.set_xticks([])
@@ -116,3 +121,49 @@ def _save(fig: Figure, path: Path, fmt: str) -> None:
     # Reproducible files: no timestamps in the metadata.
     metadata: dict[str, Any] | None = {"Date": None} if fmt in ("svg", "pdf", "ps", "eps") else None
     fig.savefig(path, format=fmt, metadata=metadata)
+
+
+def finish_cdf(ax: Any, title: str, *, slo: float | None = None, logx: bool = False) -> None:
+    """Axes, title, grid and legend of a latency CDF; ``slo`` as a dashed vertical line and
+    a log latency axis with ``logx`` (a tail spread over decades reads there)."""
+    if slo is not None:
+        ax.axvline(slo, color="k", linestyle="--", linewidth=1, label=f"SLO {slo:g} s")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel("latency (s)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    # Lower right: under the flat top of the curves, away from the steep rise and p99 marks.
+    ax.legend(loc="lower right", fontsize="small")
+
+
+def legend_outside(ax: Any, **kwargs: Any) -> None:
+    """The legend beside the axes, on the right: over the data it would hide a line (the p99
+    of a latency series lies where ``loc="best"`` often puts it)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def panels(ax: Any, n: int, figsize: tuple[float, float], **subplots: Any) -> tuple[Figure, list]:
+    """The figure and ``n`` stacked axes of a multi-panel figure: those given as ``ax`` (``n``
+    axes of one figure, e.g. ``fig.subplots(n, 1)``: a list, a tuple or an array), or a new
+    figure's."""
+    if ax is None:
+        fig = new_figure(figsize)
+        made = fig.subplots(n, 1, **subplots)
+        return fig, list(made) if n > 1 else [made]
+    axes = _axes_list(ax)
+    if len(axes) != n:
+        raise ValueError(f"this figure draws {n} panels: pass ax= as {n} axes, got {len(axes)}")
+    return axes[0].figure, axes
+
+
+def _axes_list(ax: Any) -> list:
+    return [ax] if hasattr(ax, "plot") else list(np.ravel(np.asarray(ax, dtype=object)))
+
+
+def first_axes(ax: Any) -> Any:
+    """The first of the axes given as ``ax`` (one, or several as :func:`panels` takes), or
+    ``None``: where a figure that has nothing to draw says so."""
+    return None if ax is None else _axes_list(ax)[0]

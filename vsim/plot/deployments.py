@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vsim.plot.base import new_figure, time_scale
+from vsim.plot.base import panels, time_scale
 
 
-def deployment_timeline(table: pd.DataFrame, events: pd.DataFrame | None = None) -> Figure:
+def deployment_timeline(
+    table: pd.DataFrame, events: pd.DataFrame | None = None, *, ax=None
+) -> Figure:
     """Per deployment: desired and ready replicas with the arrival rate (top), and the p50 and
-    p99 latency of each interval (bottom), with the HPA's ``scaled`` events marked."""
-    fig = new_figure((8.0, 5.5))
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    p99 latency of each interval (bottom), with the HPA's ``scaled`` events marked. ``ax``:
+    the two axes to draw on (top, bottom); the figure is returned."""
+    fig, (top, bottom) = panels(ax, 2, (8.0, 5.5), sharex=True)
     scale, label = time_scale(table["time_s"].to_numpy(dtype=float))
     load = top.twinx()
     for name, d in table.groupby("deployment", sort=False):

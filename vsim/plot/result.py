@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from vsim.plot.analytic import analytic_latency_cdf, analytic_latency_over_time
 from vsim.plot.base import figure_formats, write_figures
 from vsim.plot.deployments import deployment_timeline
 from vsim.plot.figures import heatmap, utilization
@@ -69,10 +70,11 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
     """The standard figures of a result, by file stem, for the data it has.
 
     Always ``utilization`` and ``heatmap_cpu``; ``latency_cdf`` and ``latency_over_time``
-    when ``requests`` has rows with ``latency_s``; ``migration_timeline`` when
-    ``migrations`` has rows; ``availability`` when ``events`` holds a ``guest_down`` or
-    ``host_failed``; ``power_energy`` when ``hosts`` has a ``power_w`` column.
-    Missing attributes count as missing data.
+    when ``requests`` has rows with ``latency_s``, else from the ``analytic`` table when
+    it has rows (services in analytic mode, drawn from their distribution);
+    ``migration_timeline`` when ``migrations`` has rows; ``availability`` when ``events``
+    holds a ``guest_down`` or ``host_failed``; ``power_energy`` when ``hosts`` has a
+    ``power_w`` column. Missing attributes count as missing data.
     """
     hosts = result_like.hosts
     figures = {
@@ -80,9 +82,14 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
         "heatmap_cpu": heatmap(hosts, "cpu_util"),
     }
     requests = _frame(result_like, "requests")
+    analytic = _frame(result_like, "analytic")
     if _has_rows(requests, "latency_s"):
-        figures["latency_cdf"] = latency_cdf(requests)
+        figures["latency_cdf"] = latency_cdf(requests, slo=_slo(result_like))
         figures["latency_over_time"] = latency_over_time(requests)
+    elif _has_rows(analytic, "requests", "latency_s_mean"):
+        # Only analytic services: the same figures, from their distribution.
+        figures["latency_cdf"] = analytic_latency_cdf(analytic, slo=_slo(result_like))
+        figures["latency_over_time"] = analytic_latency_over_time(analytic)
     migrations = _frame(result_like, "migrations")
     if _has_rows(migrations):
         figures["migration_timeline"] = migration_timeline(migrations, hosts)
@@ -97,6 +104,16 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
     if _has_rows(deployments, "ready"):
         figures["deployments"] = deployment_timeline(deployments, events)
     return figures
+
+
+def _slo(result_like: Any) -> float | None:
+    """The tightest SLO of the result's services (its ``services`` table), if any."""
+    services = _frame(result_like, "services")
+    if not _has_rows(services, "slo_s"):
+        return None
+    slos = services["slo_s"].to_numpy(dtype=float)
+    slos = slos[np.isfinite(slos)]
+    return float(slos.min()) if slos.size else None
 
 
 def _run_end(result_like: Any) -> float | None:
@@ -156,9 +173,27 @@ class ResultPlots:
         """Host-by-time image of ``column`` (see :func:`vsim.plot.figures.heatmap`)."""
         return heatmap(self._result.hosts, column, title=title)
 
-    def latency_cdf(self, *, by: str | None = None, title: str | None = None) -> Figure:
-        """CDF of request latency (see :func:`vsim.plot.sweep.latency_cdf`)."""
-        return latency_cdf(_frame(self._result, "requests"), by=by, title=title)
+    def latency_cdf(
+        self,
+        *,
+        by: str | None = None,
+        slo: float | None = None,
+        logx: bool = False,
+        title: str | None = None,
+        ax: Any = None,
+    ) -> Figure:
+        """CDF of request latency (see :func:`vsim.plot.sweep.latency_cdf`), from the
+        analytic distribution when the run has only analytic services; ``slo`` defaults to
+        the tightest SLO of the run's services."""
+        slo = _slo(self._result) if slo is None else slo
+        requests = _frame(self._result, "requests")
+        if not _has_rows(requests, "latency_s"):
+            analytic = _frame(self._result, "analytic")
+            if _has_rows(analytic, "requests"):
+                return analytic_latency_cdf(
+                    analytic, by=by or "service", slo=slo, logx=logx, title=title, ax=ax
+                )
+        return latency_cdf(requests, by=by, slo=slo, logx=logx, title=title, ax=ax)
 
     def latency_over_time(
         self, interval_s: float | None = None, *, title: str | None = None

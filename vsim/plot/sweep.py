@@ -15,9 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vsim.plot.base import empty_figure, figure_formats, new_figure, require_columns, write_figures
+from vsim.plot.base import (
+    empty_figure,
+    figure_formats,
+    finish_cdf,
+    new_figure,
+    require_columns,
+    write_figures,
+)
 
 __all__ = [
     "SweepPlots",
@@ -25,7 +33,9 @@ __all__ = [
     "metric_label",
     "pareto",
     "pareto_front",
+    "rejecting",
     "save_sweep_figures",
+    "draw_target",
     "sweep_curves",
 ]
 
@@ -94,7 +104,10 @@ def sweep_curves(
     x: str | None = None,
     *,
     by: Sequence[str] | None = None,
+    hue: str | None = None,
+    target: tuple[str, float] | None = None,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Mean of ``metric`` against swept parameter ``x``, with its 95 % confidence band.
 
@@ -107,7 +120,12 @@ def sweep_curves(
         metric: a summary column, e.g. ``"unmet_cpu_frac"`` (reads ``<metric>_mean`` etc.).
         x: the parameter on the horizontal axis (default: the first swept parameter).
         by: parameters whose combinations make separate lines.
+        hue: the parameter that colours the lines, first of ``by`` (the others still
+            separate lines).
+        target: ``(op, value)`` with ``op`` one of ``<``, ``<=``, ``>``, ``>=``: the value as
+            a horizontal line and the side that meets it shaded.
         title: figure title; a default is used when ``None``.
+        ax: axes to draw on (default: a new figure's); its figure is returned.
     """
     params = _param_columns(aggregate)
     if x is None:
@@ -117,11 +135,14 @@ def sweep_curves(
     mean, low, high = f"{metric}_mean", f"{metric}_ci95_low", f"{metric}_ci95_high"
     require_columns(aggregate, "sweep_curves", x, mean)
     by = [p for p in params if p != x] if by is None else list(by)
+    if hue is not None:
+        require_columns(aggregate, "sweep_curves", hue)
+        by = [hue, *(p for p in by if p not in (hue, x))]
     title = f"{metric_label(metric)} vs {x}" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if len(aggregate) == 0:
-        return empty_figure(fig, title, "no samples")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, "no samples", ax)
+    ax = ax or fig.add_subplot()
     numeric = _is_numeric(aggregate[x])
     groups = list(aggregate.groupby(by, sort=False, dropna=False)) if by else [((), aggregate)]
     categories = list(pd.unique(aggregate[x])) if not numeric else []
@@ -150,6 +171,8 @@ def sweep_curves(
             ax.errorbar(pos, y, yerr=err, fmt="o", capsize=3, color=color, label=label)
     if not numeric:
         ax.set_xticks(np.arange(len(categories)), labels=[str(c) for c in categories])
+    if target is not None:
+        draw_target(ax, *target)
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric_label(metric)}, mean ± 95 % CI")
     ax.set_title(title)
@@ -158,16 +181,44 @@ def sweep_curves(
     return fig
 
 
-def pareto_front(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
+def draw_target(ax: Axes, op: str, value: float) -> None:
+    """A target ``metric op value`` on a metric's axis: the line, the side meeting it shaded."""
+    if op not in ("<", "<=", ">", ">="):
+        raise ValueError(f"target operator {op!r}: use <, <=, > or >=")
+    lo, hi = ax.get_ylim()
+    lo, hi = min(lo, value), max(hi, value)
+    ax.axhline(value, color="C2", linestyle="--", linewidth=1.2, label=f"target {op} {value:g}")
+    below = op.startswith("<")
+    ax.axhspan(lo if below else value, value if below else hi, color="C2", alpha=0.08, lw=0)
+    ax.set_ylim(lo, hi)
+
+
+#: Columns counting rejected guests: in a sweep's aggregate, and in its runs.
+REJECTED_COLUMNS = ("guests_rejected_mean", "guests_rejected")
+
+
+def rejecting(frame: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows (configurations or runs) that rejected guests."""
+    column = next((c for c in REJECTED_COLUMNS if c in frame.columns), None)
+    if column is None:
+        return np.zeros(len(frame), dtype=bool)
+    return np.nan_to_num(frame[column].to_numpy(dtype=float)) > 0
+
+
+def pareto_front(
+    frame: pd.DataFrame, x: str, y: str, eligible: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask of the rows no other row dominates, minimizing both ``x`` and ``y``.
 
     Row ``j`` dominates row ``i`` when ``x_j <= x_i`` and ``y_j <= y_i`` with one inequality
-    strict; identical points are all kept. Rows with a missing value are never on the front.
+    strict; identical points are all kept. Rows with a missing value, and rows outside
+    ``eligible`` (a boolean mask), are never on the front and dominate nothing.
     """
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
     mask = np.zeros(len(frame), dtype=bool)
-    valid = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    valid = np.flatnonzero(ok if eligible is None else ok & eligible)
     order = valid[np.lexsort((ys[valid], xs[valid]))]
     best = np.inf
     i = 0
@@ -184,67 +235,104 @@ def pareto_front(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
     return mask
 
 
+ErrorColumns = str | tuple[str, str] | None
+#: How configurations that reject guests are drawn on a Pareto figure.
+_REJECTING = {"marker": "x", "color": "C1", "zorder": 2, "label": "rejects guests (off the front)"}
+
+
+def _error_bars(frame: pd.DataFrame, values: np.ndarray, err: ErrorColumns) -> np.ndarray | None:
+    """Error bars as matplotlib takes them (2 x n, below and above) from a half-width column
+    or a ``(low, high)`` pair of interval columns; missing bounds draw no bar."""
+    if isinstance(err, tuple):
+        if not all(c in frame.columns for c in err):
+            return None
+        low, high = (frame[c].to_numpy(dtype=float) for c in err)
+        bars = np.vstack([values - low, high - values])
+    elif err in frame.columns:
+        half = frame[err].to_numpy(dtype=float)
+        bars = np.vstack([half, half])
+    else:
+        return None
+    return np.where(np.isfinite(bars), np.maximum(bars, 0.0), 0.0)
+
+
+def _interval_columns(metric: str) -> tuple[str, str]:
+    return f"{metric}_ci95_low", f"{metric}_ci95_high"
+
+
 def pareto(
     frame: pd.DataFrame,
     x: str,
     y: str,
     *,
     label: str | Sequence[str] | None = None,
-    xerr: str | None = None,
-    yerr: str | None = None,
+    xerr: ErrorColumns = None,
+    yerr: ErrorColumns = None,
+    allow_rejected: bool = False,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Scatter of two columns to minimize, with the Pareto front highlighted.
 
-    Works on any table: the runs of a sweep, or its aggregate (then pass ``x="energy_kwh_mean"``
-    and ``xerr="energy_kwh_ci95"`` for error bars). Points on the front are joined by a step
-    line and labelled with the ``label`` column(s).
+    Works on any table: the runs of a sweep, or its aggregate (then pass
+    ``x="energy_kwh_mean"`` and ``xerr=("energy_kwh_ci95_low", "energy_kwh_ci95_high")`` for
+    the interval as error bars, or a half-width column such as ``"energy_kwh_ci95"``). Points
+    on the front are joined by a step line and labelled with the ``label`` column(s).
+
+    Rows that rejected guests (``guests_rejected_mean`` or ``guests_rejected`` above 0) answer
+    for fewer guests than asked: they are drawn as crosses and kept off the front unless
+    ``allow_rejected``.
     """
     require_columns(frame, "pareto", x, y)
     title = f"{metric_label(y)} vs {metric_label(x)}: Pareto front" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if len(frame) == 0:
-        return empty_figure(fig, title, "no samples")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, "no samples", ax)
+    ax = ax or fig.add_subplot()
     xs = frame[x].to_numpy(dtype=float)
     ys = frame[y].to_numpy(dtype=float)
-    on = pareto_front(frame, x, y)
-    xerr = xerr if xerr in frame.columns else None
-    yerr = yerr if yerr in frame.columns else None
-    xe = frame[xerr].to_numpy(dtype=float) if xerr else None
-    ye = frame[yerr].to_numpy(dtype=float) if yerr else None
+    rejects = np.zeros(len(frame), dtype=bool) if allow_rejected else rejecting(frame)
+    on = pareto_front(frame, x, y, eligible=~rejects)
+    xe, ye = _error_bars(frame, xs, xerr), _error_bars(frame, ys, yerr)
     if xe is not None or ye is not None:
         ax.errorbar(
-            xs,
-            ys,
-            xerr=None if xe is None else np.nan_to_num(xe),
-            yerr=None if ye is None else np.nan_to_num(ye),
-            fmt="none",
-            ecolor="0.6",
-            capsize=2,
-            label="95 % CI",
+            xs, ys, xerr=xe, yerr=ye, fmt="none", ecolor="0.6", capsize=2, label="95 % interval"
         )
-    ax.scatter(xs[~on], ys[~on], color="0.55", label="dominated", zorder=2)
+    plain = ~on & ~rejects
+    ax.scatter(xs[plain], ys[plain], color="0.55", label="dominated", zorder=2)
+    if rejects.any():
+        ax.scatter(xs[rejects], ys[rejects], **_REJECTING)
     ax.scatter(xs[on], ys[on], color="C3", label="Pareto front", zorder=3)
     order = np.argsort(xs[on], kind="stable")
     ax.step(xs[on][order], ys[on][order], where="post", color="C3", alpha=0.6, zorder=3)
     if label is not None:
         cols = [label] if isinstance(label, str) else list(label)
-        for i in np.flatnonzero(on):
-            text = ", ".join(f"{c.split('.')[-1]}={frame[c].iloc[i]}" for c in cols)
-            ax.annotate(
-                text, (xs[i], ys[i]), textcoords="offset points", xytext=(4, 4), fontsize="x-small"
-            )
-    ax.set_xlabel(
-        f"{metric_label(x.removesuffix('_mean'))}" + (", mean" if x.endswith("_mean") else "")
-    )
-    ax.set_ylabel(
-        f"{metric_label(y.removesuffix('_mean'))}" + (", mean" if y.endswith("_mean") else "")
-    )
+        _label_points(ax, frame, cols, (xs, ys), on)
+    ax.set_xlabel(_mean_label(x))
+    ax.set_ylabel(_mean_label(y))
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return fig
+
+
+def _mean_label(column: str) -> str:
+    return metric_label(column.removesuffix("_mean")) + (
+        ", mean" if column.endswith("_mean") else ""
+    )
+
+
+def _label_points(ax, frame: pd.DataFrame, cols: list[str], xy: tuple, on: np.ndarray) -> None:
+    """Annotate the points in ``on`` with their ``cols`` values (the swept parameters)."""
+    for i in np.flatnonzero(on):
+        text = ", ".join(f"{c.split('.')[-1]}={frame[c].iloc[i]}" for c in cols)
+        ax.annotate(
+            text,
+            (xy[0][i], xy[1][i]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize="x-small",
+        )
 
 
 def latency_cdf(
@@ -252,18 +340,23 @@ def latency_cdf(
     column: str = "latency_s",
     *,
     by: str | None = None,
+    slo: float | None = None,
+    logx: bool = False,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Empirical CDF of request latency, with the 50th, 95th and 99th percentiles marked.
 
-    ``by`` draws one curve per value of a column (e.g. a service). Without requests or without
-    the latency column the figure says so instead of failing.
+    ``by`` draws one curve per value of a column (e.g. a service); ``slo`` (s) draws the
+    target as a vertical line; ``logx`` puts latency on a log axis. Draws on ``ax`` when
+    given and returns its figure. Without requests or without the latency column the figure
+    says so instead of failing.
     """
     title = "Request latency CDF" if title is None else title
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     if requests is None or len(requests) == 0 or column not in requests.columns:
-        return empty_figure(fig, title, f"no {column} data")
-    ax = fig.add_subplot()
+        return empty_figure(fig, title, f"no {column} data", ax)
+    ax = ax or fig.add_subplot()
     groups = list(requests.groupby(by, sort=True)) if by else [(None, requests)]
     for k, (key, group) in enumerate(groups):
         values = np.sort(group[column].to_numpy(dtype=float))
@@ -283,24 +376,22 @@ def latency_cdf(
         )
         for q, v in ((0.5, p50), (0.95, p95), (0.99, p99)):
             ax.plot([v], [q], marker="o", color=color, markersize=4)
-    ax.set_xlabel("latency (s)")
-    ax.set_ylabel("fraction of requests")
-    ax.set_ylim(0.0, 1.02)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    finish_cdf(ax, title, slo=slo, logx=logx)
     return fig
 
 
-def _metric_names(aggregate: pd.DataFrame) -> list[str]:
-    """Metrics of an aggregate table that have at least one finite mean."""
-    return [
-        c.removesuffix("_mean")
-        for c in aggregate.columns
-        if c.endswith("_mean")
-        and f"{c.removesuffix('_mean')}_ci95" in aggregate.columns
-        and np.isfinite(pd.to_numeric(aggregate[c], errors="coerce").to_numpy(dtype=float)).any()
-    ]
+def _metric_names(aggregate: pd.DataFrame, *, nonzero: bool = False) -> list[str]:
+    """Metrics of an aggregate table that have a finite mean somewhere; with ``nonzero``,
+    only those not zero in every configuration (a curve of zeros, of a part the scenario
+    does not use, says nothing)."""
+    names = []
+    for c in aggregate.columns:
+        if not c.endswith("_mean") or f"{c.removesuffix('_mean')}_ci95" not in aggregate.columns:
+            continue
+        values = pd.to_numeric(aggregate[c], errors="coerce").to_numpy(dtype=float)
+        if np.isfinite(values).any() and (not nonzero or (values[~np.isnan(values)] != 0).any()):
+            names.append(c.removesuffix("_mean"))
+    return names
 
 
 def save_sweep_figures(
@@ -309,26 +400,47 @@ def save_sweep_figures(
     formats: Iterable[str] = ("png",),
     *,
     metrics: Sequence[str] | None = None,
+    x: str | None = None,
+    hue: str | None = None,
+    targets: dict[str, tuple[str, float]] | None = None,
+    allow_rejected: bool = False,
 ) -> list[Path]:
     """Render the standard figures of a sweep into ``folder``, each written atomically.
 
     For every swept parameter, ``curve_<metric>_vs_<param>.<fmt>`` for each headline metric
     present (or ``metrics``); and ``pareto.<fmt>``: energy against the service-level shortfall
     (the first present of ``slo_violation_frac``, ``sla_violation_frac``, ``latency_s_p99``,
-    ``unmet_cpu_frac``), one
-    point per configuration.
+    ``unmet_cpu_frac``), one point per configuration with its 95 % intervals as error bars;
+    configurations that reject guests stay off the front unless ``allow_rejected``.
+
+    ``metrics`` chooses the metrics (default: the headline ones; all-zero metrics are skipped
+    either way), ``x`` the one parameter on the horizontal axis (default: one figure per
+    parameter), ``hue`` the parameter that colours the lines, and ``targets`` maps a metric to
+    ``(op, value)``, drawn on its curves with the side that meets it shaded.
     """
     folder = Path(folder)
     fmts = figure_formats(formats)
     folder.mkdir(parents=True, exist_ok=True)
     known = _metric_names(aggregate)
-    chosen = [m for m in (metrics or HEADLINE_METRICS) if m in known]
+    drawn = _metric_names(aggregate, nonzero=True)
+    chosen = [m for m in (metrics or HEADLINE_METRICS) if m in drawn]
     params = _param_columns(aggregate)
     figures: dict[str, Figure] = {}
-    for p in params:
+    if metrics:
+        unknown = [m for m in metrics if f"{m}_mean" not in aggregate.columns]
+        if unknown:
+            raise ValueError(f"no metric {unknown[0]!r} in the aggregate; known: {known}")
+    if x is not None and x not in params:
+        raise ValueError(f"--x {x!r} is not a swept parameter; swept: {params}")
+    if hue is not None and hue not in params:
+        raise ValueError(f"--hue {hue!r} is not a swept parameter; swept: {params}")
+    targets = targets or {}
+    for p in [x] if x else params:
         safe = p.replace(".", "_").replace(":", "_")
         for m in chosen:
-            figures[f"curve_{m}_vs_{safe}"] = sweep_curves(aggregate, m, p)
+            figures[f"curve_{m}_vs_{safe}"] = sweep_curves(
+                aggregate, m, p, hue=hue if hue != p else None, target=targets.get(m)
+            )
     px = next((m for m in PARETO_X if m in known), None)
     py = next((m for m in PARETO_Y if m in known), None)
     if px and py and len(aggregate):
@@ -336,9 +448,10 @@ def save_sweep_figures(
             aggregate,
             f"{px}_mean",
             f"{py}_mean",
-            xerr=f"{px}_ci95",
-            yerr=f"{py}_ci95",
+            xerr=_interval_columns(px),
+            yerr=_interval_columns(py),
             label=params or None,
+            allow_rejected=allow_rejected,
             title=f"{metric_label(py)} vs {metric_label(px)} across the sweep",
         )
     return write_figures(figures, folder, fmts)
@@ -366,16 +479,24 @@ class SweepPlots:
         return sweep_curves(self._agg, metric, x, by=by, title=title)
 
     def pareto(
-        self, x: str = "facility_energy_kwh", y: str = "unmet_cpu_frac", *, title: str | None = None
+        self,
+        x: str = "facility_energy_kwh",
+        y: str = "unmet_cpu_frac",
+        *,
+        allow_rejected: bool = False,
+        title: str | None = None,
     ) -> Figure:
-        """Configuration means of two metrics to minimize, CIs as error bars, front marked."""
+        """Configuration means of two metrics to minimize, their 95 % intervals as error bars,
+        the front marked; configurations that reject guests kept off it unless
+        ``allow_rejected``."""
         return pareto(
             self._agg,
             f"{x}_mean",
             f"{y}_mean",
-            xerr=f"{x}_ci95",
-            yerr=f"{y}_ci95",
+            xerr=_interval_columns(x),
+            yerr=_interval_columns(y),
             label=self._params or None,
+            allow_rejected=allow_rejected,
             title=title,
         )
 

@@ -16,7 +16,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from vsim.plot.base import empty_figure, new_figure, time_scale
+from vsim.plot.base import (
+    FIGSIZE,
+    empty_figure,
+    first_axes,
+    legend_outside,
+    new_figure,
+    panels,
+    time_scale,
+)
 
 __all__ = [
     "GUEST_DOWN_KINDS",
@@ -69,6 +77,7 @@ def latency_over_time(
     interval_s: float | None = None,
     *,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """p50, p95 and p99 latency of completed requests per time bin.
 
@@ -87,7 +96,7 @@ def latency_over_time(
         A figure with one line per percentile; a "no data" figure when nothing completed.
     """
     default_title = "Request latency over time"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(requests, ("end_s", "latency_s"))
     if why is None:
         ok = np.isfinite(requests["latency_s"].to_numpy(dtype=float))
@@ -97,7 +106,7 @@ def latency_over_time(
         if not ok.any():
             why = "no completed requests"
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
     if interval_s is not None and not (np.isfinite(interval_s) and interval_s > 0):
         raise ValueError(f"latency_over_time: interval_s must be > 0, got {interval_s!r}")
 
@@ -116,7 +125,7 @@ def latency_over_time(
 
     scale, xlabel = time_scale(edges)
     centers = (edges[:-1] + edges[1:]) / 2 / scale
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     marker = "o" if n_bins <= 60 else None
     for (p, color), q in zip(_PERCENTILES, qs, strict=True):
         ax.plot(
@@ -139,7 +148,7 @@ def latency_over_time(
         )
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", title="percentile")
+    legend_outside(ax, title="percentile")
     return fig
 
 
@@ -153,6 +162,7 @@ def migration_timeline(
     hosts: pd.DataFrame | None = None,
     *,
     title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Live migrations over time.
 
@@ -177,10 +187,10 @@ def migration_timeline(
         A new figure; a "no data" figure when there is no migration.
     """
     default_title = "Live migrations"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(migrations, _MIGRATION_COLUMNS)
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
 
     frame = migrations.sort_values("start_s", kind="stable").reset_index(drop=True)
     start = frame["start_s"].to_numpy(dtype=float)
@@ -204,7 +214,7 @@ def migration_timeline(
         run_end = float(np.nanmax(hosts["time_s"].to_numpy(dtype=float)))
     last = float(np.nanmax(np.concatenate([start, end[done], [run_end]])))
     scale, xlabel = time_scale(np.array([last]))
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     if n <= MAX_MIGRATION_BARS:
         _migration_bars(ax, frame, start / scale, end / scale, conv, forced, aborted, scale)
     else:
@@ -357,6 +367,7 @@ def availability(
     *,
     end_s: float | None = None,
     title: str | None = None,
+    ax=None,
 ) -> Figure:
     """Guests down over time, host failures and repairs, and per-guest downtime.
 
@@ -373,9 +384,10 @@ def availability(
             :data:`MAX_DOWNTIME_BARS`). A frame without those columns is ignored.
         end_s: end of the run (default: the last event).
         title: title of the top panel; a default is used when ``None``.
+        ax: the axes to draw on: one, or two (top, bars) when ``guests`` is given.
 
     Returns:
-        A new figure; a "no data" figure without events.
+        The figure; a "no data" figure without events.
     """
     title = "Guest availability" if title is None else title
     why = _missing(events, ("time_s", "kind", "subject"))
@@ -383,18 +395,18 @@ def availability(
     if guests is not None and {"guest", "downtime_s"} <= set(guests.columns):
         table = guests
     if why is not None:
-        return empty_figure(new_figure(), title, why)
+        first = first_axes(ax)
+        return empty_figure(new_figure() if first is None else first.figure, title, why, first)
 
     times_all = events["time_s"].to_numpy(dtype=float)
     end = float(np.nanmax(times_all)) if end_s is None else float(end_s)
     start = min(0.0, float(np.nanmin(times_all)))
     scale, xlabel = time_scale(np.array([end]))
     if table is not None:
-        fig = new_figure((8.0, 7.0))
-        ax, bar_ax = fig.subplots(2, 1, height_ratios=(3, 2))
+        fig, (ax, bar_ax) = panels(ax, 2, (8.0, 7.0), height_ratios=(3, 2))
     else:
-        fig = new_figure()
-        ax, bar_ax = fig.add_subplot(), None
+        fig, (ax,) = panels(ax, 1, FIGSIZE)
+        bar_ax = None
 
     top = _down_counts(ax, events, start, end, scale)
     _event_marks(ax, events, times_all, scale)
@@ -489,7 +501,9 @@ def _power_unit(max_w: float) -> tuple[float, str]:
     return 1.0, "W"
 
 
-def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Figure:
+def power_energy(
+    hosts: pd.DataFrame | None, *, title: str | None = None, ax: Axes | None = None
+) -> Figure:
     """Cluster power over time, with the cumulative energy on a second axis.
 
     Power is the sum of ``power_w`` over hosts at each sample (each sample averages the
@@ -505,12 +519,12 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
         power samples.
     """
     default_title = "Cluster power and energy"
-    fig = new_figure()
+    fig = new_figure() if ax is None else ax.figure
     why = _missing(hosts, ("time_s", "power_w"))
     if why is None and not np.isfinite(hosts["power_w"].to_numpy(dtype=float)).any():
         why = "no power_w data"
     if why is not None:
-        return empty_figure(fig, default_title if title is None else title, why)
+        return empty_figure(fig, default_title if title is None else title, why, ax)
 
     power = hosts.groupby("time_s", sort=True)["power_w"].sum(min_count=1)
     times = power.index.to_numpy(dtype=float)
@@ -526,7 +540,7 @@ def power_energy(hosts: pd.DataFrame | None, *, title: str | None = None) -> Fig
     x = times / scale
     div, unit = _power_unit(float(np.nanmax(watts)))
     marker = "o" if times.size < 2 else None
-    ax = fig.add_subplot()
+    ax = ax or fig.add_subplot()
     (p_line,) = ax.plot(x, watts / div, color="C0", marker=marker, label=f"power ({unit})")
     ax.set_ylim(bottom=0.0, top=max(float(np.nanmax(watts)) / div, 1e-12) * 1.3)
     ax.set_xlabel(xlabel)

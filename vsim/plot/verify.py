@@ -7,31 +7,32 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vsim.plot.base import empty_figure, new_figure, require_columns
+from vsim.plot.base import empty_figure, first_axes, new_figure, panels, require_columns
 
 PAGE = (8.27, 11.0)  # about A4 portrait, inches
 PASS_COLOR, FAIL_COLOR = "tab:green", "tab:red"
 
 
-def verify_figure(table: pd.DataFrame) -> Figure:
+def verify_figure(table: pd.DataFrame, *, ax=None) -> Figure:
     """Two panels from the table of :func:`vsim.experiment.verify.verify`: the deviation of
     each quantity from its reference (%), with the confidence interval and the interval
     widened by the tolerance (a quantity passes when the wide bar reaches 0); and the queueing
-    cases' mean response time against the closed form."""
+    cases' mean response time against the closed form. ``ax``: the two axes to draw on."""
     require_columns(
         table, "verify figure", "case", "quantity", "reference", "value", "ci_low", "ci_high",
         "rel_tol", "abs_tol", "status", frame_name="verify table",
     )  # fmt: skip
-    fig = new_figure(PAGE)
     ran = table[table["status"] != "skipped"]
     if ran.empty:
-        return empty_figure(fig, "vsim verify", "no case ran")
+        first = first_axes(ax)
+        fig = new_figure(PAGE) if first is None else first.figure
+        return empty_figure(fig, "vsim verify", "no case ran", first)
+    fig, (top, bottom) = panels(ax, 2, PAGE, height_ratios=[3, 1.2])
     counts = table["status"].value_counts()
     fig.suptitle(
         f"vsim verify: {counts.get('pass', 0)} passed, {counts.get('FAIL', 0)} failed, "
         f"{counts.get('skipped', 0)} skipped"
     )
-    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1.2])
     _deviation_panel(top, ran)
     _queueing_panel(bottom, ran[ran["group"] == "queueing"] if "group" in ran else ran[:0])
     return fig

@@ -40,19 +40,28 @@ class Consolidation(Strict):
     summary gains ``energy_kwh_cloudsim`` (0 W at 0 % utilization, trapezoidal per interval).
     """
 
-    profile: Literal["vsim", "cloudsim"] = "vsim"
+    profile: Literal["vsim", "cloudsim"] = Field(
+        "vsim",
+        description="vsim: vsim's own models; cloudsim: CloudSim 4.0's semantics (see the section)",
+    )
     interval: Seconds = Field(300.0, gt=0, description="time between two consolidation rounds")
     # Each policy: a built-in name, one registered with vsim.policies.register, or an import
     # path 'module:attribute' (see vsim.policies for the signatures).
-    detector: str = "thr"
+    detector: str = Field(
+        "thr", description="overload detector: a built-in name or an import path module:attribute"
+    )
     param: float | None = Field(
         None,
         ge=0,
         description="threshold (thr) or safety parameter s; default: the paper's. With a user "
         "detector: the utilization a destination may reach (default: fallback_threshold)",
     )
-    selection: str = "mmt"
-    placement: str = "pabfd"
+    selection: str = Field(
+        "mmt", description="which VM leaves an overloaded host: a built-in name or an import path"
+    )
+    placement: str = Field(
+        "pabfd", description="where a migrating VM goes: a built-in name or an import path"
+    )
     underload: bool = Field(True, description="evacuate least-loaded hosts and switch them off")
     switch_off_idle: bool = Field(True, description="switch hosts without guests off (0 W)")
     host_boot_time: Seconds = Field(

@@ -28,9 +28,9 @@ class Demand(DirtyPages):
         None, description="operation profile: a preset name or rates per unit of CPU work"
     )
     memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
-    disk: BytesPerSecond = Field(0.0, ge=0)
-    disk_iops: float = Field(0.0, ge=0)
-    net: BytesPerSecond = Field(0.0, ge=0)
+    disk: BytesPerSecond = Field(0.0, ge=0, description="disk bandwidth the guest uses, bytes/s")
+    disk_iops: float = Field(0.0, ge=0, description="disk operations per second the guest issues")
+    net: BytesPerSecond = Field(0.0, ge=0, description="network bandwidth the guest sends, bytes/s")
     step: Seconds | None = Field(
         None, gt=0, description="how often demand changes; default: the sample interval"
     )

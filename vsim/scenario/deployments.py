@@ -27,7 +27,9 @@ BALANCERS = ("round_robin", "random", "least_outstanding", "power_of_two")
 class Template(Strict):
     """What one replica is. Fields not given in an update's template keep the previous one's."""
 
-    kind: Literal["vm", "container"] = "container"
+    kind: Literal["vm", "container"] = Field(
+        "container", description="replicas are VMs or containers"
+    )
     vcpus: float = Field(1.0, gt=0, description="vCPUs of a VM; a container's CPU limit, cores")
     vcpu_mips: float = Field(1000.0, gt=0, description="speed of one vCPU, MIPS")
     memory: Bytes = Field(gt=0, description="VM memory, or a container's memory limit")
@@ -63,8 +65,8 @@ class Autoscaler(Strict):
     )
     target: float = Field(gt=0, description="target value of the metric")
     percentile: float = Field(0.99, gt=0, lt=1, description="for metric latency")
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: int = Field(1, ge=1, description="fewest replicas the autoscaler keeps")
+    max_replicas: int = Field(ge=1, description="most replicas the autoscaler starts")
     sync_period: Seconds = Field(15.0, gt=0, description="seconds between two decisions")
     window: Seconds | None = Field(None, gt=0, description="metric window; default sync_period")
     tolerance: float = Field(0.1, ge=0, description="no change within this relative band")
@@ -90,7 +92,9 @@ class Update(Strict):
 
     at: Seconds = Field(ge=0, description="when the update starts, s")
     template: dict[str, Any] = Field({}, description="template fields that change")
-    strategy: Literal["rolling", "blue_green", "canary"] = "rolling"
+    strategy: Literal["rolling", "blue_green", "canary"] = Field(
+        "rolling", description="rolling, blue_green or canary (see the section)"
+    )
     max_surge: int = Field(1, ge=0, description="replicas above `replicas` during the update")
     max_unavailable: int = Field(0, ge=0, description="ready replicas below `replicas` allowed")
     canary_percent: float = Field(10.0, gt=0, lt=100, description="share of requests, %")
@@ -106,8 +110,8 @@ class Update(Strict):
 class Deployment(Strict):
     """Replicas of a template behind a load balancer."""
 
-    name: str
-    template: Template
+    name: str = Field(description="deployment name; replicas are named after it")
+    template: Template = Field(description="what one replica is")
     replicas: int = Field(1, ge=0, description="replicas at the start (the HPA then decides)")
     spread: Literal["none", "host"] = Field(
         "host", description="host: every replica on a distinct host (required anti-affinity)"
@@ -117,8 +121,12 @@ class Deployment(Strict):
         30.0, ge=0, description="a stopping replica finishes in-flight requests this long, s"
     )
     balancer: str = Field("round_robin", description=f"one of {', '.join(BALANCERS)}")
-    autoscale: Autoscaler | None = None
-    updates: list[Update] = []
+    autoscale: Autoscaler | None = Field(
+        None, description="a horizontal autoscaler; none: the replica count stays fixed"
+    )
+    updates: list[Update] = Field(
+        [], description="template changes over time, each with its strategy"
+    )
     replica_hour_price: float = Field(0.0, ge=0, description="price of one replica-hour")
     record_every: Seconds = Field(
         15.0, gt=0, description="interval of the deployments table (desired, ready...), s"

@@ -53,7 +53,9 @@ REMUS_FAILOVER_S = 0.2
 class ExponentialTTF(Strict):
     """Exponential time to failure with mean ``mtbf`` (a constant failure rate)."""
 
-    distribution: Literal["exponential"]
+    distribution: Literal["exponential"] = Field(
+        description="exponential time to failure with mean mtbf"
+    )
     mtbf: Seconds = Field(gt=0, description="mean time between failures")
 
 
@@ -61,9 +63,9 @@ class WeibullTTF(Strict):
     """Weibull time to failure with mean ``mtbf`` and ``shape`` k (k < 1: infant mortality,
     k > 1: wear-out); the scale is ``mtbf / Gamma(1 + 1/k)``."""
 
-    distribution: Literal["weibull"]
-    mtbf: Seconds = Field(gt=0)
-    shape: float = Field(gt=0)
+    distribution: Literal["weibull"] = Field(description="Weibull time to failure")
+    mtbf: Seconds = Field(gt=0, description="mean time between failures, s")
+    shape: float = Field(gt=0, description="Weibull shape k: < 1 infant mortality, > 1 wear-out")
 
     @property
     def scale(self) -> float:
@@ -71,16 +73,18 @@ class WeibullTTF(Strict):
 
 
 class ExponentialRepair(Strict):
-    distribution: Literal["exponential"]
+    distribution: Literal["exponential"] = Field(
+        description="exponential repair time with mean mttr"
+    )
     mttr: Seconds = Field(gt=0, description="mean time to repair")
 
 
 class LognormalRepair(Strict):
     """Lognormal repair time with mean ``mttr``: ``mu = ln(mttr) - sigma^2 / 2``."""
 
-    distribution: Literal["lognormal"]
-    mttr: Seconds = Field(gt=0)
-    sigma: float = Field(1.0, gt=0)
+    distribution: Literal["lognormal"] = Field(description="lognormal repair time with mean mttr")
+    mttr: Seconds = Field(gt=0, description="mean repair time, s")
+    sigma: float = Field(1.0, gt=0, description="standard deviation of the log of the repair time")
 
     @property
     def mu(self) -> float:
@@ -90,8 +94,8 @@ class LognormalRepair(Strict):
 class FixedRepair(Strict):
     """Every repair takes exactly ``mttr``."""
 
-    distribution: Literal["fixed"]
-    mttr: Seconds = Field(ge=0)
+    distribution: Literal["fixed"] = Field(description="every repair takes mttr")
+    mttr: Seconds = Field(ge=0, description="repair time, s")
 
 
 TimeToFailure = Annotated[ExponentialTTF | WeibullTTF, Field(discriminator="distribution")]
@@ -104,17 +108,19 @@ class HostFailures(Strict):
     """Independent failure/repair cycles of every host of the listed types."""
 
     host_types: list[str] | None = Field(None, description="default: every host type")
-    time_to_failure: TimeToFailure
-    repair: RepairTime
+    time_to_failure: TimeToFailure = Field(description="time between a host's failures")
+    repair: RepairTime = Field(description="how long a failed host stays down")
 
 
 class Domain(Strict):
     """A failure domain (rack, PDU, top-of-rack switch): its failure takes all its hosts down."""
 
-    name: str
-    hosts: list[str] = Field(min_length=1)
-    time_to_failure: TimeToFailure | None = None
-    repair: RepairTime | None = None
+    name: str = Field(description="domain name, for scheduled failures")
+    hosts: list[str] = Field(min_length=1, description="names of the hosts the domain holds")
+    time_to_failure: TimeToFailure | None = Field(
+        None, description="time between the domain's failures; none: only scheduled ones"
+    )
+    repair: RepairTime | None = Field(None, description="how long the domain stays down")
 
     @model_validator(mode="after")
     def _both(self) -> Domain:
@@ -126,9 +132,9 @@ class Domain(Strict):
 class ScheduledFailure(Strict):
     """One failure at a given time, of a host or of a whole domain."""
 
-    host: str | None = None
-    domain: str | None = None
-    at: Seconds = Field(ge=0)
+    host: str | None = Field(None, description="the host that fails (or give domain)")
+    domain: str | None = Field(None, description="the domain that fails (or give host)")
+    at: Seconds = Field(ge=0, description="time of the failure, s")
     repair_after: Seconds | None = Field(None, ge=0, description="absent: never repaired")
 
     @model_validator(mode="after")
@@ -142,8 +148,14 @@ class AdmissionControl(Strict):
     """Capacity held back for failover: enough for the ``host_failures`` largest hosts, or a
     ``percentage`` (a fraction in [0, 1)) of every host's CPU and memory."""
 
-    host_failures: int | None = Field(None, ge=0)
-    percentage: float | None = Field(None, ge=0, lt=1)
+    host_failures: int | None = Field(
+        None,
+        ge=0,
+        description="hold back enough capacity for this many of the largest hosts to fail",
+    )
+    percentage: float | None = Field(
+        None, ge=0, lt=1, description="or hold back this fraction of every host's CPU and memory"
+    )
 
     @model_validator(mode="after")
     def _one_policy(self) -> AdmissionControl:
@@ -155,19 +167,23 @@ class AdmissionControl(Strict):
 class HA(Strict):
     """Heartbeat detection and automatic restart of the guests of failed hosts."""
 
-    enabled: bool = True
-    heartbeat_interval: Seconds = Field(1.0, gt=0)
-    missed_beats: int = Field(3, ge=1)
+    enabled: bool = Field(True, description="restart the guests of failed hosts elsewhere")
+    heartbeat_interval: Seconds = Field(1.0, gt=0, description="time between heartbeats, s")
+    missed_beats: int = Field(
+        3, ge=1, description="heartbeats missed before a host is declared failed"
+    )
     priority: dict[str, int] = Field(
         {}, description="restart priority by guest group name; higher first, default 0"
     )
-    admission_control: AdmissionControl | None = None
+    admission_control: AdmissionControl | None = Field(
+        None, description="capacity held back for failover; none: nothing held back"
+    )
 
 
 class RestartProtection(Strict):
     """Restart from shared storage: the disk survives, nothing is lost."""
 
-    mode: Literal["restart"]
+    mode: Literal["restart"] = Field(description="restart from shared storage; nothing is lost")
 
 
 class BackupProtection(Strict):
@@ -178,10 +194,12 @@ class BackupProtection(Strict):
     lasts ``size / bandwidth`` and adds that much disk and network demand meanwhile.
     """
 
-    mode: Literal["backup"]
-    interval: Seconds = Field(gt=0)
-    size: Bytes = Field(gt=0)
-    bandwidth: BytesPerSecond = Field(gt=0)
+    mode: Literal["backup"] = Field(
+        description="periodic backups; a failure restores the last completed one"
+    )
+    interval: Seconds = Field(gt=0, description="time between backups, s")
+    size: Bytes = Field(gt=0, description="bytes one backup reads and sends")
+    bandwidth: BytesPerSecond = Field(gt=0, description="rate a backup is sent at, bytes/s")
     offset: Seconds = Field(0.0, ge=0, description="time of the first backup")
 
 
@@ -195,10 +213,18 @@ class ReplicationProtection(Strict):
     is from the failure to the standby running.
     """
 
-    mode: Literal["replication"]
-    cpu_overhead: float = Field(0.3, ge=0)
-    net_bandwidth: BytesPerSecond = Field(0.0, ge=0)
-    failover_time: Seconds = Field(REMUS_FAILOVER_S, ge=0)
+    mode: Literal["replication"] = Field(
+        description="continuous checkpointing to a standby (Remus)"
+    )
+    cpu_overhead: float = Field(
+        0.3, ge=0, description="extra CPU per unit of useful work that checkpointing costs"
+    )
+    net_bandwidth: BytesPerSecond = Field(
+        0.0, ge=0, description="checkpoint traffic to the standby, bytes/s"
+    )
+    failover_time: Seconds = Field(
+        REMUS_FAILOVER_S, ge=0, description="time from detection to the standby running, s"
+    )
 
 
 Protection = Annotated[
@@ -213,15 +239,22 @@ def _failure_trace(value: str, info: ValidationInfo) -> str:
 class Failures(Strict):
     """Failure models, detection, HA and protection of a scenario."""
 
-    hosts: list[HostFailures] = []
-    domains: list[Domain] = []
-    scheduled: list[ScheduledFailure] = []
+    hosts: list[HostFailures] = Field(
+        [], description="independent failure/repair cycles per host type"
+    )
+    domains: list[Domain] = Field([], description="failure domains (racks, PDUs, switches)")
+    scheduled: list[ScheduledFailure] = Field([], description="failures at given times")
     trace: str | None = Field(None, description="CSV with columns host, fail_time, repair_time")
     guest_crashes: dict[str, Seconds] = Field(
         {}, description="mean time between crashes of each guest, by guest group"
     )
-    ha: HA = HA(enabled=False)
-    protection: dict[str, Protection] = {}
+    ha: HA = Field(
+        HA(enabled=False), description="heartbeat detection and restart of failed hosts' guests"
+    )
+    protection: dict[str, Protection] = Field(
+        {},
+        description="protection per guest group name: restart, replication or backup",
+    )
 
     @field_validator("trace")
     @classmethod

@@ -57,8 +57,8 @@ class TraceGuests(Strict):
 class HostTrace(Strict):
     """The machine list a host type comes from."""
 
-    kind: Literal["openb", "alibaba2017"]
-    path: str
+    kind: Literal["openb", "alibaba2017"] = Field(description="the trace's format")
+    path: str = Field(description="the machine list file")
     memory_scale: Bytes | None = Field(None, gt=0, description="bytes of normalized memory 1.0")
 
     @field_validator("path")
@@ -75,9 +75,11 @@ class FailureReplay(Strict):
     event (of the ``details`` listed, default all) takes it down for ``repair_after``.
     """
 
-    kind: Literal["opendc", "alibaba2017"]
-    path: str
-    host_types: list[str] | None = None
+    kind: Literal["opendc", "alibaba2017"] = Field(description="the trace's format")
+    path: str = Field(description="the failure trace file or folder")
+    host_types: list[str] | None = Field(
+        None, description="host types whose hosts the outages hit; none: all"
+    )
     start: Seconds = Field(0.0, ge=0, description="trace time that becomes time 0 of the run")
     repair_after: Seconds | None = Field(None, gt=0, description="alibaba2017: outage length")
     details: list[str] | None = Field(None, description="alibaba2017: e.g. [machine_fail]")

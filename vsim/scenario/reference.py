@@ -111,7 +111,11 @@ def _trace_forms(schema: dict[str, Any]) -> None:
     trace_ref = {"type": "string", "description": "a workload of a real-trace kind"}
     for base, dropped, trace in (
         ("Guest", GUEST_FIELDS_FROM_TRACE, trace_ref),
-        ("HostType", HOST_FIELDS_FROM_TRACE, {"$ref": "#/$defs/HostTrace"}),
+        (
+            "HostType",
+            HOST_FIELDS_FROM_TRACE,
+            {"$ref": "#/$defs/HostTrace", "description": "the machine list the hosts come from"},
+        ),
     ):
         model = defs[base]
         props = {k: v for k, v in model["properties"].items() if k not in dropped}

@@ -71,9 +71,9 @@ class LinearPower(Strict):
     "Power Provisioning for a Warehouse-sized Computer" (ISCA 2007), idle at about 60 % of peak.
     """
 
-    model: Literal["linear"]
-    idle_w: float = Field(150.0, ge=0)
-    peak_w: float = Field(250.0, ge=0)
+    model: Literal["linear"] = Field(description="power rising linearly with CPU utilization")
+    idle_w: float = Field(150.0, ge=0, description="power at 0 % CPU, W")
+    peak_w: float = Field(250.0, ge=0, description="power at 100 % CPU, W")
 
     @model_validator(mode="after")
     def _ordered(self) -> LinearPower:
@@ -92,8 +92,10 @@ class SpecPower(Strict):
     numbers.
     """
 
-    model: Literal["specpower"]
-    table_: str | list[float] = Field(alias="table")
+    model: Literal["specpower"] = Field(description="SPECpower-style table of watts, interpolated")
+    table_: str | list[float] = Field(
+        alias="table", description="a built-in table name, or 11 watts for 0 %, 10 % ... 100 % CPU"
+    )
 
     @field_validator("table_")
     @classmethod
@@ -115,15 +117,22 @@ PowerModel = Annotated[LinearPower | SpecPower, Field(discriminator="model")]
 class HostType(Strict):
     """A kind of physical host, and how many of them the datacenter has."""
 
-    name: str
+    name: str = Field(description="host type name; hosts are name-0, name-1 ...")
     count: int = Field(description="hosts of this type, at least 1 (leave a type out for none)")
-    cores: int = Field(gt=0)
+    cores: int = Field(gt=0, description="physical cores")
     core_mips: float = Field(1000.0, gt=0, description="speed of one core, MIPS")
-    memory: Bytes = Field(gt=0)
-    disk_bandwidth: BytesPerSecond = Field(parse_rate("500MB/s"), gt=0)
-    disk_iops: float = Field(10000.0, gt=0)
-    nic_bandwidth: BytesPerSecond = Field(parse_rate("10Gbps"), gt=0)
-    power: PowerModel = LinearPower(model="linear")
+    memory: Bytes = Field(gt=0, description="physical memory, bytes")
+    disk_bandwidth: BytesPerSecond = Field(
+        parse_rate("500MB/s"), gt=0, description="disk bandwidth, bytes/s"
+    )
+    disk_iops: float = Field(10000.0, gt=0, description="disk operations per second")
+    nic_bandwidth: BytesPerSecond = Field(
+        parse_rate("10Gbps"), gt=0, description="network interface bandwidth, bytes/s"
+    )
+    power: PowerModel = Field(
+        LinearPower(model="linear"),
+        description="power model: linear between idle and peak, or a SPECpower table",
+    )
     price: float = Field(0.0, ge=0, description="purchase price of one host, for cost figures")
 
     @field_validator("memory", mode="before")
@@ -140,7 +149,9 @@ class HostType(Strict):
 
 
 class Datacenter(Strict):
-    host_types: list[HostType] = Field(min_length=1)
+    host_types: list[HostType] = Field(
+        min_length=1, description="the kinds of hosts and how many of each"
+    )
     pue: float = Field(1.0, ge=1.0, description="power usage effectiveness: facility / IT power")
 
     @field_validator("host_types")
@@ -151,36 +162,38 @@ class Datacenter(Strict):
 
 
 class ConstantWorkload(_Demand):
-    kind: Literal["constant"]
+    kind: Literal["constant"] = Field(description="constant demand")
     cpu: float = Field(ge=0, le=1, description="fraction of the guest's vCPUs")
 
 
 class DiurnalWorkload(_Demand):
-    kind: Literal["diurnal"]
-    mean: float = Field(ge=0, le=1)
-    amplitude: float = Field(ge=0, le=1)
-    period: Seconds = Field(86400.0, gt=0)
-    phase: Seconds = 0.0
+    kind: Literal["diurnal"] = Field(description="a sine around mean, one cycle per period")
+    mean: float = Field(ge=0, le=1, description="mean CPU, fraction of the vCPUs")
+    amplitude: float = Field(
+        ge=0, le=1, description="CPU swing either side of the mean, fraction of the vCPUs"
+    )
+    period: Seconds = Field(86400.0, gt=0, description="length of one cycle, s")
+    phase: Seconds = Field(0.0, description="shift of the cycle, s")
     phase_spread: Seconds = Field(
         0.0, ge=0, description="guests get phases drawn uniformly in [phase, phase+spread)"
     )
 
 
 class RandomWalkWorkload(_Demand):
-    kind: Literal["random_walk"]
-    start: float = Field(ge=0, le=1)
-    sigma: float = Field(ge=0)
-    low: float = Field(0.0, ge=0, le=1)
-    high: float = Field(1.0, ge=0, le=1)
+    kind: Literal["random_walk"] = Field(description="a bounded Gaussian random walk")
+    start: float = Field(ge=0, le=1, description="CPU at time 0, fraction of the vCPUs")
+    sigma: float = Field(ge=0, description="standard deviation of one step")
+    low: float = Field(0.0, ge=0, le=1, description="lowest CPU, fraction")
+    high: float = Field(1.0, ge=0, le=1, description="highest CPU, fraction")
 
 
 class PlanetLabWorkload(_Demand):
-    kind: Literal["planetlab"]
+    kind: Literal["planetlab"] = Field(description="PlanetLab CPU traces (one file per VM)")
     path: str | None = Field(None, description="folder with one CPU-percent file per VM")
     days: list[str] | str | None = Field(
         None, description="day folders (or their parent) mixed: an equal share of guests each"
     )
-    interval: Seconds = Field(300.0, gt=0)
+    interval: Seconds = Field(300.0, gt=0, description="time between the trace's samples, s")
 
     @field_validator("path")
     @classmethod
@@ -206,9 +219,11 @@ class PlanetLabWorkload(_Demand):
 
 
 class CsvWorkload(_Demand):
-    kind: Literal["csv"]
+    kind: Literal["csv"] = Field(description="per-guest series from a CSV file")
     path: str = Field(description="CSV with columns time, guest, cpu[, memory, disk, net]")
-    cpu_unit: Literal["fraction", "percent"] = "fraction"
+    cpu_unit: Literal["fraction", "percent"] = Field(
+        "fraction", description="CPU column as a fraction or a percentage"
+    )
 
     @field_validator("path")
     @classmethod
@@ -219,13 +234,19 @@ class CsvWorkload(_Demand):
 class BatchWorkload(DirtyPages):
     """A job with a fixed amount of work: CPU first, then disk I/O, then network transfer."""
 
-    kind: Literal["batch"]
-    profile: Profile = None
+    kind: Literal["batch"] = Field(
+        description="a job with fixed work: CPU, then disk I/O, then network"
+    )
+    profile: Profile = Field(
+        None, description="a virtualization cost profile for this workload; none: the guest's"
+    )
     cpu_work: float = Field(ge=0, description="million instructions (MI)")
-    io_bytes: Bytes = Field(0.0, ge=0)
-    net_bytes: Bytes = Field(0.0, ge=0)
-    memory: float = Field(1.0, ge=0, le=1)
-    on_finish: Literal["idle", "stop"] = "stop"
+    io_bytes: Bytes = Field(0.0, ge=0, description="bytes of disk I/O after the CPU work")
+    net_bytes: Bytes = Field(0.0, ge=0, description="bytes sent after the disk I/O")
+    memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
+    on_finish: Literal["idle", "stop"] = Field(
+        "stop", description="after the last repetition: stay idle, or stop the guest"
+    )
     repeat: int = Field(1, ge=1, description="executions run one after another")
     execution_shares: list[Annotated[float, Field(gt=0)]] | None = Field(
         None,
@@ -260,22 +281,30 @@ class Guest(Strict):
     (or just ``name`` when ``count`` is 1).
     """
 
-    name: str
-    kind: Literal["vm", "container"] = "vm"
-    count: int = Field(1, ge=0)
+    name: str = Field(
+        description="group name; guests are name-0, name-1 ... (name alone when count is 1)"
+    )
+    kind: Literal["vm", "container"] = Field("vm", description="vm or container")
+    count: int = Field(1, ge=0, description="how many identical guests")
     vcpus: float = Field(1.0, gt=0, description="vCPUs of a VM; a container's CPU limit in cores")
-    vcpu_mips: float = Field(1000.0, gt=0)
+    vcpu_mips: float = Field(1000.0, gt=0, description="speed of one vCPU, MIPS")
     memory: Bytes = Field(gt=0, description="VM memory, or a container's memory limit")
     cpu_shares: float = Field(1024.0, gt=0, description="weight under contention (CFS shares)")
     cpu_limit: float | None = Field(None, gt=0, description="cap in cores (CFS quota, Xen cap)")
     disk_bandwidth: BytesPerSecond = Field(0.0, ge=0, description="reserved at placement")
     net_bandwidth: BytesPerSecond = Field(0.0, ge=0, description="reserved at placement")
-    workload: str | None = None
+    workload: str | None = Field(None, description="name of a workload; none: idle")
     host: str | None = Field(None, description="pin to this host (name like 'std-3')")
     in_vm: str | None = Field(None, description="containers only: run inside this VM guest")
-    boot_time: Seconds | None = Field(None, ge=0)
-    start: Seconds = Field(0.0, ge=0)
-    stop: Seconds | None = Field(None, ge=0)
+    boot_time: Seconds | None = Field(
+        None,
+        ge=0,
+        description="time from placement to running, s; default by kind (VM 30 s, container 0.5 s)",
+    )
+    start: Seconds = Field(0.0, ge=0, description="time the guests are created, s")
+    stop: Seconds | None = Field(
+        None, ge=0, description="time the guests stop, s; none: they run to the end"
+    )
     anti_affinity: str | None = Field(
         None, description="guests sharing this label get distinct hosts"
     )
@@ -283,7 +312,9 @@ class Guest(Strict):
         None,
         description="default: hardware_assisted_nested_paging for VMs, container for containers",
     )
-    io_path: Literal[IO_PATHS] = "paravirtual"  # type: ignore[valid-type]
+    io_path: Literal[IO_PATHS] = Field(
+        "paravirtual", description="how the guest's I/O reaches the device (virtualization cost)"
+    )  # type: ignore[valid-type]
     network: Literal[CONTAINER_NETWORKS] = Field(  # type: ignore[valid-type]
         "bridge", description="container networking: host namespace or bridge with NAT"
     )
@@ -325,19 +356,32 @@ class Guest(Strict):
 class Overcommit(Strict):
     """How far the scheduler may promise more than a host has, per resource (1 = no overcommit)."""
 
-    cpu: float = Field(1.0, gt=0)
-    memory: float = Field(1.0, gt=0)
-    disk: float = Field(1.0, gt=0)
-    net: float = Field(1.0, gt=0)
+    cpu: float = Field(1.0, gt=0, description="CPU the scheduler may promise, times the host's")
+    memory: float = Field(
+        1.0, gt=0, description="memory the scheduler may promise, times the host's"
+    )
+    disk: float = Field(
+        1.0, gt=0, description="disk bandwidth the scheduler may promise, times the host's"
+    )
+    net: float = Field(
+        1.0, gt=0, description="network bandwidth the scheduler may promise, times the host's"
+    )
 
 
 class Scheduler(Strict):
     """Initial placement: a built-in policy (:data:`PLACEMENT_POLICIES`), a policy registered
     with :func:`vsim.policies.register`, or an import path ``module:attribute``."""
 
-    policy: str = "first_fit"
-    order: Literal["given", "largest_first"] = "given"
-    overcommit: Overcommit = Overcommit()
+    policy: str = Field(
+        "first_fit",
+        description="a built-in placement policy, a registered one, or an import path",
+    )
+    order: Literal["given", "largest_first"] = Field(
+        "given", description="place guests in the file's order, or largest first"
+    )
+    overcommit: Overcommit = Field(
+        Overcommit(), description="how far each resource may be overcommitted"
+    )
 
     @field_validator("policy")
     @classmethod
@@ -349,9 +393,13 @@ class PeriodicControllerSpec(Strict):
     """A user's controller (:class:`vsim.policies.PeriodicController`), built with
     ``options`` and called every ``interval``."""
 
-    policy: str
-    interval: Seconds = Field(gt=0)
-    options: dict[str, Any] = {}
+    policy: str = Field(
+        description="a registered controller name or an import path module:attribute"
+    )
+    interval: Seconds = Field(gt=0, description="time between calls, s")
+    options: dict[str, Any] = Field(
+        {}, description="keyword arguments the controller is built with"
+    )
 
     @field_validator("policy")
     @classmethod
@@ -368,7 +416,9 @@ class MemoryModel(Strict):
     """
 
     swap_touch_rate: float = Field(0.01, ge=0, description="fraction of swapped memory read per s")
-    swap_penalty: float = Field(10.0, ge=0)
+    swap_penalty: float = Field(
+        10.0, ge=0, description="CPU progress is divided by 1 + this x the swapped-out fraction"
+    )
 
 
 class Cost(Strict):
@@ -392,9 +442,11 @@ class Output(Strict):
 
 
 class LifecycleEvent(Strict):
-    at: Seconds = Field(ge=0)
-    action: Literal["pause", "resume", "stop", "start", "delete", "migrate"]
-    guest: str
+    at: Seconds = Field(ge=0, description="time of the action, s")
+    action: Literal["pause", "resume", "stop", "start", "delete", "migrate"] = Field(
+        description="what happens to the guest"
+    )
+    guest: str = Field(description="the guest's name")
     to: str | None = Field(None, description="destination host of a migrate action")
 
     @model_validator(mode="after")
@@ -407,24 +459,32 @@ class LifecycleEvent(Strict):
 class Scenario(Strict):
     """A whole simulation: what runs where, for how long, sampled how often, with which seed."""
 
-    name: str = "scenario"
-    description: str = ""
-    seed: int = Field(0, ge=0)
-    duration: Seconds = Field(gt=0)
-    sample_interval: Seconds = Field(300.0, gt=0)
-    datacenter: Datacenter
-    scheduler: Scheduler = Scheduler()
-    memory: MemoryModel = MemoryModel()
-    cost: Cost | None = None
-    output: Output = Output()
-    network: Network = Network()
-    migration: Migration = Migration()
-    workloads: dict[str, Workload] = {}
-    guests: list[Guest] = []
-    events: list[LifecycleEvent] = []
-    failures: Failures | None = None
-    consolidation: Consolidation | None = None
-    controllers: list[PeriodicControllerSpec] = []
+    name: str = Field(
+        "scenario", description="scenario name; the default results folder is named after it"
+    )
+    description: str = Field("", description="free text, kept in the results")
+    seed: int = Field(0, ge=0, description="seed every random stream is spawned from")
+    duration: Seconds = Field(gt=0, description="simulated time, s")
+    sample_interval: Seconds = Field(300.0, gt=0, description="time between recorded samples, s")
+    datacenter: Datacenter = Field(description="the hosts")
+    scheduler: Scheduler = Field(Scheduler(), description="initial placement policy and overcommit")
+    memory: MemoryModel = Field(MemoryModel(), description="what memory overcommit costs")
+    cost: Cost | None = Field(None, description="prices for cost figures; none: no cost figures")
+    output: Output = Field(Output(), description="what a run records and writes")
+    network: Network = Field(Network(), description="how hosts' NICs connect")
+    migration: Migration = Field(Migration(), description="how guests move between hosts")
+    workloads: dict[str, Workload] = Field({}, description="named workloads guests refer to")
+    guests: list[Guest] = Field([], description="groups of VMs and containers")
+    events: list[LifecycleEvent] = Field([], description="lifecycle events at given times")
+    failures: Failures | None = Field(
+        None, description="failure models, HA and protection; none: nothing fails"
+    )
+    consolidation: Consolidation | None = Field(
+        None, description="dynamic VM consolidation; none: no consolidation"
+    )
+    controllers: list[PeriodicControllerSpec] = Field(
+        [], description="user controllers called periodically"
+    )
     deployments: list[Deployment] = Field(
         [], description="replicated services: balancing, autoscaling, rolling updates"
     )

@@ -30,12 +30,18 @@ class Distribution(Strict):
     - ``empirical``: ``values`` drawn uniformly.
     """
 
-    dist: Literal["exponential", "deterministic", "lognormal", "hyperexponential", "empirical"]
-    mean: float | None = Field(None, ge=0)
-    cv: float | None = Field(None, gt=0)
-    means: list[float] | None = None
-    probs: list[float] | None = None
-    values: list[float] | None = None
+    dist: Literal["exponential", "deterministic", "lognormal", "hyperexponential", "empirical"] = (
+        Field(description="exponential, deterministic, lognormal, hyperexponential or empirical")
+    )
+    mean: float | None = Field(None, ge=0, description="mean value")
+    cv: float | None = Field(None, gt=0, description="lognormal: coefficient of variation")
+    means: list[float] | None = Field(None, description="hyperexponential: mean of each branch")
+    probs: list[float] | None = Field(
+        None, description="hyperexponential: probability of each branch"
+    )
+    values: list[float] | None = Field(
+        None, description="empirical: the values drawn from, uniformly"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -100,15 +106,19 @@ class Arrivals(Strict):
     - ``closed``: ``users`` clients, each waiting ``think`` after its previous response.
     """
 
-    process: Literal["poisson", "mmpp", "diurnal", "trace", "closed"]
-    rate: float | None = Field(None, gt=0)
-    rates: list[float] | None = None
-    switch: list[float] | None = None
-    mean: float | None = Field(None, gt=0)
-    amplitude: float = Field(0.0, ge=0, le=1)
-    period: Seconds = Field(86400.0, gt=0)
-    path: str | None = None
-    users: int | None = Field(None, gt=0)
+    process: Literal["poisson", "mmpp", "diurnal", "trace", "closed"] = Field(
+        description="poisson, mmpp, diurnal, trace or closed (see the section)"
+    )
+    rate: float | None = Field(None, gt=0, description="poisson: requests per second")
+    rates: list[float] | None = Field(None, description="mmpp: requests per second in each state")
+    switch: list[float] | None = Field(
+        None, description="mmpp: rate of leaving each state, per second"
+    )
+    mean: float | None = Field(None, gt=0, description="diurnal: mean requests per second")
+    amplitude: float = Field(0.0, ge=0, le=1, description="diurnal: relative swing around the mean")
+    period: Seconds = Field(86400.0, gt=0, description="diurnal: length of one cycle, s")
+    path: str | None = Field(None, description="trace: file of arrival times")
+    users: int | None = Field(None, gt=0, description="closed: number of users")
     think: Dist = ZERO
     retry_after: Seconds = Field(
         1.0, gt=0, description="a closed-loop user whose request failed waits at least this"
@@ -158,7 +168,7 @@ class ServiceWorkload(DirtyPages):
     ``disk_bytes`` in all, then sends ``net_bytes``; response time is measured from arrival
     at the first tier to the end of the last."""
 
-    kind: Literal["service"]
+    kind: Literal["service"] = Field(description="guests serving requests")
     arrivals: Arrivals | None = Field(None, description="none for a tier fed only by ``next``")
     cpu: Dist = Field(description="CPU work per request, million instructions")
     disk_ops: Dist = ZERO
@@ -171,9 +181,13 @@ class ServiceWorkload(DirtyPages):
     slo: Seconds | None = Field(None, gt=0, description="latency target for the violation share")
     record: float = Field(1.0, ge=0, le=1, description="share of requests kept in requests table")
     warmup: Seconds = Field(0.0, ge=0, description="requests arriving earlier are not counted")
-    mode: Literal["requests", "analytic"] = "requests"
-    memory: float = Field(1.0, ge=0, le=1)
-    profile: str | dict[str, float] | None = None
+    mode: Literal["requests", "analytic"] = Field(
+        "requests", description="requests: every request simulated; analytic: closed-form queues"
+    )
+    memory: float = Field(1.0, ge=0, le=1, description="fraction of the guest's memory in use")
+    profile: str | dict[str, float] | None = Field(
+        None, description="a virtualization cost profile for this workload; none: the guest's"
+    )
 
     @model_validator(mode="after")
     def _analytic_needs_open_arrivals(self) -> ServiceWorkload:

@@ -40,7 +40,7 @@ GUEST_SEPARATOR = ":"  # between a trace group's name and the trace's id in a gu
 class TraceWindowSpec(Strict):
     """The part of a trace to use: ``start`` (from the trace's beginning) becomes time 0."""
 
-    start: Seconds = Field(0.0, ge=0)
+    start: Seconds = Field(0.0, ge=0, description="trace time that becomes time 0 of the run, s")
     end: Seconds | None = Field(None, gt=0, description="default: the end of the trace")
 
     @model_validator(mode="after")
@@ -61,7 +61,7 @@ class TraceKind(Demand):
     """
 
     path: str = Field(description="the trace file or folder")
-    window: TraceWindowSpec = TraceWindowSpec()
+    window: TraceWindowSpec = Field(TraceWindowSpec(), description="the part of the trace used")
 
     @field_validator("path")
     @classmethod
@@ -133,7 +133,7 @@ class _JobTrace(TraceKind):
 class BitbrainsWorkload(TraceKind):
     """Bitbrains GWA-T-12 folder: per-VM CPU, memory, disk and network every 5 minutes."""
 
-    kind: Literal["bitbrains"]
+    kind: Literal["bitbrains"] = Field(description="Bitbrains GWA-T-12 per-VM series")
     vms: int | list[str] | None = Field(None, description="the first n VMs, or these ids")
     size: Literal["max", "first", "last"] = Field(
         "max", description="which provisioned size a guest gets when the trace changes it"
@@ -163,7 +163,7 @@ class BitbrainsWorkload(TraceKind):
 class OpenDCWorkload(TraceKind):
     """OpenDC workload folder (``tasks.parquet`` + ``fragments.parquet``)."""
 
-    kind: Literal["opendc"]
+    kind: Literal["opendc"] = Field(description="OpenDC workload folder")
     tasks: int | list[int] | None = Field(None, description="the first n tasks, or these ids")
 
     def read(self, step_s: float) -> traces.WorkloadTrace:
@@ -175,12 +175,14 @@ class OpenDCWorkload(TraceKind):
 class AlibabaTasksWorkload(_JobTrace):
     """Alibaba cluster-trace-v2017 ``batch_task`` table."""
 
-    kind: Literal["alibaba2017"]
+    kind: Literal["alibaba2017"] = Field(description="Alibaba cluster-trace-v2017 batch tasks")
     memory_scale: Bytes | None = Field(
         None, gt=0, description="bytes that the trace's normalized memory 1.0 stands for"
     )
     instances: Literal["each", "one"] = Field("each", description="a guest per instance, or one")
-    statuses: list[Literal[TASK_STATUSES]] = list(TASK_STATUSES)  # type: ignore[valid-type]
+    statuses: list[Literal[TASK_STATUSES]] = Field(
+        list(TASK_STATUSES), description="task statuses kept"
+    )  # type: ignore[valid-type]
 
     def read(self, step_s: float) -> traces.WorkloadTrace:
         return traces.read_alibaba2017_tasks(
@@ -196,7 +198,7 @@ class AlibabaTasksWorkload(_JobTrace):
 class OpenbWorkload(_JobTrace):
     """Alibaba cluster-trace-gpu-v2023 (openb) pod list."""
 
-    kind: Literal["openb"]
+    kind: Literal["openb"] = Field(description="Alibaba openb pod list")
     gpu_pods: bool = Field(True, description="keep pods that also request GPUs (GPUs dropped)")
 
     def read(self, step_s: float) -> traces.WorkloadTrace:
@@ -208,7 +210,7 @@ class OpenbWorkload(_JobTrace):
 class SwfWorkload(_JobTrace):
     """Standard Workload Format log (Parallel Workloads Archive, CloudSim Plus)."""
 
-    kind: Literal["swf"]
+    kind: Literal["swf"] = Field(description="Standard Workload Format log")
     arrival: Literal["submit", "start"] = Field(
         "submit", description="arrive at submit time, or at the original start (submit + wait)"
     )
@@ -230,12 +232,17 @@ class LoadShapeWorkload(Demand):
     """A datacenter-wide aggregate series driving every guest of the workload: each follows the
     shape with its own phase and noise, and the fleet's mean is the series."""
 
-    kind: Literal["load_shape"]
+    kind: Literal["load_shape"] = Field(
+        description="a datacenter-wide load series shaping every guest"
+    )
     path: str = Field(description="aggregate CSV: one column per metric, one row per stride")
     column: str = Field(description="the CPU column, e.g. cpu_util_percent")
     memory_column: str | None = Field(None, description="a memory column, the same for all")
     stride: Seconds = Field(gt=0, description="seconds between rows (the file has no times)")
-    scale: Literal["auto", "percent", "max"] | float = "auto"
+    scale: Literal["auto", "percent", "max"] | float = Field(
+        "auto",
+        description="how series values map to CPU: auto, percent, max, or the value of 100 %",
+    )
     noise: float = Field(0.1, ge=0, description="log-standard deviation of per-guest noise")
     phase_spread: Seconds = Field(0.0, ge=0, description="guests lag the shape by up to this")
     start: Seconds = Field(0.0, ge=0, description="where in the shape the run starts")
