@@ -10,6 +10,7 @@ A run's output folder holds::
     migrations.parquet one row per migration (may be empty)
     deployments.parquet per (record time, deployment): desired, ready, pending... (may be empty)
     replicas.parquet   one row per deployment replica: version, requests sent, served
+    coresidency.parquet per (change, attack): victims co-resident now and ever, attacker VMs
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -48,9 +49,12 @@ TABLES: tuple[str, ...] = (
     "migrations",
     "deployments",
     "replicas",
+    "coresidency",
 )
 #: Tables that may be missing on disk (read back as empty frames).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"requests", "migrations", "deployments", "replicas"})
+OPTIONAL_TABLES: frozenset[str] = frozenset(
+    {"requests", "migrations", "deployments", "replicas", "coresidency"}
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -66,6 +70,8 @@ class Result:
         deployments: per record time and deployment, replicas by status and version, load,
             utilization and latency (empty without deployments).
         replicas: one row per replica that ran: requests the balancer sent it, served, time up.
+        coresidency: per change of co-residency and attack, the victims co-resident now and
+            ever, the attacker's VMs on hosts (empty without attacks).
         manifest: JSON-serialisable description of the run (scenario, seed, version, ...).
     """
 
@@ -78,6 +84,7 @@ class Result:
     migrations: pd.DataFrame = field(default_factory=pd.DataFrame)
     deployments: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicas: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coresidency: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:

@@ -142,6 +142,9 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     requests = controller(sim, "services").requests.frame()
     deps = controller(sim, "deployments")
     extra = {"deployments": deps.frame(), "replicas": deps.replicas_frame()} if deps else {}
+    tenants = controller(sim, "tenants")
+    if tenants is not None:
+        extra["coresidency"] = tenants.frame()
     return Result(
         summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
     )

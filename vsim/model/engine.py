@@ -33,7 +33,7 @@ from vsim.model.host_share import static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import IDEAL, build_fabric, build_protocol
-from vsim.model.placing import placement_for
+from vsim.model.placing import BuiltinPlacement, placement_of
 from vsim.model.power import PowerTables
 from vsim.model.rates import (
     GUEST_RATES,
@@ -45,6 +45,7 @@ from vsim.model.rates import (
 )
 from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
+from vsim.model.tenancy import Tenancy
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
 
@@ -60,6 +61,7 @@ class Engine:
         self.placement_rng = self.streams.generator("placement")
         self.hosts = HostTable.from_scenario(scenario)
         self.guests = g = gs.GuestTable.from_scenario(scenario)
+        self.tenancy = Tenancy(scenario, g, self.hosts.n)
         oc = scenario.scheduler.overcommit
         self.pool = HostPool(
             self.hosts.placement_capacity(),
@@ -90,16 +92,18 @@ class Engine:
         self.guest_rates = RateTable(GUEST_RATES, g.n)
         self.host_rates = RateTable(HOST_RATES, self.hosts.n)
         self.power = PowerTables.from_scenario(scenario)
-        self.placement = placement_for(
-            scenario.scheduler.policy, scenario.base_dir, self.hosts, self.power
-        )
+        self.placement = placement_of(scenario, self.hosts, self.power)
         self.t0 = 0.0  # start of the current sample
         self.events = EventLog()
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
         self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
         self.recorder = SampleRecorder(
-            self.sample_times, self.hosts.n, g.n, guests=scenario.output.guests
+            self.sample_times,
+            self.hosts.n,
+            g.n,
+            guests=scenario.output.guests,
+            extra_host=("tenants",) if self.tenancy.listed else (),
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
         self.protocol = build_protocol(scenario.network)  # what flows get of the links
@@ -240,10 +244,18 @@ class Engine:
             disk_util=acc["disk"] / span,
             net_util=acc["net"] / span / h.net_bw,
             power_w=acc["power"] / span,
+            **self._tenants_now(),
         )
         self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_COLUMNS})
         self.host_rates.clear_sample()
         self.guest_rates.clear_sample()
+
+    def _tenants_now(self) -> dict[str, np.ndarray]:
+        """The distinct tenants on each host now, when the scenario has tenants."""
+        if not self.tenancy.listed:
+            return {}
+        self.tenancy.sync(self.guests, self.transfers)
+        return {"tenants": self.tenancy.per_host()}
 
     def count_event(self, n: int = 1) -> None:
         """Count ``n`` events processed now (``events`` in the summary)."""
@@ -374,7 +386,28 @@ class Engine:
         idx = idx[(g.state[idx] == gs.PENDING) | (g.state[idx] == gs.STOPPED)]
         for i in self.place_and_boot(idx):
             g.state[i] = gs.REJECTED
-            self.events.add(self.env.now, "rejected", g.names[i], "no host has room")
+            self.events.add(self.env.now, "rejected", g.names[i], self.why_unplaced(int(i)))
+
+    def why_unplaced(self, i: int) -> str:
+        """Why guest ``i`` found no host: no room, or the tenants' isolation (some enabled
+        host has room for it, but isolation rules every such host out)."""
+        t = self.tenancy
+        if (
+            t.isolating
+            and self.pool.feasible(dict(zip(self.pool.resources, self._requests[i]))).any()
+        ):
+            t.sync(self.guests, self.transfers)
+            return t.why(int(t.of[i]))
+        return "no host has room"
+
+    def isolation_refuses(self, h: int, i: int) -> str | None:
+        """Why guest ``i`` may not move to host ``h`` under the tenants' isolation (None: it
+        may); a guest already counted there is allowed."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return t.reason(h, int(t.of[i]))
 
     def place_and_boot(self, idx: np.ndarray) -> np.ndarray:
         """Place guests with the scenario's policy and boot them; returns those that found no
@@ -383,11 +416,16 @@ class Engine:
         top = idx[g.parent[idx] < 0]
         hosts = np.full(len(top), -1, dtype=np.int64)
         pinned = g.pinned[top] >= 0
+        tenancy = self.tenancy
+        if tenancy.listed or not isinstance(self.placement, BuiltinPlacement):
+            tenancy.sync(g, self.transfers)
         for j in np.flatnonzero(pinned):
             want = {r: float(v[j]) for r, v in g.placement_request(top).items()}
-            if self.pool.feasible(want)[g.pinned[top[j]]]:
-                hosts[j] = g.pinned[top[j]]
-                self.pool.allocate(int(hosts[j]), want)
+            pin, t = int(g.pinned[top[j]]), int(tenancy.of[top[j]])
+            if self.pool.feasible(want, tenancy.forbidden(t))[pin]:
+                hosts[j] = pin
+                self.pool.allocate(pin, want)
+                tenancy.add(pin, t)
         free = top[~pinned]
         if len(free):
             hosts[~pinned] = self.placement.place(
@@ -399,6 +437,8 @@ class Engine:
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
                 now=now,
+                tenants=tenancy.of[free],
+                tenancy=tenancy,
             )
         g.place(top, hosts)
         # Containers inside a VM go wherever their VM is, if it holds a host.
@@ -415,6 +455,8 @@ class Engine:
         for boot in np.unique(g.boot_s[ok]):
             ev = self.env.timeout(boot)
             ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+        if len(ok):
+            self.signals.guests_placed.emit(ok)
         return idx[g.host[idx] < 0]
 
     def _booted(self, idx: np.ndarray) -> Callable[[simpy.Event], None]:
@@ -638,9 +680,13 @@ class Engine:
         """Group the scenario's starts, stops and events by time; one SimPy event per instant."""
         actions: dict[float, list[tuple[str, np.ndarray]]] = defaultdict(list)
         g = self.guests
-        # A deployment's replicas start when its controller asks (vsim.model.deployments).
+        # A deployment's replicas start when its controller asks (vsim.model.deployments), an
+        # attack's VMs when the attack launches them (vsim.model.attacks).
         start = np.array(
-            [np.inf if (s := self.scenario.guests[k]).deployment else s.start for k in g.group]
+            [
+                np.inf if (s := self.scenario.guests[k]).deployment or s.attack else s.start
+                for k in g.group
+            ]
         )
         stop = np.array([self.scenario.guests[k].stop or np.inf for k in g.group])
         for t in np.unique(start):
