@@ -392,10 +392,8 @@ class Engine:
         """Why guest ``i`` found no host: no room, or the tenants' isolation (some enabled
         host has room for it, but isolation rules every such host out)."""
         t = self.tenancy
-        if (
-            t.isolating
-            and self.pool.feasible(dict(zip(self.pool.resources, self._requests[i]))).any()
-        ):
+        request = dict(zip(self.pool.resources, self._requests[i], strict=True))
+        if t.isolating and self.pool.feasible(request).any():
             t.sync(self.guests, self.transfers)
             return t.why(int(t.of[i]))
         return "no host has room"
