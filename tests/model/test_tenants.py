@@ -254,3 +254,29 @@ def test_isolation_is_never_broken(policy, levels, counts, starts, seed):
         present = set(rows.tenant)
         for t in present:
             assert len(present) - 1 <= limit[t], (policy, host, present)
+
+
+def test_migration_to_a_host_isolation_forbids_is_refused():
+    """A lifecycle migration of a shared VM onto an exclusive tenant's host is refused with
+    the isolation reason; onto an empty host it goes."""
+    guests = [
+        {"name": "b", "memory": "1GiB", "workload": "w", "tenant": "victim"},
+        {"name": "x", "count": 2, "memory": "1GiB", "workload": "w", "host": "h-2"},
+    ]
+    events = [
+        {"at": 600, "action": "migrate", "guest": "x-0", "to": "h-0"},
+        {"at": 600, "action": "migrate", "guest": "x-1", "to": "h-1"},
+    ]
+    sc = _scenario(3, guests, [], events=events)
+    data = sc.model_dump(exclude_unset=True)
+    data["tenants"][0]["isolation"] = "exclusive"
+    res = vsim.run(validate_scenario(data))
+    refused = res.events[res.events.kind == "migration_refused"]
+    assert refused.subject.tolist() == ["x-0"]
+    assert refused.detail.iloc[0].startswith("isolation:")
+    assert res.migrations.guest.astype(str).tolist() == ["x-1"]
+
+
+def test_unknown_tenant_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"guests\[0\] \(v\)\.tenant: 'nobody' is not listed"):
+        _scenario(2, [_victims(1, tenant="nobody")], [])
