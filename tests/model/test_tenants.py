@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +13,7 @@ import vsim
 from vsim.experiment.stats import proportion_interval
 from vsim.scenario import validate_scenario
 
+ROOT = Path(__file__).resolve().parents[2]
 HOST = {"name": "h", "cores": 8, "core_mips": 2000, "memory": "32GiB"}
 
 
@@ -280,3 +283,24 @@ def test_migration_to_a_host_isolation_forbids_is_refused():
 def test_unknown_tenant_is_a_clear_error():
     with pytest.raises(ValueError, match=r"guests\[0\] \(v\)\.tenant: 'nobody' is not listed"):
         _scenario(2, [_victims(1, tenant="nobody")], [])
+
+
+def test_consolidation_plans_only_moves_isolation_allows():
+    """The consolidation example with its web VMs as an exclusive tenant, the jobs shared:
+    PABFD and evacuation choose only allowed targets (no migration is refused for isolation),
+    and no sample shows a web VM's host holding a job."""
+    from vsim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "consolidation.yaml")
+    data = sc.model_dump(by_alias=True, exclude_unset=True)
+    data["tenants"] = [{"name": "web", "isolation": "exclusive"}]
+    data["guests"][0]["tenant"] = "web"
+    data["duration"] = 6 * 3600.0
+    res = vsim.run(validate_scenario(data))
+    assert len(res.migrations) > 0
+    refused = res.events[res.events.kind == "migration_refused"]
+    assert not refused.detail.str.startswith("isolation").any()
+    g = res.guests[res.guests.state.isin(["running", "booting", "paused"])]
+    group = g.guest.astype(str).str.rsplit("-", n=1).str[0]
+    mixed = g.assign(group=group).groupby(["time_s", "host"], observed=True)["group"].nunique()
+    assert mixed.max() == 1

@@ -398,6 +398,24 @@ class Engine:
             return t.why(int(t.of[i]))
         return "no host has room"
 
+    def isolation_forbidden(self, i: int) -> np.ndarray | None:
+        """bool[H]: hosts guest ``i`` may not go to under the tenants' isolation (None: no
+        tenant is isolated)."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return t.forbidden(int(t.of[i]))
+
+    def isolation_keys(self) -> np.ndarray | None:
+        """float64[H, T]: which tenants each host holds (None: no tenant is isolated), for a
+        controller that groups hosts by what it may place on them."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return (t.count > 0).astype(np.float64)
+
     def isolation_refuses(self, h: int, i: int) -> str | None:
         """Why guest ``i`` may not move to host ``h`` under the tenants' isolation (None: it
         may); a guest already counted there is allowed."""
