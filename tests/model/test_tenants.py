@@ -304,3 +304,22 @@ def test_consolidation_plans_only_moves_isolation_allows():
     group = g.guest.astype(str).str.rsplit("-", n=1).str[0]
     mixed = g.assign(group=group).groupby(["time_s", "host"], observed=True)["group"].nunique()
     assert mixed.max() == 1
+
+
+def test_tenant_cap_and_random_spread_by_hand():
+    """tenant_cap 2, best fit among allowed hosts: victim and evil VMs share h-0 (the fullest
+    with room); a third tenant's VM must open h-1. random_spread with tenant_spread 1: after
+    its first (random) host, every VM of the tenant joins it while it has room."""
+    guests = [
+        {"name": "p", "memory": "1GiB", "workload": "w", "tenant": "victim"},
+        {"name": "q", "memory": "1GiB", "workload": "w", "tenant": "evil", "start": 10},
+        {"name": "r", "memory": "1GiB", "workload": "w", "start": 20},
+    ]
+    res = vsim.run(_scenario(3, guests, [], scheduler={"policy": "tenant_cap", "tenant_cap": 2}))
+    placed = res.events[res.events.kind == "placed"].set_index("subject")["detail"]
+    assert placed[["p", "q", "r"]].tolist() == ["h-0", "h-0", "h-1"]
+    spread = {"policy": "random_spread", "tenant_spread": 1}
+    for seed in range(5):
+        sc = _scenario(6, [_victims(5)], [], scheduler=spread, seed=seed)
+        events = vsim.run(sc).events
+        assert events[events.kind == "placed"]["detail"].nunique() == 1
