@@ -59,10 +59,19 @@ class PlacementView:
     vcpu_mips: float = 0.0  # the guest's vCPU speed
     core_mips: np.ndarray | None = None  # float64[H], each host's core speed
     power: Any = None  # the hosts' power tables (PowerTables: .at(hosts, util), .tables)
+    rng: np.random.Generator | None = None  # the run's placement stream
+    tenant: int = 0  # the guest's tenant id (0: none)
+    tenant_guests: np.ndarray | None = None  # int64[H], guests of that tenant on each host
+    tenant_hosts_ever: np.ndarray | None = None  # bool[H], hosts that ever held the tenant
+    tenants_on: np.ndarray | None = None  # int64[H], distinct tenants on each host
+    tenant_cap: int = 2  # scheduler.tenant_cap
+    tenant_spread: int = 2  # scheduler.tenant_spread
 
 
 """The fields after ``now`` describe the guest and the hosts' hardware, for policies that
-weigh power or core speed (CloudSim's placement below)."""
+weigh power or core speed (CloudSim's placement below), the run's placement random stream,
+and the tenants (the isolation-aware policies below); ``feasible`` already leaves out hosts
+the tenants' isolation forbids."""
 
 
 class PlacementPolicy(Protocol):
@@ -168,9 +177,14 @@ def register(kind: str, name: str, policy: Any | None = None):
     return add if policy is None else add(policy)
 
 
-def registered(kind: str) -> tuple[str, ...]:
-    """The names registered for the plug-in point ``kind`` so far (vsim's own first)."""
-    return tuple(_REGISTERED[kind])
+def registered(kind: str, *, vsim_only: bool = False) -> tuple[str, ...]:
+    """The names registered for the plug-in point ``kind`` so far (vsim's own first);
+    ``vsim_only``: only the policies vsim itself defines, not a user's (as the generated
+    reference lists them, whatever a process registered before)."""
+    reg = _REGISTERED[kind]
+    if vsim_only:
+        return tuple(n for n, p in reg.items() if getattr(p, "__module__", "").startswith("vsim."))
+    return tuple(reg)
 
 
 def is_import_path(spec: str) -> bool:
@@ -291,3 +305,63 @@ def cloudsim_pabfd(request: dict[str, float], view: PlacementView) -> int:
 
 register("placement", "cloudsim_first_fit", cloudsim_first_fit)
 register("placement", "cloudsim_pabfd", cloudsim_pabfd)
+
+
+# ---------------------------------------------------------------------- isolation-aware
+def _leftover(request: dict[str, float], view: PlacementView) -> np.ndarray:
+    """Best fit's score of every host: ``sum_r (free_r - req_r) / cap_r`` (0 for a resource
+    a host lacks or has without limit)."""
+    total = np.zeros(len(view.feasible))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for r, q in request.items():
+            cap = view.capacity[r]
+            inv = np.where(np.isfinite(1.0 / cap), 1.0 / cap, 0.0)
+            total += np.where(inv > 0, (view.free[r] - q) * inv, 0.0)
+    return total
+
+
+def _best_of(ok: np.ndarray, score: np.ndarray) -> int:
+    """The lowest-score host among ``ok`` (lowest index among equals), -1 if none."""
+    return int(np.argmin(np.where(ok, score, np.inf))) if ok.any() else -1
+
+
+def pssf(request: dict[str, float], view: PlacementView) -> int:
+    """Previously selected servers first (after Han et al., IEEE TDSC 2017): a tenant's VM
+    goes to a host its tenant holds now, else to one it held before, else to an empty host,
+    else anywhere; best fit within each class. An attacker is thereby kept to the few hosts
+    it was first given, however many VMs it launches."""
+    score = _leftover(request, view)
+    ok = view.feasible
+    for prefer in (
+        view.tenant_guests > 0,
+        view.tenant_hosts_ever,
+        view.tenants_on == 0,
+        np.ones_like(ok),
+    ):
+        h = _best_of(ok & prefer, score)
+        if h >= 0:
+            return h
+    return -1
+
+
+def random_spread(request: dict[str, float], view: PlacementView) -> int:
+    """Uniform among feasible hosts, but once a tenant holds ``tenant_spread`` hosts its VMs
+    go (uniformly) to those while one has room: a tenant's footprint, and with it what an
+    attacker's VMs can reach, stays small."""
+    mine = view.feasible & (view.tenant_guests > 0)
+    held = int(np.count_nonzero(view.tenant_guests > 0))
+    pool = mine if held >= view.tenant_spread and mine.any() else view.feasible
+    idx = np.flatnonzero(pool)
+    return int(idx[view.rng.integers(len(idx))]) if idx.size else -1
+
+
+def tenant_cap(request: dict[str, float], view: PlacementView) -> int:
+    """Best fit among hosts where the guest's tenant is already, or that hold fewer than
+    ``tenant_cap`` distinct tenants: no host ever holds more than ``tenant_cap`` tenants."""
+    ok = view.feasible & ((view.tenant_guests > 0) | (view.tenants_on < view.tenant_cap))
+    return _best_of(ok, _leftover(request, view))
+
+
+register("placement", "pssf", pssf)
+register("placement", "random_spread", random_spread)
+register("placement", "tenant_cap", tenant_cap)

@@ -99,6 +99,7 @@ def test_write_creates_expected_files(tmp_path: Path) -> None:
         "replicas.parquet",
         "services.parquet",
         "analytic.parquet",
+        "coresidency.parquet",
         "manifest.json",
         "figures/utilization.png",
         "figures/heatmap_cpu.png",
@@ -234,7 +235,7 @@ def test_repr_is_compact() -> None:
     assert repr(make_result()) == (
         "Result(summary=9 metrics, hosts=6 rows, guests=6 rows, events=2 rows, requests=0 rows, "
         "migrations=0 rows, "
-        "deployments=0 rows, replicas=0 rows, services=0 rows, analytic=0 rows)"
+        "deployments=0 rows, replicas=0 rows, services=0 rows, analytic=0 rows, coresidency=0 rows)"
     )
 
 

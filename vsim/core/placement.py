@@ -60,10 +60,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 
-__all__ = ["POLICIES", "ORDERS", "HostPool"]
+__all__ = ["POLICIES", "ORDERS", "HostPool", "Isolation"]
 
 POLICIES: tuple[str, ...] = (
     "first_fit",
@@ -100,6 +101,15 @@ def _inv(c: float) -> float:
         return 0.0
     v = 1.0 / c
     return v if math.isfinite(v) else 0.0
+
+
+class Isolation(Protocol):
+    """Hosts each tenant may not use (``forbidden(t)``: bool[H] or None) and the count of a
+    tenant's guests per host, kept as a batch places them (``add(h, t)``)."""
+
+    def forbidden(self, t: int) -> np.ndarray | None: ...
+
+    def add(self, h: int, t: int) -> None: ...
 
 
 class _Tracked(dict):
@@ -757,6 +767,8 @@ class HostPool:
         groups: np.ndarray | None = None,
         rng: np.random.Generator | None = None,
         occupied: Mapping[int, Sequence[int]] | None = None,
+        tenants: np.ndarray | None = None,
+        isolation: Isolation | None = None,
     ) -> np.ndarray:
         """Place a batch of requests one by one, allocating as it goes.
 
@@ -778,6 +790,10 @@ class HostPool:
             generator for ``policy="random"``.
         occupied:
             hosts already holding members of each group before this batch (placed earlier).
+        tenants, isolation:
+            int64[m] tenant of each request, and the tenants' isolation: hosts
+            ``isolation.forbidden(t)`` are excluded for a request of tenant ``t`` (on top of
+            anti-affinity), and ``isolation.add(h, t)`` records each placement.
 
         Returns
         -------
@@ -806,11 +822,22 @@ class HostPool:
             excl = None
             if g >= 0 and g in members:
                 excl = self._excluded(np.asarray(members[g], dtype=np.int64))
+            if isolation is not None:
+                excl = _either(excl, isolation.forbidden(int(tenants[i])))
             h = policy(i, req, excl) if user else self._choose(req, policy, rng, excl)
             if h < 0:
                 continue
             self._add(h, req)
             hosts[i] = h
+            if isolation is not None:
+                isolation.add(h, int(tenants[i]))
             if g >= 0:
                 members.setdefault(g, []).append(h)
         return hosts
+
+
+def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The union of two exclusion masks (None: nothing excluded)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return a | b

@@ -13,6 +13,7 @@ A run's output folder holds::
     replicas.parquet   one row per deployment replica: version, requests sent, served
     services.parquet   one row per service workload: requests, latency, SLO share, saturation
     analytic.parquet   per (sample, guest) of analytic services: requests, utilization, mean
+    coresidency.parquet per (change, attack): victims co-resident now and ever, attacker VMs
     manifest.json      resolved scenario, seed, vsim version, ...
     figures/           utilization.png, heatmap_cpu.png (and other formats on request)
 
@@ -72,10 +73,11 @@ TABLES: tuple[str, ...] = (
     "replicas",
     "services",
     "analytic",
+    "coresidency",
 )
 #: Tables that may be missing on disk (read back as empty frames).
 OPTIONAL_TABLES: frozenset[str] = frozenset(
-    {"requests", "migrations", "deployments", "replicas", "services", "analytic"}
+    {"requests", "migrations", "deployments", "replicas", "services", "analytic", "coresidency"}
 )
 
 
@@ -98,6 +100,8 @@ class Result:
             mean and percentiles, SLO and the share beyond it, share of saturated requests.
         analytic: per sampling interval and guest of analytic services: requests, utilization,
             mean response time (``inf`` when saturated); empty without analytic services.
+        coresidency: per change of co-residency and attack, the victims co-resident now and
+            ever, the attacker's VMs on hosts (empty without attacks).
         manifest: JSON-serialisable description of the run (scenario, seed, version, ...).
     """
 
@@ -112,6 +116,7 @@ class Result:
     replicas: pd.DataFrame = field(default_factory=pd.DataFrame)
     services: pd.DataFrame = field(default_factory=pd.DataFrame)
     analytic: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coresidency: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def plot(self) -> ResultPlots:

@@ -150,6 +150,9 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     deps = controller(sim, "deployments")
     extra = {"deployments": deps.frame(), "replicas": deps.replicas_frame()} if deps else {}
     extra.update(services=by_service, analytic=analytic)
+    tenants = controller(sim, "tenants")
+    if tenants is not None:
+        extra["coresidency"] = tenants.frame()
     return Result(
         summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
     )

@@ -21,10 +21,18 @@ class SampleRecorder:
     """Per-interval means for every host and guest, one preallocated (samples x entities) array
     per column, filled in place so recording costs no allocation during the run."""
 
-    def __init__(self, sample_times: np.ndarray, n_hosts: int, n_guests: int, guests: bool = True):
+    def __init__(
+        self,
+        sample_times: np.ndarray,
+        n_hosts: int,
+        n_guests: int,
+        guests: bool = True,
+        extra_host: tuple[str, ...] = (),
+    ):
         self.times = np.asarray(sample_times, dtype=np.float64)
         n = len(self.times)
-        self.host = {c: np.zeros((n, n_hosts)) for c in HOST_COLUMNS}
+        # (extra_host: columns some runs add, such as the tenants on each host)
+        self.host = {c: np.zeros((n, n_hosts)) for c in (*HOST_COLUMNS, *extra_host)}
         self.host_state = np.zeros((n, n_hosts), dtype=np.int8)
         self.with_guests = guests
         g = n_guests if guests else 0
@@ -56,7 +64,7 @@ class SampleRecorder:
             "host": _codes(np.tile(np.arange(h), n), names),
             "host_type": _labels(types, n),
         }
-        frame.update({c: self.host[c].ravel() for c in HOST_COLUMNS})
+        frame.update({c: v.ravel() for c, v in self.host.items()})
         frame["state"] = _codes(self.host_state.ravel(), state_names)
         return pd.DataFrame(frame)
 

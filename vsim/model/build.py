@@ -13,19 +13,22 @@ by the order they were scheduled in), so it is written down here and nowhere els
 5. failures, HA and protection, if the scenario has a ``failures`` section (it adds the extra
    CPU and traffic of protection and holds back the admission-control reserve);
 6. consolidation, if the scenario has a ``consolidation`` section (its profile may change the
-   migration settings, the power tables and the network).
+   migration settings, the power tables and the network);
+   then the tenants' controller, if the scenario has tenants or attacks (its attacks' first
+   launches are scheduled now).
 
 7. the scenario's periodic controllers (``controllers:``), then the user's own controllers
    passed from Python, in the order given.
 
 The run's summary takes the controllers' columns in the order they are attached: failures,
-consolidation, migrations, requests, then the user's.
+consolidation, tenants, migrations, requests, then the user's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from vsim.model.attacks import Tenants
 from vsim.model.consolidation import Consolidator
 from vsim.model.contract import Controller
 from vsim.model.deployments import Deployments
@@ -56,6 +59,8 @@ def build_simulation(scenario: Scenario, controllers: Sequence[ControllerFactory
         engine.attach(FailureModel(engine))
     if scenario.consolidation is not None:
         engine.attach(Consolidator(engine, migrator))
+    if engine.tenancy.listed:
+        engine.attach(Tenants(engine))
     engine.attach(migrator)
     engine.attach(services)
     if deployments is not None:

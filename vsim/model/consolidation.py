@@ -571,6 +571,10 @@ class Consolidator:
         when one does not fit."""
         tgt = targets.copy()
         tgt[src] = False
+        for p in members.tolist():  # (hosts isolation keeps any of them from)
+            forbid = self.sim.isolation_forbidden(int(self._round_vms[p]))
+            if forbid is not None:
+                tgt &= ~forbid
         among = _Targets(self, tgt.nonzero()[0])  # (read once for all the host's VMs)
         plan: list[tuple[int, int]] = []
         before = [a.copy() for a in self._round_state()]
@@ -815,6 +819,9 @@ class Consolidator:
     def _best_host(self, p: int, hosts: np.ndarray) -> int:
         """PABFD's choice for VM position ``p`` among ``hosts`` (indices, ascending); -1 if
         none qualifies."""
+        forbid = self.sim.isolation_forbidden(int(self._round_vms[p]))
+        if forbid is not None:
+            hosts = hosts[~forbid[hosts]]
         if self.user_target is not None:
             return self._user_best_host(p, hosts)
         k = _Targets(self, hosts).best(p)
@@ -823,9 +830,11 @@ class Consolidator:
     def _state_keys(self) -> np.ndarray:
         """float64[H, k]: per host, everything PABFD reads of it (:class:`_Targets`: its
         hardware kind and round state); hosts with equal rows give equal answers."""
-        return np.column_stack(
+        keys = np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
+        tenants = self.sim.isolation_keys()  # (hosts of different tenants are not alike)
+        return keys if tenants is None else np.column_stack([keys, tenants])
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
         """The per-host arrays :meth:`_commit` changes."""

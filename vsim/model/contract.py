@@ -63,6 +63,7 @@ class Signals:
 
     - ``trace_stepped(now)``: the trace-driven demands were stepped to their sample at ``now``
       (before the re-solve that follows);
+    - ``guests_placed(idx)``: guests were given a host (placed, booting from now);
     - ``guests_down(idx)``: guests went down (a host failure or a crash); they hold no host;
     - ``guests_stopped(idx)``: guests were stopped (or deleted); they hold no host;
     - ``host_state(h, state)``: host ``h`` changed power or failure state;
@@ -71,6 +72,7 @@ class Signals:
 
     def __init__(self) -> None:
         self.trace_stepped = Signal("trace_stepped")
+        self.guests_placed = Signal("guests_placed")
         self.guests_down = Signal("guests_down")
         self.guests_stopped = Signal("guests_stopped")
         self.host_state = Signal("host_state")

@@ -33,7 +33,7 @@ from vsim.model.host_share import STATIC, static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
 from vsim.model.network import IDEAL, build_fabric, build_protocol
-from vsim.model.placing import placement_for
+from vsim.model.placing import BuiltinPlacement, placement_of
 from vsim.model.power import PowerTables
 from vsim.model.rates import (
     GUEST_RATES,
@@ -46,6 +46,7 @@ from vsim.model.rates import (
 from vsim.model.rejection import why_rejected
 from vsim.model.resolve import Resolver
 from vsim.model.streams import RandomStreams
+from vsim.model.tenancy import Tenancy
 from vsim.model.workloads import build_demands
 from vsim.scenario.schema import Scenario
 
@@ -63,6 +64,7 @@ class Engine:
         self.placement_rng = self.streams.generator("placement")
         self.hosts = HostTable.from_scenario(scenario)
         self.guests = g = gs.GuestTable.from_scenario(scenario)
+        self.tenancy = Tenancy(scenario, g, self.hosts.n)
         oc = scenario.scheduler.overcommit
         self.pool = HostPool(
             self.hosts.placement_capacity(),
@@ -93,16 +95,18 @@ class Engine:
         self.guest_rates = RateTable(GUEST_RATES, g.n)
         self.host_rates = RateTable(HOST_RATES, self.hosts.n)
         self.power = PowerTables.from_scenario(scenario)
-        self.placement = placement_for(
-            scenario.scheduler.policy, scenario.base_dir, self.hosts, self.power
-        )
+        self.placement = placement_of(scenario, self.hosts, self.power)
         self.t0 = 0.0  # start of the current sample
         self.events = EventLog()
         self.n_events = 0
         times = np.arange(1, int(np.ceil(scenario.duration / scenario.sample_interval)) + 1)
         self.sample_times = np.minimum(times * scenario.sample_interval, scenario.duration)
         self.recorder = SampleRecorder(
-            self.sample_times, self.hosts.n, g.n, guests=scenario.output.guests
+            self.sample_times,
+            self.hosts.n,
+            g.n,
+            guests=scenario.output.guests,
+            extra_host=("tenants",) if self.tenancy.listed else (),
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
         self.protocol = build_protocol(scenario.network)  # what flows get of the links
@@ -247,10 +251,18 @@ class Engine:
             disk_util=acc["disk"] / span,
             net_util=acc["net"] / span / h.net_bw,
             power_w=acc["power"] / span,
+            **self._tenants_now(),
         )
         self.recorder.record_guests(k, g.host, g.state, **{c: ag[c] / span for c in GUEST_COLUMNS})
         self.host_rates.clear_sample()
         self.guest_rates.clear_sample()
+
+    def _tenants_now(self) -> dict[str, np.ndarray]:
+        """The distinct tenants on each host now, when the scenario has tenants."""
+        if not self.tenancy.listed:
+            return {}
+        self.tenancy.sync(self.guests, self.transfers)
+        return {"tenants": self.tenancy.per_host()}
 
     def count_event(self, n: int = 1) -> None:
         """Count ``n`` events processed now (``events`` in the summary)."""
@@ -394,8 +406,16 @@ class Engine:
             self.events.add(self.env.now, "rejected", g.names[i], self.why_rejected(int(i), held))
 
     def why_rejected(self, i: int, held: dict[int, list[int]] | None = None) -> str:
-        """The constraint that leaves guest ``i`` without a host now (:mod:`rejection`);
-        ``held``: the hosts holding each anti-affinity group, when the caller has them."""
+        """The constraint that leaves guest ``i`` without a host now (:mod:`rejection`): the
+        tenants' isolation when some enabled host has room for it but isolation rules every such
+        host out; ``held``: the hosts holding each anti-affinity group, when the caller has
+        them."""
+        t = self.tenancy
+        if t.isolating:
+            request = dict(zip(self.pool.resources, self._requests[i], strict=True))
+            if self.pool.feasible(request).any():
+                t.sync(self.guests, self.transfers)
+                return t.why(int(t.of[i]))
         g = self.guests
         held = self._affinity_hosts() if held is None else held
         group = int(g.affinity[i])
@@ -411,6 +431,33 @@ class Engine:
             policy=self.placement.name,
         )
 
+    def isolation_forbidden(self, i: int) -> np.ndarray | None:
+        """bool[H]: hosts guest ``i`` may not go to under the tenants' isolation (None: no
+        tenant is isolated)."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return t.forbidden(int(t.of[i]))
+
+    def isolation_keys(self) -> np.ndarray | None:
+        """float64[H, T]: which tenants each host holds (None: no tenant is isolated), for a
+        controller that groups hosts by what it may place on them."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return (t.count > 0).astype(np.float64)
+
+    def isolation_refuses(self, h: int, i: int) -> str | None:
+        """Why guest ``i`` may not move to host ``h`` under the tenants' isolation (None: it
+        may); a guest already counted there is allowed."""
+        t = self.tenancy
+        if not t.isolating:
+            return None
+        t.sync(self.guests, self.transfers)
+        return t.reason(h, int(t.of[i]))
+
     def place_and_boot(self, idx: np.ndarray) -> np.ndarray:
         """Place guests with the scenario's policy and boot them; returns those that found no
         host (their state is left for the caller to decide)."""
@@ -418,11 +465,16 @@ class Engine:
         top = idx[g.parent[idx] < 0]
         hosts = np.full(len(top), -1, dtype=np.int64)
         pinned = g.pinned[top] >= 0
+        tenancy = self.tenancy
+        if tenancy.listed or not isinstance(self.placement, BuiltinPlacement):
+            tenancy.sync(g, self.transfers)
         for j in np.flatnonzero(pinned):
             want = {r: float(v[j]) for r, v in g.placement_request(top).items()}
-            if self.pool.feasible(want)[g.pinned[top[j]]]:
-                hosts[j] = g.pinned[top[j]]
-                self.pool.allocate(int(hosts[j]), want)
+            pin, t = int(g.pinned[top[j]]), int(tenancy.of[top[j]])
+            if self.pool.feasible(want, tenancy.forbidden(t))[pin]:
+                hosts[j] = pin
+                self.pool.allocate(pin, want)
+                tenancy.add(pin, t)
         free = top[~pinned]
         if len(free):
             hosts[~pinned] = self.placement.place(
@@ -434,6 +486,8 @@ class Engine:
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
                 now=now,
+                tenants=tenancy.of[free],
+                tenancy=tenancy,
             )
         g.place(top, hosts)
         # Containers inside a VM go wherever their VM is, if it holds a host.
@@ -450,6 +504,8 @@ class Engine:
         for boot in np.unique(g.boot_s[ok]):
             ev = self.env.timeout(boot)
             ev.callbacks.append(self._booted(ok[g.boot_s[ok] == boot]))
+        if len(ok):
+            self.signals.guests_placed.emit(ok)
         return idx[g.host[idx] < 0]
 
     def _booted(self, idx: np.ndarray) -> Callable[[simpy.Event], None]:
@@ -673,9 +729,13 @@ class Engine:
         """Group the scenario's starts, stops and events by time; one SimPy event per instant."""
         actions: dict[float, list[tuple[str, np.ndarray]]] = defaultdict(list)
         g = self.guests
-        # A deployment's replicas start when its controller asks (vsim.model.deployments).
+        # A deployment's replicas start when its controller asks (vsim.model.deployments), an
+        # attack's VMs when the attack launches them (vsim.model.attacks).
         start = np.array(
-            [np.inf if (s := self.scenario.guests[k]).deployment else s.start for k in g.group]
+            [
+                np.inf if (s := self.scenario.guests[k]).deployment or s.attack else s.start
+                for k in g.group
+            ]
         )
         stop = np.array([self.scenario.guests[k].stop or np.inf for k in g.group])
         for t in np.unique(start):

@@ -228,6 +228,8 @@ class Migrator:
             why = "already migrating"
         elif not sim.has_room(dst, g):
             why = f"{sim.hosts.names[dst]} has no room"
+        else:
+            why = sim.isolation_refuses(dst, g)
         if why:
             sim.events.add(now, "migration_refused", name, why)
             return False

@@ -23,10 +23,20 @@ class BuiltinPlacement:
     def __init__(self, name: str):
         self.name = name
 
-    def place(self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now):
-        """Hosts for a batch of requests (-1: no room), allocated in the pool."""
+    def place(
+        self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now, **tenants
+    ):
+        """Hosts for a batch of requests (-1: no room), allocated in the pool; ``tenants``:
+        the requests' ``tenants`` (int64[m]) and the run's ``tenancy``, whose isolation rules
+        hosts out."""
         return pool.place_batch(
-            requests, self.name, order=order, groups=groups, rng=rng, occupied=occupied
+            requests,
+            self.name,
+            order=order,
+            groups=groups,
+            rng=rng,
+            occupied=occupied,
+            **_isolation(**tenants),
         )
 
     def __call__(self, request: dict[str, float], view: PlacementView, pool: HostPool, rng):
@@ -43,21 +53,33 @@ class UserPlacement:
         self.core_mips = None if hosts is None else hosts.core_mips
         self.host_names = None if hosts is None else hosts.names
         self.power = power
+        self.options: dict[str, int] = {}  # scheduler settings some policies read
 
-    def place(self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now):
+    def place(
+        self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now, **tenants
+    ):
         """The pool's batch placement, asking this policy for each guest's host (``names``:
-        the guests' names and vCPU speeds)."""
+        the guests' names and vCPU speeds; ``tenants`` as for :class:`BuiltinPlacement`)."""
+        of, tenancy = tenants.get("tenants"), tenants.get("tenancy")
 
         def choose(i: int, req: list[float], exclude: np.ndarray | None) -> int:
             request = dict(zip(pool.resources, req, strict=True))
             feasible = pool.feasible(request, exclude)
-            return self._ask(pool, request, feasible, names[0][i], now, float(names[1][i]))
+            facts = (now, float(names[1][i]), rng, _tenant_facts(tenancy, of, i))
+            return self._ask(pool, request, feasible, names[0][i], facts)
 
         return pool.place_batch(
-            requests, choose, order=order, groups=groups, rng=rng, occupied=occupied
+            requests,
+            choose,
+            order=order,
+            groups=groups,
+            rng=rng,
+            occupied=occupied,
+            **({} if tenancy is None else {"tenants": of, "isolation": tenancy}),
         )
 
-    def _ask(self, pool: HostPool, request, feasible, name: str, now: float, vcpu_mips) -> int:
+    def _ask(self, pool: HostPool, request, feasible, name: str, facts) -> int:
+        now, vcpu_mips, rng, tenant = facts
         view = PlacementView(
             *_pool_state(pool),
             feasible,
@@ -66,6 +88,9 @@ class UserPlacement:
             vcpu_mips,
             self.core_mips,
             self.power,
+            rng=rng,
+            **tenant,
+            **self.options,
         )
         decision = f"placing guest {name!r} at t={now:g} s"
         answer = call(self.name, decision, self.policy, request, view)
@@ -77,6 +102,26 @@ class UserPlacement:
                 f"(disabled, full or excluded by anti-affinity): asks {request}, free {free}"
             )
         return h
+
+
+def _isolation(tenants=None, tenancy=None) -> dict:
+    """place_batch's isolation arguments: none when no tenant is isolated (the fast path)."""
+    if tenancy is None or not tenancy.isolating:
+        return {}
+    return {"tenants": tenants, "isolation": tenancy}
+
+
+def _tenant_facts(tenancy, of, i: int) -> dict:
+    """What a placement view shows of the guest's tenant and the hosts' tenants."""
+    if tenancy is None:
+        return {}
+    t = int(of[i])
+    return {
+        "tenant": t,
+        "tenant_guests": tenancy.count[:, t].copy(),
+        "tenant_hosts_ever": tenancy.ever[:, t].copy(),
+        "tenants_on": tenancy.distinct.copy(),
+    }
 
 
 def _pool_state(pool: HostPool) -> tuple[dict, dict, dict]:
@@ -95,4 +140,13 @@ def placement_for(spec: str, base_dir: str | None, hosts: Any = None, power: Any
     return UserPlacement(spec, policy, hosts, power)
 
 
-__all__ = ["BuiltinPlacement", "UserPlacement", "placement_for", "PolicyError"]
+def placement_of(scenario: Any, hosts: Any = None, power: Any = None):
+    """The placement of ``scenario``'s scheduler, with the settings its policies read."""
+    sched = scenario.scheduler
+    placement = placement_for(sched.policy, scenario.base_dir, hosts, power)
+    if isinstance(placement, UserPlacement):
+        placement.options = {"tenant_cap": sched.tenant_cap, "tenant_spread": sched.tenant_spread}
+    return placement
+
+
+__all__ = ["BuiltinPlacement", "UserPlacement", "placement_for", "placement_of", "PolicyError"]

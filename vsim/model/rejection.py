@@ -130,7 +130,7 @@ def why_rejected(
 
 
 #: Kinds of constraint, for counts: the summary's ``guests_rejected_by_<kind>`` columns.
-KINDS = ("anti_affinity", "room", "pinned", "policy")
+KINDS = ("anti_affinity", "room", "pinned", "policy", "isolation")
 
 
 def kind_of(detail: str) -> str:
@@ -141,6 +141,8 @@ def kind_of(detail: str) -> str:
         return "pinned"
     if detail.startswith("placement policy"):
         return "policy"
+    if detail.startswith("isolation"):  # the tenants' isolation (vsim.model.tenancy)
+        return "isolation"
     return "room"
 
 

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from vsim.plot.analytic import analytic_latency_cdf, analytic_latency_over_time
 from vsim.plot.base import figure_formats, write_figures
+from vsim.plot.coresidency import coverage_timeline
 from vsim.plot.deployments import deployment_timeline
 from vsim.plot.figures import heatmap, utilization
 from vsim.plot.sweep import latency_cdf
@@ -74,7 +75,8 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
     it has rows (services in analytic mode, drawn from their distribution);
     ``migration_timeline`` when ``migrations`` has rows; ``availability`` when ``events``
     holds a ``guest_down`` or ``host_failed``; ``power_energy`` when ``hosts`` has a
-    ``power_w`` column. Missing attributes count as missing data.
+    ``power_w`` column; ``coresidency`` (coverage over time) when ``coresidency`` has rows.
+    Missing attributes count as missing data.
     """
     hosts = result_like.hosts
     figures = {
@@ -103,6 +105,9 @@ def result_figures(result_like: ResultLike) -> dict[str, Figure]:
     deployments = _frame(result_like, "deployments")
     if _has_rows(deployments, "ready"):
         figures["deployments"] = deployment_timeline(deployments, events)
+    coresidency = _frame(result_like, "coresidency")
+    if _has_rows(coresidency, "coverage"):
+        figures["coresidency"] = coverage_timeline(coresidency, _run_end(result_like))
     return figures
 
 

@@ -151,7 +151,7 @@ def _policy_names(defs: dict[str, Any]) -> None:
     from vsim.scenario.schema import PLACEMENT_POLICIES
 
     for model, field, names in (
-        ("Scheduler", "policy", (*PLACEMENT_POLICIES, *registered("placement"))),
+        ("Scheduler", "policy", (*PLACEMENT_POLICIES, *registered("placement", vsim_only=True))),
         ("Consolidation", "detector", DETECTORS),
         ("Consolidation", "selection", SELECTIONS),
         ("Consolidation", "placement", PLACEMENTS),

@@ -34,6 +34,7 @@ from vsim.scenario.failures import Failures
 from vsim.scenario.limits import check_memory
 from vsim.scenario.network import Migration, Network
 from vsim.scenario.service import ServiceWorkload
+from vsim.scenario.tenants import Attack, Tenant
 from vsim.scenario.tracekinds import (
     AlibabaTasksWorkload,
     BitbrainsWorkload,
@@ -322,6 +323,12 @@ class Guest(Strict):
         None,
         description="set for the replicas of a deployment: they start when it asks, not at start",
     )
+    tenant: str | None = Field(
+        None, description="the tenant the guests belong to (see tenants; none: shared)"
+    )
+    attack: str | None = Field(
+        None, description="set for an attack's VMs: they start when the attack launches them"
+    )
 
     @field_validator("memory", mode="before")
     @classmethod
@@ -381,6 +388,15 @@ class Scheduler(Strict):
     )
     overcommit: Overcommit = Field(
         Overcommit(), description="how far each resource may be overcommitted"
+    )
+    tenant_cap: int = Field(
+        2, ge=1, description="policy tenant_cap: the most distinct tenants on one host"
+    )
+    tenant_spread: int = Field(
+        2,
+        ge=1,
+        description="policy random_spread: the most hosts a tenant spreads over while one of "
+        "them has room",
     )
 
     @field_validator("policy")
@@ -488,6 +504,12 @@ class Scenario(Strict):
     deployments: list[Deployment] = Field(
         [], description="replicated services: balancing, autoscaling, rolling updates"
     )
+    tenants: list[Tenant] = Field(
+        [], description="tenants and their isolation levels (guests name them in 'tenant')"
+    )
+    attacks: list[Attack] = Field(
+        [], description="co-residency attackers: launch strategy, victims, detection level"
+    )
     # The scenario file's folder: where user policy modules beside it are imported from.
     _base_dir: str | None = PrivateAttr(None)
 
@@ -524,9 +546,11 @@ class Scenario(Strict):
                 stacklevel=2,
             )
         self._expand_deployments()
+        self._expand_attacks()
         _check_unique(self.guest_group_names(), "guest group", "guests")
         _check_unique(self.guest_names(), "guest")
         self._check_guests()
+        self._check_tenants()
         self._check_tier_links()
         self._check_events()
         if self.failures is not None:
@@ -551,6 +575,43 @@ class Scenario(Strict):
                 )
             if d.name not in have:
                 self.guests.extend(Guest.model_validate(e) for e in d.guest_groups())
+
+    def _expand_attacks(self) -> None:
+        """Each attack's VMs join ``guests`` as one group (once: a dumped scenario has them)."""
+        _check_unique([a.name for a in self.attacks], "attack", "attacks")
+        have = {g.attack for g in self.guests if g.attack}
+        for a in self.attacks:
+            if a.name not in have:
+                self.guests.append(Guest.model_validate(a.guest_group()))
+
+    def _check_tenants(self) -> None:
+        """Tenants are named once; guests, attackers and victims name listed tenants (an
+        attacker's tenant may be unlisted: it is shared) and existing guests."""
+        _check_unique([t.name for t in self.tenants], "tenant", "tenants")
+        listed = {t.name for t in self.tenants}
+        attackers = {a.tenant for a in self.attacks}
+        for i, g in enumerate(self.guests):
+            if g.tenant is not None and g.tenant not in listed | attackers:
+                raise ValueError(
+                    f"guests[{i}] ({g.name}).tenant: {g.tenant!r} is not listed in tenants; "
+                    f"tenants are {few_names(listed)}"
+                )
+        guests = set(self.guest_names())
+        for i, a in enumerate(self.attacks):
+            v = a.victims
+            if v.tenant is not None and v.tenant not in {g.tenant for g in self.guests}:
+                raise ValueError(
+                    f"attacks[{i}] ({a.name}).victims.tenant: no guest belongs to tenant "
+                    f"{v.tenant!r}; tenants are {few_names(listed)}"
+                )
+            if v.tenant == a.tenant:
+                raise ValueError(f"attacks[{i}] ({a.name}).victims.tenant: the attacker itself")
+            for name in v.guests:
+                if name not in guests:
+                    raise ValueError(
+                        f"attacks[{i}] ({a.name}).victims.guests: guest {name!r} does not "
+                        f"exist; guests are {few_names(guests)}"
+                    )
 
     def _check_guests(self) -> None:
         """Each guest group's workload, pinned host and VM exist, and some host can hold it."""
