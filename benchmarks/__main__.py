@@ -17,6 +17,7 @@ from benchmarks import (
     real_traces,
     requests,
     scaling,
+    timeslice,
 )
 from benchmarks.common import REPO
 
@@ -29,6 +30,7 @@ SUITE = [
     planetlab_consolidation,
     fleet_consolidation,
     real_traces,
+    timeslice,
 ]
 
 
