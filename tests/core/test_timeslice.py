@@ -96,6 +96,9 @@ def test_no_ready_time_where_everything_fits():
     res = schedule_host([VCpu(util=0.5), VCpu(util=0.25), VCpu()], 3, 10.0, 0.01)
     assert [v.ready for v in res.vcpus] == [0.0, 0.0, 0.0]
     assert [res.cpu_fraction(i) for i in range(3)] == pytest.approx([0.5, 0.25, 1.0], rel=1e-12)
+    # each burst of u x period runs straight through: 0.05 s and 0.025 s
+    assert res.vcpus[0].bursts == pytest.approx([0.05] * 100, rel=1e-9)
+    assert res.vcpus[1].bursts == pytest.approx([0.025] * 100, rel=1e-9)
 
 
 def test_bursty_vcpus_on_an_overcommitted_core_share_it_and_wait():
@@ -155,3 +158,17 @@ def test_mh1_round_robin_moves_from_ps_to_fcfs_monotonically():
     assert abs(fcfs[0] - 4.25) <= fcfs[1]
     means = res.mean(axis=0)
     assert all(np.diff(means) > 0), means
+
+
+def test_random_burst_phases_are_reproducible_and_uncontended_bursts_run_straight():
+    def run(seed, n):
+        vcpus = [VCpu(util=0.4) for _ in range(n)]
+        return schedule_host(vcpus, 2, 5.0, 0.01, rng=np.random.default_rng(seed))
+
+    a, b = run(3, 6), run(3, 6)
+    assert [v.bursts for v in a.vcpus] == [v.bursts for v in b.vcpus]
+    assert [v.ready for v in a.vcpus] == [v.ready for v in b.vcpus]
+    alone = run(3, 2)  # a core each: every burst is its 0.04 s of work
+    assert np.concatenate([v.bursts for v in alone.vcpus]) == pytest.approx(0.04, rel=1e-9)
+    assert sum(v.ready for v in alone.vcpus) == 0.0
+    assert sum(v.ready for v in a.vcpus) > 0  # 6 bursty vCPUs on 2 cores collide

@@ -37,6 +37,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["VCpu", "HostSchedule", "schedule_host", "rr_queue", "POLICIES"]
 
 POLICIES = ("round_robin", "credit")
@@ -56,7 +58,10 @@ class VCpu:
     ready: float = 0.0  # runnable and waiting (throttled time included)
     throttled: float = 0.0  # waiting because the cap's budget is spent
     switches: int = 0  # times switched in onto a core it did not hold
+    # from waking (work arrived while blocked) to blocking again, s: a burst's response time
+    bursts: list[float] = field(default_factory=list)
     # Scheduler state.
+    woke: float = 0.0
     backlog: float = 0.0
     vruntime: float = 0.0
     budget: float = math.inf
@@ -137,13 +142,17 @@ def schedule_host(
     period: float = 0.1,
     cap_period: float = 0.1,
     record: bool = False,
+    rng: np.random.Generator | None = None,
 ) -> HostSchedule:
     """Run ``vcpus`` on ``cores`` for ``duration`` seconds in slices of at most ``quantum``.
 
     Exact and event-driven: one event per slice, per burst of work and per cap period.
     ``period`` is the burst period of vCPUs with ``util < 1``; ``cap_period`` the accounting
     period of caps. Measures accumulate on the :class:`VCpu` objects; ``record`` keeps every
-    slice in the result's ``log``.
+    slice in the result's ``log``. With ``rng``, each burst of a vCPU comes at a uniformly random
+    moment of its period (bursts then collide as independent users' do) instead of at fixed,
+    evenly staggered phases; a burst starts early enough to end within its period on a core of
+    its own.
     """
     k = _Host(vcpus, cores, quantum, switch_cost, cache_refill, policy, period, cap_period)
     k.record = record
@@ -155,7 +164,7 @@ def schedule_host(
             v.backlog = math.inf
             _make_runnable(k, i, 0.0)
         elif v.util > 0:
-            k.push(period * i / n, WAKE, i)
+            k.push(period * (rng.random() * (1 - v.util) if rng is not None else i / n), WAKE, i)
     if any(v.cap < math.inf for v in vcpus):
         k.push(cap_period, REFILL, -1)
     _dispatch(k, 0.0, out)
@@ -164,7 +173,11 @@ def schedule_host(
         if kind == WAKE:
             v = vcpus[who]
             v.backlog += v.util * period
-            k.push(t + period, WAKE, who)
+            if rng is None:
+                k.push(t + period, WAKE, who)
+            else:  # a random moment of the next period that leaves room for the burst
+                start = math.floor(t / period + 1e-9) + 1 + rng.random() * (1 - v.util)
+                k.push(period * start, WAKE, who)
             if v.state == "blocked":
                 _make_runnable(k, who, t)
         elif kind == SLICE_END:
@@ -181,7 +194,7 @@ def schedule_host(
 
 def _make_runnable(k: _Host, i: int, t: float) -> None:
     v = k.v[i]
-    v.state, v.since = "waiting", t
+    v.state, v.since, v.woke = "waiting", t, t
     if k.policy == "credit":  # no hoarded credit from sleeping (CFS's min_vruntime placement)
         active = [u.vruntime for u in k.v if u.state in ("waiting", "running") and u is not v]
         if active:
@@ -254,6 +267,7 @@ def _end_slice(k: _Host, core: int, t: float, out: HostSchedule) -> None:
     if v.backlog <= 1e-15:
         v.backlog = 0.0
         v.state = "blocked"
+        v.bursts.append(t - v.woke)
     elif v.budget <= 1e-15:
         v.state, v.since = "throttled", t
     else:
