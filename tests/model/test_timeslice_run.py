@@ -68,3 +68,23 @@ def test_timeslice_leaves_the_fluid_results_unchanged():
 def test_unknown_cpu_scheduler_is_refused():
     with pytest.raises(Exception, match="timeslice"):
         _run([vm("a", "busy")], cpu="lottery")
+
+
+def test_a_container_in_a_vm_reports_its_vms_ready_time():
+    guests = [
+        vm("a", "busy"),
+        vm("b", "busy"),
+        vm("c", "busy"),
+        {
+            "name": "box",
+            "kind": "container",
+            "vcpus": 1,
+            "memory": "256MiB",
+            "workload": "half",
+            "in_vm": "a",
+        },
+    ]
+    res = _run(guests)
+    last = res.guests[res.guests.time_s == 900].set_index("guest")["cpu_ready_frac"]
+    assert last["box"] == last["a"]
+    assert last["a"] == pytest.approx(1 / 3, rel=1e-9)  # still 3 vCPUs on 2 cores

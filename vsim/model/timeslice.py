@@ -5,7 +5,8 @@ outnumber its cores, the host's vCPUs are scheduled slice by slice for ``timesli
 seconds (:func:`vsim.core.timeslice.schedule_host`) at that sample's demands: each vCPU of a
 guest at utilization ``u`` of its vCPUs, with weight ``cpu_shares / vcpus`` and cap
 ``cpu_limit / vcpus`` cores. Where every active vCPU has a core of its own nobody waits, and the
-fluid solve is the answer: ready time 0, no switches.
+fluid solve is the answer: ready time 0, no switches. A container inside a VM runs on its VM's
+vCPUs and reports its VM's ready time.
 
 What it gives per guest and sample is ``cpu_ready_frac``, the fraction of its vCPUs' runnable
 time spent waiting for a core (VMware's ready time, KVM's steal time), and per host the share
@@ -55,7 +56,8 @@ class ReadyTimes:
     def _sample(self, sim: Engine, k: int, util: np.ndarray) -> None:
         rec, g = sim.recorder, sim.guests
         host = rec.guest_host[k]
-        active = (rec.guest_state[k] == gs.RUNNING) & (host >= 0) & (util > 0)
+        top = g.parent < 0  # a container inside a VM runs on its VM's vCPUs
+        active = (rec.guest_state[k] == gs.RUNNING) & (host >= 0) & (util > 0) & top
         self.ready[k, active] = 0.0
         vcpus = np.where(active, g.vcpus, 0)
         per_host = np.bincount(host[active], weights=vcpus[active], minlength=sim.hosts.n)
@@ -64,6 +66,8 @@ class ReadyTimes:
             ready, lost = self._host(sim, int(h), idx, util[idx])
             self.ready[k, idx] = ready
             self.lost[k, h] = lost
+        nested = np.flatnonzero(~top & (rec.guest_state[k] == gs.RUNNING))
+        self.ready[k, nested] = self.ready[k, g.parent[nested]]
 
     def _host(self, sim: Engine, h: int, idx: np.ndarray, util: np.ndarray):
         g, cfg = sim.guests, self.cfg
