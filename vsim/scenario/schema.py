@@ -329,11 +329,11 @@ class TimeSlice(Strict):
     """How a time-sliced host hands out its cores (``scheduler.cpu: timeslice``); see
     docs/timeslice.md."""
 
-    quantum: float = Field(0.01, gt=0, description="longest slice a vCPU runs before the next, s")
-    switch_cost: float = Field(
+    quantum: Seconds = Field(0.01, gt=0, description="longest slice a vCPU runs before the next, s")
+    switch_cost: Seconds = Field(
         5e-6, ge=0, description="core time lost per context switch to a different vCPU, s"
     )
-    cache_refill: float = Field(
+    cache_refill: Seconds = Field(
         0.0, ge=0, description="work lost refilling caches at the start of a switched-in slice, s"
     )
     policy: Literal["round_robin", "credit"] = Field(
@@ -341,13 +341,13 @@ class TimeSlice(Strict):
         description="round_robin (FIFO, one quantum each) or credit (weight-proportional by "
         "cpu_shares, capped by cpu_limit, as Xen credit and Linux CFS)",
     )
-    burst_period: float = Field(
+    burst_period: Seconds = Field(
         0.1,
         gt=0,
         description="a vCPU at utilization u gets u x burst_period of work each period, s",
     )
-    cap_period: float = Field(0.1, gt=0, description="accounting period of cpu_limit caps, s")
-    window: float = Field(
+    cap_period: Seconds = Field(0.1, gt=0, description="accounting period of cpu_limit caps, s")
+    window: Seconds = Field(
         1.0, gt=0, description="slices simulated per overcommitted host and sample, s"
     )
 
