@@ -61,7 +61,7 @@ def main(hosts: int = 100, repeat: int = 3) -> list[dict]:
         f"timeslice: {hosts} hosts at 2x vCPU overcommit, 1 h, 10 ms slices, on "
         f"{os.cpu_count()} cores: fluid {spread(fluid_walls)}, timeslice {spread(ts_walls)}, "
         f"{slices:,} slices, {rate:,.0f} slices/s, ready time mean "
-        f"{res.summary['cpu_ready_frac_mean']:.3f}"
+        f"{res.summary['cpu_ready_mean_frac']:.3f}"
     )
     return [
         {

@@ -31,7 +31,7 @@ def test_ready_time_of_three_busy_vcpus_on_two_cores_is_one_third():
     ready = res.guests["cpu_ready_frac"].to_numpy()
     assert len(ready) == 9  # 3 samples x 3 guests
     assert ready == pytest.approx(np.full(9, 1 - 2 / 3), rel=1e-9)
-    assert res.summary["cpu_ready_frac_mean"] == pytest.approx(1 / 3, rel=1e-9)
+    assert res.summary["cpu_ready_mean_frac"] == pytest.approx(1 / 3, rel=1e-9)
     assert res.summary["timeslice_slices"] > 0
 
 

@@ -92,10 +92,10 @@ class ReadyTimes:
         """Ready time over all guest-samples with runnable vCPUs: mean, p95 and max."""
         r = self.ready[np.isfinite(self.ready)]
         return {
-            "cpu_ready_frac_mean": float(r.mean()) if len(r) else 0.0,
-            "cpu_ready_frac_p95": float(np.quantile(r, 0.95)) if len(r) else 0.0,
-            "cpu_ready_frac_max": float(r.max()) if len(r) else 0.0,
-            "cpu_switch_lost_frac_mean": float(self.lost.mean()) if self.lost.size else 0.0,
+            "cpu_ready_mean_frac": float(r.mean()) if len(r) else 0.0,
+            "cpu_ready_p95_frac": float(np.quantile(r, 0.95)) if len(r) else 0.0,
+            "cpu_ready_max_frac": float(r.max()) if len(r) else 0.0,
+            "cpu_switch_lost_frac": float(self.lost.mean()) if self.lost.size else 0.0,
             "timeslice_slices": self.slices,
         }
 
