@@ -18,6 +18,7 @@ from benchmarks import (
     real_traces,
     requests,
     scaling,
+    timeslice,
 )
 from benchmarks.common import REPO
 
@@ -31,6 +32,7 @@ SUITE = [
     planetlab_consolidation,
     fleet_consolidation,
     real_traces,
+    timeslice,
 ]
 
 

@@ -206,6 +206,16 @@ INFINITE = {
     },
     "nan": {"guests.0.vcpu_mips": ".nan"},
 }
+BAD["timeslice_policy"] = (
+    {"s.yaml": scenario(**{"scheduler.cpu": "lottery"})},
+    [],
+    ["scheduler.cpu", "fluid", "timeslice"],
+)
+BAD["timeslice_quantum"] = (
+    {"s.yaml": scenario(**{"scheduler.cpu": "timeslice", "scheduler.timeslice.quantum": "0ms"})},
+    [],
+    ["scheduler.timeslice.quantum", "greater than 0"],
+)
 FIELD_OF = {
     "duration": "duration",
     "duration_1e400s": "duration",

@@ -152,6 +152,7 @@ CASES = {
         "consolidation", **{"consolidation.profile": "cloudsim"}
     ),
     "nested": _nested,
+    "timeslice": lambda: _file("timeslice"),
     "mixed": _mixed,
     "planetlab-lr-mmt": _planetlab,
 }

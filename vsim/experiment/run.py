@@ -21,6 +21,7 @@ from vsim.model.engine import Engine
 from vsim.model.hosts import HOST_ON, HOST_STATE_NAMES
 from vsim.model.rejection import KINDS as REJECTION_KINDS
 from vsim.model.rejection import kind_of
+from vsim.model.timeslice import ReadyTimes
 from vsim.scenario import Scenario, load_scenario
 
 
@@ -122,6 +123,12 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
         summary[key] = value
     for c in sim.controllers:
         for key, value in c.summary().items():
+            summary[key] = value
+    if sc.scheduler.cpu == "timeslice":
+        ready = ReadyTimes(sim)
+        if len(guests):
+            guests["cpu_ready_frac"] = ready.ready.ravel()
+        for key, value in ready.summary().items():
             summary[key] = value
     services = controller(sim, "services")
     analytic = analytic_table(sim)

@@ -375,6 +375,33 @@ class Overcommit(Strict):
     )
 
 
+class TimeSlice(Strict):
+    """How a time-sliced host hands out its cores (``scheduler.cpu: timeslice``); see
+    docs/timeslice.md."""
+
+    quantum: Seconds = Field(0.01, gt=0, description="longest slice a vCPU runs before the next, s")
+    switch_cost: Seconds = Field(
+        5e-6, ge=0, description="core time lost per context switch to a different vCPU, s"
+    )
+    cache_refill: Seconds = Field(
+        0.0, ge=0, description="work lost refilling caches at the start of a switched-in slice, s"
+    )
+    policy: Literal["round_robin", "credit"] = Field(
+        "round_robin",
+        description="round_robin (FIFO, one quantum each) or credit (weight-proportional by "
+        "cpu_shares, capped by cpu_limit, as Xen credit and Linux CFS)",
+    )
+    burst_period: Seconds = Field(
+        0.1,
+        gt=0,
+        description="a vCPU at utilization u gets u x burst_period of work each period, s",
+    )
+    cap_period: Seconds = Field(0.1, gt=0, description="accounting period of cpu_limit caps, s")
+    window: Seconds = Field(
+        1.0, gt=0, description="slices simulated per overcommitted host and sample, s"
+    )
+
+
 class Scheduler(Strict):
     """Initial placement: a built-in policy (:data:`PLACEMENT_POLICIES`), a policy registered
     with :func:`vsim.policies.register`, or an import path ``module:attribute``."""
@@ -398,6 +425,12 @@ class Scheduler(Strict):
         description="policy random_spread: the most hosts a tenant spreads over while one of "
         "them has room",
     )
+    cpu: Literal["fluid", "timeslice"] = Field(
+        "fluid",
+        description="fluid (weighted max-min, the limit of infinitely short slices) or "
+        "timeslice (slices on overcommitted hosts: CPU ready time, switch costs)",
+    )
+    timeslice: TimeSlice = Field(TimeSlice(), description="settings of scheduler.cpu: timeslice")
 
     @field_validator("policy")
     @classmethod

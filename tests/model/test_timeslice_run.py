@@ -1,0 +1,90 @@
+"""scheduler.cpu: timeslice in whole runs: CPU ready time in the guests table and the summary,
+exact where a closed form exists (n busy vCPUs on m cores wait 1 - m/n of their runnable time),
+zero where every vCPU has a core, and the fluid results left as they were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import vsim
+from tests.helpers import host, scenario, vm
+
+BUSY = {"busy": {"kind": "constant", "cpu": 1.0}, "half": {"kind": "constant", "cpu": 0.5}}
+
+
+def _run(guests, cores=2, cpu="timeslice", **timeslice):
+    ts = {"quantum": 0.01, "switch_cost": 0.0, "window": 0.3, **timeslice}
+    sc = scenario(
+        [host(cores=cores)],
+        guests,
+        BUSY,
+        duration=900,
+        scheduler={"overcommit": {"cpu": 4.0}, "cpu": cpu, "timeslice": ts},
+    )
+    return vsim.run(sc)
+
+
+def test_ready_time_of_three_busy_vcpus_on_two_cores_is_one_third():
+    res = _run([vm(f"v{i}", "busy") for i in range(3)])
+    ready = res.guests["cpu_ready_frac"].to_numpy()
+    assert len(ready) == 9  # 3 samples x 3 guests
+    assert ready == pytest.approx(np.full(9, 1 - 2 / 3), rel=1e-9)
+    assert res.summary["cpu_ready_mean_frac"] == pytest.approx(1 / 3, rel=1e-9)
+    assert res.summary["timeslice_slices"] > 0
+
+
+def test_multi_vcpu_vms_count_every_vcpu():
+    # 2 VMs of 2 busy vCPUs and one of 1 on 2 cores: 5 vCPUs, each waits 1 - 2/5.
+    guests = [vm("a", "busy", vcpus=2), vm("b", "busy", vcpus=2), vm("c", "busy")]
+    res = _run(guests, window=0.5)
+    assert res.guests["cpu_ready_frac"].to_numpy() == pytest.approx(np.full(9, 0.6), rel=1e-9)
+
+
+def test_no_ready_time_where_every_vcpu_has_a_core():
+    res = _run([vm("a", "busy"), vm("b", "half")])
+    assert (res.guests["cpu_ready_frac"] == 0.0).all()
+    assert res.summary["timeslice_slices"] == 0
+
+
+def test_credit_policy_with_shares_gives_the_heavy_guest_less_ready_time():
+    guests = [vm("a", "busy", cpu_shares=4096), vm("b", "busy"), vm("c", "busy")]
+    res = _run(guests, policy="credit", quantum=0.001)
+    last = res.guests[res.guests.time_s == 900].set_index("guest")["cpu_ready_frac"]
+    # fluid shares of 2 cores by weights 4:1:1, each vCPU at most one core: 1, 0.5, 0.5
+    assert last["a"] == pytest.approx(0.0, abs=0.01)
+    assert last["b"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_timeslice_leaves_the_fluid_results_unchanged():
+    guests = [vm(f"v{i}", "busy") for i in range(3)]
+    fluid, sliced = _run(guests, cpu="fluid"), _run(guests)
+    assert "cpu_ready_frac" not in fluid.guests
+    pd.testing.assert_frame_equal(fluid.hosts, sliced.hosts)
+    pd.testing.assert_frame_equal(fluid.guests, sliced.guests.drop(columns="cpu_ready_frac"))
+
+
+def test_unknown_cpu_scheduler_is_refused():
+    with pytest.raises(Exception, match="timeslice"):
+        _run([vm("a", "busy")], cpu="lottery")
+
+
+def test_a_container_in_a_vm_reports_its_vms_ready_time():
+    guests = [
+        vm("a", "busy"),
+        vm("b", "busy"),
+        vm("c", "busy"),
+        {
+            "name": "box",
+            "kind": "container",
+            "vcpus": 1,
+            "memory": "256MiB",
+            "workload": "half",
+            "in_vm": "a",
+        },
+    ]
+    res = _run(guests)
+    last = res.guests[res.guests.time_s == 900].set_index("guest")["cpu_ready_frac"]
+    assert last["box"] == last["a"]
+    assert last["a"] == pytest.approx(1 / 3, rel=1e-9)  # still 3 vCPUs on 2 cores
