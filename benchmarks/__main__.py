@@ -10,6 +10,7 @@ import pandas as pd
 
 from benchmarks import (
     contention,
+    deployment_diurnal,
     fleet_consolidation,
     kernels,
     placement_churn,
@@ -28,6 +29,7 @@ SUITE = [
     requests,
     contention,
     scaling,
+    deployment_diurnal,
     planetlab_consolidation,
     fleet_consolidation,
     real_traces,
