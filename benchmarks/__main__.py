@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks import (
+    balancers,
     contention,
     deployment_diurnal,
     fleet_consolidation,
@@ -24,6 +25,7 @@ from benchmarks.common import REPO
 
 SUITE = [
     kernels,
+    balancers,
     placement_churn,
     planetlab_static,
     requests,
