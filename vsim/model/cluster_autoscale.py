@@ -50,9 +50,9 @@ class ClusterScaler:
 
     # ---------------------------------------------------------------- loops
     def _loop(self):
-        env, dt, end = self.owner.engine.env, self.cfg.scan_interval, self.owner.engine.scenario
-        k = 1
-        while k * dt < end.duration:
+        e, dt = self.owner.engine, self.cfg.scan_interval
+        env, k = e.env, 1
+        while k * dt < e.scenario.duration:
             yield env.timeout(k * dt - env.now)
             self.owner.fire(self.scan)
             k += 1
