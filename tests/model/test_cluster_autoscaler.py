@@ -83,6 +83,9 @@ def test_cluster_autoscaler_timeline_by_hand(tmp_path):
     # them: 540 s. The host still running replica 0 stays; node-3 was never needed.
     empty_seen = 240.0
     assert times(ev, "cluster_scale_down") == [empty_seen + IDLE]
+    # The deployments table counts the type's hosts on or provisioning.
+    hosts = res.deployments.set_index("time_s").cluster_hosts
+    assert hosts[0.0] == 1 and hosts[15.0] == 3 and hosts[525.0] == 3 and hosts[555.0] == 1
     s = res.summary
     assert s["cluster_hosts_added"] == 2 and s["cluster_hosts_removed"] == 2
     assert s["cluster_hosts_max"] == 3 and s["replicas_pending_max"] == 2

@@ -294,9 +294,11 @@ class Deployments:
             for i, u in enumerate(d.spec.updates):
                 self._at(u.at, lambda d=d, i=i: d.start_update(i))
         self.autoscalers = [Autoscaling(self, d) for d in self.deps if d.spec.autoscale]
+        self.cluster: ClusterScaler | None = None
         self.recorders = [Recorder(self, d) for d in self.deps]
         ca = engine.scenario.cluster_autoscaler
-        self.cluster = ClusterScaler(self, ca) if ca is not None else None
+        if ca is not None:
+            self.cluster = ClusterScaler(self, ca)
 
     def _at(self, t: float, fn) -> None:
         if t < self.engine.scenario.duration:
