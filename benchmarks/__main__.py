@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks import (
+    balancers,
     contention,
+    deployment_diurnal,
     fleet_consolidation,
     kernels,
     placement_churn,
@@ -24,11 +26,13 @@ from benchmarks.common import REPO
 
 SUITE = [
     kernels,
+    balancers,
     placement_churn,
     planetlab_static,
     requests,
     contention,
     scaling,
+    deployment_diurnal,
     planetlab_consolidation,
     fleet_consolidation,
     real_traces,

@@ -181,6 +181,21 @@ BAD = {
         ["guests[1].name", "used twice"],
     ),
     "scenario_is_a_folder": ({"s.yaml": None}, [], ["is a folder"]),
+    "cluster_autoscaler_unknown_host_type": (
+        {"s.yaml": scenario(cluster_autoscaler={"host_type": "big"})},
+        [],
+        ["cluster_autoscaler.host_type", "'big'", "allowed: std"],
+    ),
+    "cluster_autoscaler_without_deployments": (
+        {"s.yaml": scenario(cluster_autoscaler={"host_type": "std"})},
+        [],
+        ["cluster_autoscaler", "there are none"],
+    ),
+    "cluster_autoscaler_initial_above_count": (
+        {"s.yaml": scenario(cluster_autoscaler={"host_type": "std", "initial": 3})},
+        [],
+        ["cluster_autoscaler.initial", "exceeds the 2 hosts"],
+    ),
 }
 # Every number finite unless documented: each of these was accepted (and .inf arrivals hung).
 INFINITE = {

@@ -160,6 +160,9 @@ class Recorder:
         row = {"time_s": now, "deployment": d.spec.name, "desired": d.desired, **d.by_status()}
         for v in range(len(d.slots)):
             row[f"ready_v{v}"] = sum(1 for s in d.ready if d.version[s.g] == v)
+        cluster = self.owner.cluster
+        if cluster is not None:
+            row["cluster_hosts"] = len(cluster.on_since)
         row["cpu_util"] = used / cap if cap > 0 else np.nan
         row["arrival_rps"] = (sent - self.sent) / step if now > 0 else np.nan
         for name, q in (("p50", 0.5), ("p99", 0.99)):

@@ -54,14 +54,16 @@ def make_policy(name: str, u: Uniforms) -> Policy:
         return ready[u.index(len(ready))]
 
     def least_outstanding(ready: Sequence[Station]) -> Station:
+        # The first replica with the fewest requests, scanning from a start that turns by one
+        # each request (so ties rotate); the scan itself is list.index, in C.
         n = len(ready)
         turn[0] += 1
-        best, low = None, None
-        for k in range(n):
-            st = ready[(turn[0] + k) % n]
-            if low is None or st.n_here < low:
-                best, low = st, st.n_here
-        return best  # type: ignore[return-value]
+        here = [st.n_here for st in ready]
+        low, start = min(here), turn[0] % n
+        try:
+            return ready[here.index(low, start)]
+        except ValueError:
+            return ready[here.index(low)]
 
     def power_of_two(ready: Sequence[Station]) -> Station:
         n = len(ready)

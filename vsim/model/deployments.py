@@ -25,6 +25,7 @@ import pandas as pd
 from vsim.model import guests as gs
 from vsim.model.autoscale import Autoscaling, Recorder, deployment_summary, replica_rows
 from vsim.model.balancers import Front
+from vsim.model.cluster_autoscale import ClusterScaler
 from vsim.scenario.deployments import Deployment, group_name
 
 if TYPE_CHECKING:
@@ -104,6 +105,10 @@ class Replicas:
             for n, s in zip(names, (PENDING, STARTING, READY, DRAINING), strict=True)
         }
 
+    def pending(self) -> list[int]:
+        """Replica guests waiting for a host, in index order."""
+        return [g for g, s in self.status.items() if s == PENDING]
+
     def live(self, new: bool) -> list[int]:
         return [
             g
@@ -128,7 +133,7 @@ class Replicas:
 
     def place_pending(self) -> None:
         e = self.e
-        pending = np.array([g for g, s in self.status.items() if s == PENDING], dtype=np.int64)
+        pending = np.array(self.pending(), dtype=np.int64)
         if not len(pending):
             return
         waiting = set(e.place_and_boot(pending).tolist())
@@ -289,7 +294,11 @@ class Deployments:
             for i, u in enumerate(d.spec.updates):
                 self._at(u.at, lambda d=d, i=i: d.start_update(i))
         self.autoscalers = [Autoscaling(self, d) for d in self.deps if d.spec.autoscale]
+        self.cluster: ClusterScaler | None = None
         self.recorders = [Recorder(self, d) for d in self.deps]
+        ca = engine.scenario.cluster_autoscaler
+        if ca is not None:
+            self.cluster = ClusterScaler(self, ca)
 
     def _at(self, t: float, fn) -> None:
         if t < self.engine.scenario.duration:
@@ -319,4 +328,5 @@ class Deployments:
         return pd.DataFrame(replica_rows(self))
 
     def summary(self) -> dict:
-        return deployment_summary(self) if self.deps else {}
+        out = deployment_summary(self) if self.deps else {}
+        return out | (self.cluster.summary() if self.cluster is not None else {})

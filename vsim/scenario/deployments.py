@@ -188,3 +188,36 @@ class Deployment(Strict):
 def group_name(deployment: str, version: int) -> str:
     """The guest group of one version of a deployment."""
     return f"{deployment}-v{version}"
+
+
+class ClusterAutoscaler(Strict):
+    """Hosts of one host type switched on when deployment replicas are pending and off when
+    idle, in the manner of the Kubernetes Cluster Autoscaler.
+
+    The host type's ``count`` is the most hosts it may run; ``initial`` of them are on at the
+    start, the rest off (no power, no capacity). Every ``scan_interval`` it counts the
+    replicas that found no host; when some do, it switches on as many off hosts as those
+    replicas need (packed first-fit on empty hosts of the type, one replica of a deployment
+    per host under ``spread: host``), less those still provisioning; they take guests
+    ``provisioning_delay`` seconds later. A host of the type that no guest holds is removed
+    (switched off) at the first scan at least ``idle_time`` after a scan first saw it empty,
+    never below ``min_hosts``.
+    """
+
+    host_type: str = Field(description="the host type whose hosts it adds and removes")
+    initial: int | None = Field(
+        None, ge=0, description="hosts of the type on at the start; default min_hosts"
+    )
+    min_hosts: int = Field(0, ge=0, description="never fewer hosts of the type on")
+    scan_interval: Seconds = Field(10.0, gt=0, description="seconds between two scans")
+    provisioning_delay: Seconds = Field(
+        120.0, ge=0, description="from the decision to add a host to its taking guests, s"
+    )
+    idle_time: Seconds = Field(
+        600.0, ge=0, description="an empty host is removed after this long, s"
+    )
+    host_hour_price: float = Field(0.0, ge=0, description="price of one host-hour of the type")
+
+    def start_on(self) -> int:
+        """Hosts of the type on at the start."""
+        return self.min_hosts if self.initial is None else self.initial

@@ -28,7 +28,7 @@ from vsim.scenario.demand import Bytes, BytesPerSecond, Profile, Seconds
 from vsim.scenario.demand import Demand as _Demand
 
 # The demand fields of utilization workloads (shared with the real-trace kinds).
-from vsim.scenario.deployments import Deployment
+from vsim.scenario.deployments import ClusterAutoscaler, Deployment
 from vsim.scenario.dirty import DirtyPages
 from vsim.scenario.failures import Failures
 from vsim.scenario.limits import check_memory
@@ -543,6 +543,9 @@ class Scenario(Strict):
     attacks: list[Attack] = Field(
         [], description="co-residency attackers: launch strategy, victims, detection level"
     )
+    cluster_autoscaler: ClusterAutoscaler | None = Field(
+        None, description="hosts of one type added for pending replicas and removed when idle"
+    )
     # The scenario file's folder: where user policy modules beside it are imported from.
     _base_dir: str | None = PrivateAttr(None)
 
@@ -580,6 +583,7 @@ class Scenario(Strict):
             )
         self._expand_deployments()
         self._expand_attacks()
+        self._check_cluster_autoscaler()
         _check_unique(self.guest_group_names(), "guest group", "guests")
         _check_unique(self.guest_names(), "guest")
         self._check_guests()
@@ -645,6 +649,29 @@ class Scenario(Strict):
                         f"attacks[{i}] ({a.name}).victims.guests: guest {name!r} does not "
                         f"exist; guests are {few_names(guests)}"
                     )
+    def _check_cluster_autoscaler(self) -> None:
+        ca = self.cluster_autoscaler
+        if ca is None:
+            return
+        types = {h.name: h for h in self.datacenter.host_types}
+        if ca.host_type not in types:
+            raise ValueError(
+                f"cluster_autoscaler.host_type: {ca.host_type!r} is not a host type; "
+                f"allowed: {', '.join(types)}"
+            )
+        count = types[ca.host_type].count
+        for field, n in (("min_hosts", ca.min_hosts), ("initial", ca.start_on())):
+            if n > count:
+                raise ValueError(
+                    f"cluster_autoscaler.{field}: {n} exceeds the {count} hosts of "
+                    f"{ca.host_type!r} (its count is the most the autoscaler may run)"
+                )
+        if ca.start_on() < ca.min_hosts:
+            raise ValueError(
+                f"cluster_autoscaler.initial: {ca.start_on()} is below min_hosts {ca.min_hosts}"
+            )
+        if not self.deployments:
+            raise ValueError("cluster_autoscaler: it scales for deployments, and there are none")
 
     def _check_guests(self) -> None:
         """Each guest group's workload, pinned host and VM exist, and some host can hold it."""
