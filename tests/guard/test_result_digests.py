@@ -63,14 +63,46 @@ def _nested() -> vsim.Scenario:
                 "steady": {"kind": "constant", "cpu": 0.9, "memory": 0.5, "dirty_rate": "20MB/s"},
             },
             "guests": [
-                {"name": "vm", "count": 5, "vcpus": 2, "vcpu_mips": 2000, "memory": "4GiB",
-                 "workload": "steady", "host": "h-0", "boot_time": "10s"},
-                {"name": "c", "kind": "container", "count": 4, "vcpus": 1, "vcpu_mips": 2000,
-                 "memory": "1GiB", "workload": "busy", "in_vm": "vm-0", "cpu_shares": 2048},
-                {"name": "d", "kind": "container", "count": 2, "vcpus": 2, "vcpu_mips": 2000,
-                 "memory": "1GiB", "workload": "busy", "in_vm": "vm-1"},
-                {"name": "solo", "kind": "container", "count": 2, "vcpus": 2,
-                 "vcpu_mips": 2000, "memory": "2GiB", "workload": "busy"},
+                {
+                    "name": "vm",
+                    "count": 5,
+                    "vcpus": 2,
+                    "vcpu_mips": 2000,
+                    "memory": "4GiB",
+                    "workload": "steady",
+                    "host": "h-0",
+                    "boot_time": "10s",
+                },
+                {
+                    "name": "c",
+                    "kind": "container",
+                    "count": 4,
+                    "vcpus": 1,
+                    "vcpu_mips": 2000,
+                    "memory": "1GiB",
+                    "workload": "busy",
+                    "in_vm": "vm-0",
+                    "cpu_shares": 2048,
+                },
+                {
+                    "name": "d",
+                    "kind": "container",
+                    "count": 2,
+                    "vcpus": 2,
+                    "vcpu_mips": 2000,
+                    "memory": "1GiB",
+                    "workload": "busy",
+                    "in_vm": "vm-1",
+                },
+                {
+                    "name": "solo",
+                    "kind": "container",
+                    "count": 2,
+                    "vcpus": 2,
+                    "vcpu_mips": 2000,
+                    "memory": "2GiB",
+                    "workload": "busy",
+                },
             ],
             "events": [
                 {"at": "20m", "action": "migrate", "guest": "vm-0", "to": "h-1"},
@@ -93,35 +125,97 @@ def _mixed() -> vsim.Scenario:
             "sample_interval": "30s",
             "datacenter": {
                 "host_types": [
-                    {"name": "h", "count": 3, "cores": 4, "core_mips": 2500, "memory": "12GiB",
-                     "disk_bandwidth": "200MB/s", "disk_iops": 5000, "nic_bandwidth": "1Gbps"}
+                    {
+                        "name": "h",
+                        "count": 3,
+                        "cores": 4,
+                        "core_mips": 2500,
+                        "memory": "12GiB",
+                        "disk_bandwidth": "200MB/s",
+                        "disk_iops": 5000,
+                        "nic_bandwidth": "1Gbps",
+                    }
                 ]
             },
             "scheduler": {"policy": "worst_fit", "overcommit": {"cpu": 3.0, "memory": 1.5}},
             "workloads": {
-                "job": {"kind": "batch", "cpu_work": 2.0e6, "io_bytes": "20GiB",
-                        "net_bytes": "5GiB", "repeat": 2},
+                "job": {
+                    "kind": "batch",
+                    "cpu_work": 2.0e6,
+                    "io_bytes": "20GiB",
+                    "net_bytes": "5GiB",
+                    "repeat": 2,
+                },
                 "cpu_only": {"kind": "batch", "cpu_work": 1.5e6, "repeat": 3},
-                "walk": {"kind": "random_walk", "start": 0.6, "sigma": 0.15, "memory": 0.9,
-                         "disk": "20MB/s", "net": "10MB/s", "dirty_rate": "30MB/s"},
-                "front": {"kind": "service", "arrivals": {"process": "poisson", "rate": 4},
-                          "cpu": {"dist": "exponential", "mean": 400}, "workers": 2,
-                          "next": "back", "slo": "500ms"},
-                "back": {"kind": "service", "cpu": {"dist": "lognormal", "mean": 300,
-                                                    "cv": 1.5},
-                         "disk_ops": 2, "workers": 4},
+                "walk": {
+                    "kind": "random_walk",
+                    "start": 0.6,
+                    "sigma": 0.15,
+                    "memory": 0.9,
+                    "disk": "20MB/s",
+                    "net": "10MB/s",
+                    "dirty_rate": "30MB/s",
+                },
+                "front": {
+                    "kind": "service",
+                    "arrivals": {"process": "poisson", "rate": 4},
+                    "cpu": {"dist": "exponential", "mean": 400},
+                    "workers": 2,
+                    "next": "back",
+                    "slo": "500ms",
+                },
+                "back": {
+                    "kind": "service",
+                    "cpu": {"dist": "lognormal", "mean": 300, "cv": 1.5},
+                    "disk_ops": 2,
+                    "workers": 4,
+                },
             },
             "guests": [
-                {"name": "job", "count": 3, "vcpus": 2, "vcpu_mips": 2500, "memory": "2GiB",
-                 "workload": "job", "start": "2m"},
-                {"name": "crunch", "count": 2, "vcpus": 2, "vcpu_mips": 2500, "memory": "2GiB",
-                 "workload": "cpu_only", "host": "h-2"},
-                {"name": "walk", "count": 5, "vcpus": 2, "vcpu_mips": 2500, "memory": "4GiB",
-                 "workload": "walk"},
-                {"name": "front", "count": 1, "vcpus": 2, "vcpu_mips": 2500, "memory": "2GiB",
-                 "workload": "front", "host": "h-0"},
-                {"name": "back", "count": 1, "vcpus": 2, "vcpu_mips": 2500, "memory": "2GiB",
-                 "workload": "back", "host": "h-1"},
+                {
+                    "name": "job",
+                    "count": 3,
+                    "vcpus": 2,
+                    "vcpu_mips": 2500,
+                    "memory": "2GiB",
+                    "workload": "job",
+                    "start": "2m",
+                },
+                {
+                    "name": "crunch",
+                    "count": 2,
+                    "vcpus": 2,
+                    "vcpu_mips": 2500,
+                    "memory": "2GiB",
+                    "workload": "cpu_only",
+                    "host": "h-2",
+                },
+                {
+                    "name": "walk",
+                    "count": 5,
+                    "vcpus": 2,
+                    "vcpu_mips": 2500,
+                    "memory": "4GiB",
+                    "workload": "walk",
+                },
+                {
+                    "name": "front",
+                    "count": 1,
+                    "vcpus": 2,
+                    "vcpu_mips": 2500,
+                    "memory": "2GiB",
+                    "workload": "front",
+                    "host": "h-0",
+                },
+                {
+                    "name": "back",
+                    "count": 1,
+                    "vcpus": 2,
+                    "vcpu_mips": 2500,
+                    "memory": "2GiB",
+                    "workload": "back",
+                    "host": "h-1",
+                },
             ],
             "events": [
                 {"at": "10m", "action": "migrate", "guest": "walk-0", "to": "h-2"},
@@ -183,11 +277,7 @@ def _exact(value) -> str:
 
 
 def digest(result) -> dict:
-    out = {
-        "summary": {
-            str(k): _exact(v) for k, v in result.summary.items() if k != "wall_time_s"
-        }
-    }
+    out = {"summary": {str(k): _exact(v) for k, v in result.summary.items() if k != "wall_time_s"}}
     for name in FRAMES:
         frame = getattr(result, name)
         out[name] = {"rows": len(frame)} | {str(c): _column_digest(frame[c]) for c in frame}

@@ -649,6 +649,7 @@ class Scenario(Strict):
                         f"attacks[{i}] ({a.name}).victims.guests: guest {name!r} does not "
                         f"exist; guests are {few_names(guests)}"
                     )
+
     def _check_cluster_autoscaler(self) -> None:
         ca = self.cluster_autoscaler
         if ca is None:
