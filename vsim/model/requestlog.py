@@ -108,9 +108,8 @@ class RequestLog:
         self.failed = 0
         self.rows: list[tuple] = []
         self._ids = iter(range(2**62)).__next__  # request ids, unique in the run
-        # Every request, warmup included: created, ended, and between two tiers (a hop).
+        # Every request, warmup included: created, and between two tiers (a hop).
         self.created = 0
-        self.ended = 0
         self.in_transit = 0
         # Per service (workload name): latencies of completed requests, and how many ended
         # otherwise (rejected, timed out, failed), for the services table.

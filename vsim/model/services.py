@@ -319,7 +319,6 @@ class Station:
         log = self.log
         now = self.env.now
         counted = req.arrival >= origin.warmup
-        log.ended += 1
         origin.ended(req, status, now)
         if counted:
             if status == "completed":

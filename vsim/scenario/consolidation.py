@@ -10,14 +10,12 @@ switches them off. See ``vsim.model.consolidation`` and ``docs/consolidation.md`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from vsim.scenario.base import Strict, policy_name
-from vsim.scenario.units import parse_duration
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+from vsim.scenario.units import Seconds
 
 DETECTORS = ("none", "thr", "iqr", "mad", "lr", "lrr")
 SELECTIONS = ("mmt", "mc", "rs", "mu")

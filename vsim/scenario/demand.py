@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, Field
 
 from vsim.scenario.dirty import DirtyPages
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
+from vsim.scenario.units import (
+    BytesPerSecond,
+    Seconds,
+)
 from vsim.scenario.virtualization import check_profile
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[float, BeforeValidator(parse_bytes)]
-BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
 # An operation profile: a preset name or rates per MI of work (vsim.scenario.virtualization).
 Profile = Annotated[str | dict[str, float] | None, AfterValidator(check_profile)]
 

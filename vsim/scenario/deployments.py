@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from vsim.scenario.base import Strict
-from vsim.scenario.demand import Bytes, BytesPerSecond, Seconds
+from vsim.scenario.units import Bytes, BytesPerSecond, Seconds
 
 BALANCERS = ("round_robin", "random", "least_outstanding", "power_of_two")
 

@@ -13,29 +13,25 @@ of Virtual Machines", NSDI 2005, section 3).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from vsim.scenario.base import Strict
-from vsim.scenario.units import parse_bytes, parse_rate
+from vsim.scenario.units import Bytes, BytesPerSecond
 
 
 class DirtyPages(Strict):
     """Memory a workload writes, which a live migration must resend (docs/network.md)."""
 
-    dirty_rate: Annotated[float, BeforeValidator(parse_rate)] = Field(
+    dirty_rate: BytesPerSecond = Field(
         0.0, ge=0, description="memory written, bytes/s while running, for migration"
     )
-    dirty_per_mi: Annotated[float, BeforeValidator(parse_bytes)] | None = Field(
+    dirty_per_mi: Bytes | None = Field(
         None,
         ge=0,
         description="memory written per MI of useful CPU work (bytes/MI), for migration; "
         "replaces dirty_rate: the dirty rate follows the CPU the guest gets",
     )
-    wws: Annotated[float, BeforeValidator(parse_bytes)] | None = Field(
-        None, ge=0, description="writable working set, for migration"
-    )
+    wws: Bytes | None = Field(None, ge=0, description="writable working set, for migration")
 
     @model_validator(mode="after")
     def _one_dirty_mode(self):

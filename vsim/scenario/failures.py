@@ -32,14 +32,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from vsim.scenario.base import Strict, existing_path, few_names
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[float, BeforeValidator(parse_bytes)]
-BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
+from vsim.scenario.units import (
+    Bytes,
+    BytesPerSecond,
+    Seconds,
+)
 
 # Remus checkpoints a protected VM as often as every 25 ms (forty times a second): Cully et al.,
 # "Remus: High Availability via Asynchronous Virtual Machine Replication", NSDI 2008, abstract

@@ -34,9 +34,8 @@ from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, field_
 from vsim import traces
 from vsim.model.streams import RandomStreams
 from vsim.scenario.base import Strict, existing_path
-from vsim.scenario.demand import Bytes, Seconds
 from vsim.scenario.tracekinds import GUEST_SEPARATOR, LoadShapeWorkload, TraceKind
-from vsim.scenario.units import parse_duration
+from vsim.scenario.units import Bytes, Seconds, parse_duration
 
 __all__ = ["expand_traces"]
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from vsim.scenario.base import Strict
-from vsim.scenario.units import parse_bytes, parse_duration, parse_rate
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[float, BeforeValidator(parse_bytes)]
-BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
+from vsim.scenario.units import (
+    Bytes,
+    BytesPerSecond,
+    Seconds,
+    parse_bytes,
+)
 
 
 class Network(Strict):

@@ -24,8 +24,8 @@ from pydantic import (
 from vsim.scenario.base import Strict, existing_path, few_names, policy_name
 from vsim.scenario.catalogue import SPECPOWER_TABLES
 from vsim.scenario.consolidation import Consolidation
-from vsim.scenario.demand import Bytes, BytesPerSecond, Profile, Seconds
 from vsim.scenario.demand import Demand as _Demand
+from vsim.scenario.demand import Profile
 
 # The demand fields of utilization workloads (shared with the real-trace kinds).
 from vsim.scenario.deployments import ClusterAutoscaler, Deployment
@@ -45,7 +45,7 @@ from vsim.scenario.tracekinds import (
     planetlab_day_folders,
     planetlab_days,
 )
-from vsim.scenario.units import parse_rate, warn_bare_size
+from vsim.scenario.units import Bytes, BytesPerSecond, Seconds, parse_rate, warn_bare_size
 from vsim.scenario.virtualization import CONTAINER_NETWORKS, IO_PATHS, MODES
 
 PLACEMENT_POLICIES = (

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from vsim.scenario.base import Strict
-from vsim.scenario.demand import Bytes, Seconds
+from vsim.scenario.units import Bytes, Seconds
 
 
 class Tenant(Strict):

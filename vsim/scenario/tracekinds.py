@@ -18,7 +18,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from vsim import traces
 from vsim.scenario.base import Strict, existing_path
-from vsim.scenario.demand import Bytes, Demand, Seconds
+from vsim.scenario.demand import Demand
+from vsim.scenario.units import Bytes, Seconds
 from vsim.traces.alibaba import TASK_STATUSES
 from vsim.traces.grid import grid_edges, grid_means
 

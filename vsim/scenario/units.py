@@ -7,6 +7,9 @@ bytes per second. A bare number is taken to be in the base unit already.
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
@@ -123,3 +126,9 @@ def warn_bare_size(value: object, where: str) -> object:
                 stacklevel=2,
             )
     return value
+
+
+# Field types that read those units (the parsers are defined above, so these come last).
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Bytes = Annotated[float, BeforeValidator(parse_bytes)]
+BytesPerSecond = Annotated[float, BeforeValidator(parse_rate)]
