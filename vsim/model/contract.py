@@ -160,6 +160,7 @@ class EngineState(Protocol):
     transfers: Transfers
     fabric: Any
     protocol: Any
+    driver: Any  # Xen driver domains (vsim.model.driver_domain), None without split drivers
     power: Any
     guest_rates: Any
     host_rates: Any

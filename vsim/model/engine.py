@@ -29,6 +29,7 @@ from vsim.core.placement import HostPool
 from vsim.metrics import GUEST_COLUMNS, EventLog, SampleRecorder
 from vsim.model import guests as gs
 from vsim.model.contract import Controller, NoTransfers, Signals, Transfers
+from vsim.model.driver_domain import DriverDomains
 from vsim.model.host_share import STATIC, static_rows
 from vsim.model.hosts import HOST_BOOTING, HOST_FAILED, HOST_OFF, HOST_ON, HostTable
 from vsim.model.jobs import Jobs
@@ -110,6 +111,8 @@ class Engine:
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
         self.protocol = build_protocol(scenario.network)  # what flows get of the links
+        # Xen driver domains, when a guest uses split drivers (None: no dom0 consumer at all)
+        self.driver = DriverDomains.build(scenario, self.hosts, g)
         self.network_contention = True  # links limit flows (see set_network_unlimited)
         self.transfers: Transfers = NoTransfers()  # type: ignore[assignment]
         self.has_children = np.bincount(g.parent[g.parent >= 0], minlength=g.n) > 0

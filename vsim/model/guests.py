@@ -41,6 +41,7 @@ class GuestTable:
     boot_s: np.ndarray
     cpu_in_guest: np.ndarray  # virtualization: extra in-vCPU work per unit of useful work
     cpu_on_host: np.ndarray  # virtualization: hypervisor CPU per unit of useful work
+    cpu_in_dom0: np.ndarray  # split-driver I/O: driver-domain CPU per unit of useful work
     mem_overhead: np.ndarray  # virtualization: host memory beyond the guest's own
     io_latency: np.ndarray  # virtualization: seconds added to each disk I/O
     net_latency: np.ndarray  # virtualization: seconds added to each network round trip
@@ -132,6 +133,7 @@ class GuestTable:
             boot_s=np.where(np.isnan(boot), cost.boot_s, boot),
             cpu_in_guest=cost.cpu_in_guest,
             cpu_on_host=cost.cpu_on_host,
+            cpu_in_dom0=cost.cpu_in_dom0,
             mem_overhead=cost.memory,
             io_latency=cost.io_latency_s,
             net_latency=cost.net_latency_s,

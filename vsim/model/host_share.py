@@ -64,8 +64,8 @@ def reshare_host(sim: EngineState, h: int) -> bool:
     and swap, weighted max-min CPU with caps and virtualization overhead, flat disk and IOPS
     sharing, host power, then new job completions and service rate notifications.
     """
-    if sim.static_rows is None or sim.transfers.touches(h):
-        return False
+    if sim.static_rows is None or sim.driver is not None or sim.transfers.touches(h):
+        return False  # (a driver domain couples the host's guests: the array solve does it)
     g = sim.guests
     gi = g.on_host(h)
     if sim.any_nested and (sim.has_children[gi].any() or (g.parent[gi] >= 0).any()):
@@ -315,6 +315,8 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
     Rates change only for this guest and its host.
     """
     gt, last = sim.guests, sim.last
+    if sim.driver is not None:
+        return False
     if gt.state[g] != gs.RUNNING or sim.has_children[g] or last.swap_frac[g] > 0:
         return False
     if sim.transfers.migrating(g):

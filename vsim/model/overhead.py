@@ -12,6 +12,10 @@ and a workload whose operation profile has rates ``r[e]`` per MI of native work
 - ``cpu_on_host``   beta  = ( r[io_ops] * path.host_cycles_per_io
                              + r[net_packets] * path.host_cycles_per_packet ) / 1e6
   (for containers, only the bridge's NAT per packet);
+- ``cpu_in_dom0``   delta = ( r[io_ops] * path.dom0_cycles_per_io
+                             + r[net_packets] * path.dom0_cycles_per_packet ) / 1e6
+  (split-driver paths only: work the host's driver domain does for the guest, a consumer of
+  its own on the host, see :mod:`vsim.model.driver_domain`);
 - ``memory``        = mode.memory_fixed + vcpus * mode.memory_per_vcpu
                       + mode.memory_fraction * guest memory   (VM modes only);
 - ``io_latency_s``  = path.io_latency_s + path.exits_per_io * mode.exit / hz;
@@ -52,6 +56,7 @@ class Overheads:
 
     cpu_in_guest: np.ndarray  # extra CPU work inside the guest's vCPUs per unit of useful work
     cpu_on_host: np.ndarray  # CPU the hypervisor/host spends outside the vCPUs per unit of work
+    cpu_in_dom0: np.ndarray  # CPU the driver domain spends for the guest per unit of work
     memory: np.ndarray  # bytes of host memory a guest costs beyond its own memory
     io_latency_s: np.ndarray  # latency added to each disk I/O
     net_latency_s: np.ndarray  # latency added to each network round trip
@@ -64,12 +69,14 @@ class GuestCost:
 
     cpu_in_guest: float
     cpu_on_host: float
+    cpu_in_dom0: float
     memory: float
     io_latency_s: float
     net_latency_s: float
     boot_s: float
     in_guest_by_event: dict[str, float]  # contributions to cpu_in_guest, summing to it
     on_host_by_event: dict[str, float]  # contributions to cpu_on_host, summing to it
+    in_dom0_by_event: dict[str, float]  # contributions to cpu_in_dom0, summing to it
 
 
 def cost(
@@ -101,17 +108,23 @@ def cost(
         "io_ops": rates["io_ops"] * path.host_cycles_per_io / CYCLES_PER_MI,
         "net_packets": rates["net_packets"] * path.host_cycles_per_packet / CYCLES_PER_MI,
     }
+    dom0 = {
+        "io_ops": rates["io_ops"] * path.dom0_cycles_per_io / CYCLES_PER_MI,
+        "net_packets": rates["net_packets"] * path.dom0_cycles_per_packet / CYCLES_PER_MI,
+    }
     hz = vcpu_mips * CYCLES_PER_MI
     mem = m.memory_fixed + vcpus * m.memory_per_vcpu + m.memory_fraction * memory if is_vm else 0.0
     return GuestCost(
         cpu_in_guest=sum(guest.values()),
         cpu_on_host=sum(host.values()),
+        cpu_in_dom0=sum(dom0.values()),
         memory=mem,
         io_latency_s=path.io_latency_s + path.exits_per_io * m.exit / hz,
         net_latency_s=path.rtt_latency_s + 2 * path.exits_per_packet * m.exit / hz,
         boot_s=m.boot_s,
         in_guest_by_event=guest,
         on_host_by_event=host,
+        in_dom0_by_event=dom0,
     )
 
 
@@ -138,13 +151,22 @@ def guest_overheads(scenario: Scenario) -> Overheads:
     for g in scenario.guests:
         c = guest_cost(scenario, g)
         if c is None:
-            rows.append((0.0, 0.0, 0.0, 0.0, 0.0, DEFAULT_BOOT_S[g.kind]))
+            rows.append((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, DEFAULT_BOOT_S[g.kind]))
         else:
             rows.append(
-                (c.cpu_in_guest, c.cpu_on_host, c.memory, c.io_latency_s, c.net_latency_s, c.boot_s)
+                (
+                    c.cpu_in_guest,
+                    c.cpu_on_host,
+                    c.cpu_in_dom0,
+                    c.memory,
+                    c.io_latency_s,
+                    c.net_latency_s,
+                    c.boot_s,
+                )
             )
-    cols = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
-    rep = [np.repeat(cols[:, k], counts) for k in range(6)]
+    width = len(Overheads.__dataclass_fields__)
+    cols = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    rep = [np.repeat(cols[:, k], counts) for k in range(width)]
     return Overheads(*rep)
 
 

@@ -21,6 +21,7 @@ from vsim.core.flows import maxmin_flows
 from vsim.core.sharing import maxmin_one, maxmin_share
 from vsim.core.topology import route_latency
 from vsim.model import guests as gs
+from vsim.model.driver_domain import share_with_dom0
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_requests
 from vsim.model.rates import CPU, GUEST_RATES, HOST_RATES, IO, NET, PAGE_BYTES, SATURATED, SHORT
@@ -177,7 +178,19 @@ def cpu_shares(e: EngineState, s: Scope, w: dict, mig: Any) -> tuple[np.ndarray,
     mig_host, mig_cpu = (
         e.transfers.cpu_consumers(mig) if mig is not None else (np.zeros(0, np.int64), np.zeros(0))
     )
-    if s.nh == 1 and not len(mig_host):
+    if e.driver is not None:
+        solved = share_with_dom0(
+            e.driver,
+            cpu_cap,
+            s.hsel,
+            (
+                np.concatenate([s.host[t_idx], mig_host]),
+                np.concatenate([shares[t_idx], np.full(len(mig_host), 1024.0)]),
+                np.concatenate([vm_request[t_idx], mig_cpu]),
+            ),
+            (e.driver.delta[s.gsel][t_idx], w["k_tot"][t_idx]),
+        )
+    elif s.nh == 1 and not len(mig_host):
         solved = np.array(
             maxmin_one(float(cpu_cap[0]), shares[t_idx].tolist(), vm_request[t_idx].tolist())
         )
@@ -234,13 +247,11 @@ def host_cpu_grants(e: EngineState, s: Scope, w: dict, mem: dict, mig: Any) -> d
     short = s.running & (useful + loss_mips < w["demand"] * SHORT)
     # CPU time the guest's vCPUs spend, overhead included, and the hypervisor's for it (a
     # container's are its VM's).
-    if s.lpar is not None:
-        vm_of = np.where(s.top, np.arange(n), s.lpar)
-        in_guest = own * w["k_in"][vm_of]
-        hypervisor = own * g.cpu_on_host[gsel][vm_of]
-    else:
-        in_guest = own * w["k_in"]
-        hypervisor = own * g.cpu_on_host[gsel]
+    vm_of = np.where(s.top, np.arange(n), s.lpar) if s.lpar is not None else slice(None)
+    in_guest = own * w["k_in"][vm_of]
+    hypervisor = own * g.cpu_on_host[gsel][vm_of]
+    # the driver domain's work for the guest (split-driver I/O; a container's is its VM's)
+    dom0 = own * g.cpu_in_dom0[gsel][vm_of] if e.driver is not None else None
     return {
         "grant": grant,
         "mig_host": mig_host,
@@ -252,6 +263,7 @@ def host_cpu_grants(e: EngineState, s: Scope, w: dict, mem: dict, mig: Any) -> d
         "short": short,
         "in_guest": in_guest,
         "hypervisor": hypervisor,
+        "dom0": dom0,
     }
 
 
@@ -338,6 +350,10 @@ def host_rates(e: EngineState, s: Scope, mem: dict, c: dict, io: tuple, mig: Any
     host_cpu += np.bincount(c["mig_host"], c["mig_grant"], minlength=nh)
     host_hyp = np.bincount(host, c["hypervisor"], minlength=nh)
     host_hyp += np.bincount(c["mig_host"], c["mig_grant"], minlength=nh)
+    if c["dom0"] is not None:  # dom0's work is host CPU in use, outside the guests' grants
+        host_dom0 = np.bincount(host, c["dom0"], minlength=nh)
+        host_cpu += host_dom0
+        host_hyp += host_dom0
     n_short = np.bincount(host, c["short"], minlength=nh)
     hstate = h.state[hsel]
     receiving = e.transfers.receiving(mig)[hsel] if mig is not None else np.zeros(nh, bool)
@@ -386,7 +402,9 @@ def solve_hosts(e: EngineState, hosts: np.ndarray | None = None) -> None:
         "cpu_demand_mips": w["demand"],
         "cpu_useful_mips": c["useful"],
         "cpu_alloc_mips": c["in_guest"],
-        "cpu_overhead_mips": c["in_guest"] - c["own"] + c["hypervisor"],
+        "cpu_overhead_mips": c["in_guest"]
+        - c["own"]
+        + (c["hypervisor"] if c["dom0"] is None else c["hypervisor"] + c["dom0"]),
         "mem_bytes": mem["own"],
         "disk_bps": io[0],
         "cpu_migration_loss_mips": c["loss"],

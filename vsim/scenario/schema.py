@@ -115,6 +115,22 @@ class SpecPower(Strict):
 PowerModel = Annotated[LinearPower | SpecPower, Field(discriminator="model")]
 
 
+class DriverDomain(Strict):
+    """The driver domain (Xen's dom0) of a host: where split-driver I/O is done.
+
+    It is one more consumer of the host's CPU: its demand is the back-end work of the host's
+    ``xen_split`` guests, and it contends with them by weighted max-min, or runs alone on
+    cores of its own when ``pinned``. See docs/virtualization.md.
+    """
+
+    vcpus: float = Field(1.0, gt=0, description="dom0's vCPUs: the most cores its work may use")
+    pinned: bool = Field(
+        False,
+        description="dom0's vCPUs are pinned to cores of their own, which guests do not use",
+    )
+    cpu_shares: float = Field(1024.0, gt=0, description="dom0's weight under contention")
+
+
 class HostType(Strict):
     """A kind of physical host, and how many of them the datacenter has."""
 
@@ -135,11 +151,26 @@ class HostType(Strict):
         description="power model: linear between idle and peak, or a SPECpower table",
     )
     price: float = Field(0.0, ge=0, description="purchase price of one host, for cost figures")
+    driver_domain: DriverDomain = Field(
+        default_factory=DriverDomain,
+        description="Xen driver domain (dom0) serving the host's xen_split guests; "
+        "idle without them",
+    )
 
     @field_validator("memory", mode="before")
     @classmethod
     def _memory_unit(cls, v: Any, info: ValidationInfo) -> Any:
         return warn_bare_size(v, f"host type {info.data.get('name')!r}")
+
+    @model_validator(mode="after")
+    def _dom0_fits(self) -> HostType:
+        d = self.driver_domain
+        if d.pinned and d.vcpus >= self.cores:
+            raise ValueError(
+                f"driver_domain.vcpus = {d.vcpus} pinned on a host of {self.cores} cores "
+                "leaves no core for guests; pin fewer vCPUs than the host has cores"
+            )
+        return self
 
     @field_validator("count")
     @classmethod
