@@ -113,6 +113,21 @@ BAD = {
         ["--memory-limit", "limit of"],
     ),
     "memory_limit_unreadable": ({"s.yaml": BASE}, ["--memory-limit", "lots"], ["--memory-limit"]),
+    # A driver domain pinned on every core would leave the guests none (issue 21).
+    "driver_domain_pins_every_core": (
+        {
+            "s.yaml": scenario(
+                **{"datacenter.host_types.0.driver_domain": {"vcpus": 4, "pinned": True}}
+            )
+        },
+        [],
+        ["datacenter.host_types[0]", "driver_domain.vcpus", "no core for guests"],
+    ),
+    "driver_domain_unknown_field": (
+        {"s.yaml": scenario(**{"datacenter.host_types.0.driver_domain": {"cores": 1}})},
+        [],
+        ["datacenter.host_types[0].driver_domain.cores"],
+    ),
     # Point 2: what validate approved and run crashed on.
     "host_type_count_0": (
         {"s.yaml": scenario(**{"datacenter.host_types.0.count": 0})},
