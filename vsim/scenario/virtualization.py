@@ -465,7 +465,7 @@ IO_PATH_COSTS: dict[str, IoPathCosts] = {
         rtt_latency_s=60e-6,
     ),
     # Paravirtual devices (virtio: Russell, "virtio: Towards a De-Facto Standard for Virtual
-    # I/O Devices", OSR 2008; Xen split drivers): one notification per request, the backend
+    # I/O Devices", OSR 2008): one notification per request, the backend
     # (QEMU or vhost) on a host thread. host_cycles_per_io is calibrated to Felter's random-
     # I/O result (KVM 0.51 of native IOPS for 4 KiB random reads, 128 outstanding, in the
     # authors' result logs); rtt_latency_s so that with the CPU cost of its packets KVM adds
