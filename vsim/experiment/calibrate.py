@@ -3,7 +3,9 @@
 Each benchmark becomes one scenario: one single-core host per mode (plus one for native), each
 holding one guest pinned to it that runs a batch job with the benchmark's operation profile.
 The host has exactly the guest's one core, as on the dedicated machines of the papers, so
-work the hypervisor does outside the vCPU (device emulation, NAT) displaces the guest's own.
+work the hypervisor does outside the vCPU (device emulation, NAT) displaces the guest's own;
+Barham et al.'s runs have two cores (``host_cores``), as their two-CPU machine had, where Xen's
+driver domain and VMware's host OS work beside the guest's one vCPU.
 The job's time under a mode against native gives vsim's relative performance,
 
     relative = native runtime / mode runtime      (1.0 = native speed, higher is better)
