@@ -148,3 +148,50 @@ def test_no_split_driver_guest_means_no_driver_domain():
 def test_pinning_every_core_is_a_clear_error():
     with pytest.raises(ScenarioError, match="driver_domain.vcpus = 2.0 pinned"):
         xen_scenario(cores=2, dom0={"vcpus": 2, "pinned": True})
+
+
+def test_one_host_solves_match_the_hand_computation_on_every_host():
+    # Two one-core hosts, each with a Xen guest; the shorter job's end re-solves its host
+    # alone (the engine's one-host solve), which must leave the other host's rate as it was.
+    sc = scenario(
+        [host(count=2, cores=1)],
+        [
+            vm("a", "short", host="h-0", virtualization="paravirtual", io_path="xen_split"),
+            vm("b", "long", host="h-1", virtualization="paravirtual", io_path="xen_split"),
+        ],
+        {
+            "short": {"kind": "batch", "cpu_work": W, "profile": PROFILE},
+            "long": {"kind": "batch", "cpu_work": 3 * W, "profile": PROFILE},
+        },
+        duration=100,
+        sample_interval=100,
+    )
+    res = vsim.run(sc)
+    assert job_times(res) == [pytest.approx(1.601, rel=1e-12), pytest.approx(3 * 1.601, rel=1e-12)]
+
+
+def test_containers_in_a_xen_vm_charge_dom0_at_the_vms_rate():
+    # A container inside the Xen VM (one core): the VM's factors (its own workload's profile)
+    # apply to the container's work, so its batch job of W MI takes W x 1.601 / 1000 s.
+    sc = scenario(
+        [host(cores=1)],
+        [
+            vm("v", "idle", host="h-0", virtualization="paravirtual", io_path="xen_split"),
+            {
+                "name": "c",
+                "kind": "container",
+                "memory": "512MiB",
+                "in_vm": "v",
+                "workload": "job",
+                "boot_time": 0,
+            },
+        ],
+        {
+            "job": {"kind": "batch", "cpu_work": W, "profile": PROFILE},
+            "idle": {"kind": "constant", "cpu": 0.0, "profile": PROFILE},  # the VM's factors
+        },
+        duration=100,
+        sample_interval=100,
+    )
+    res = vsim.run(sc)
+    assert job_times(res) == [pytest.approx(1.601, rel=1e-9)]
