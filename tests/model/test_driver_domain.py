@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import vsim
-from tests.helpers import host, scenario, vm
+from tests.helpers import assert_passes, host, scenario, vm
+from vsim.experiment import verify_cases as cases
 from vsim.model.driver_domain import DriverDomains, share_with_dom0
 from vsim.model.engine import Engine
 from vsim.model.overhead import cost
@@ -195,3 +196,8 @@ def test_containers_in_a_xen_vm_charge_dom0_at_the_vms_rate():
     )
     res = vsim.run(sc)
     assert job_times(res) == [pytest.approx(1.601, rel=1e-9)]
+
+
+def test_vsim_verify_case_for_the_driver_domain_passes():
+    case = cases.xen_dom0_sharing()
+    assert_passes(case.check([case.measure(vsim.run(case.scenario(1)))]))

@@ -485,6 +485,44 @@ def disk_sharing() -> Case:
     )  # fmt: skip
 
 
+def xen_dom0_sharing() -> Case:
+    """A Xen guest on the split-driver path and its driver domain on one 1000-MIPS core, and
+    with dom0 pinned on the second of two cores. The job does 10 disk I/Os and 20 packets per
+    MI: per MI of useful work 0.021 MI in the guest (1 exit of 700 cycles per I/O and packet),
+    0.18 in Xen (2000 and 8000 cycles), 0.40 in dom0 (10,000 and 15,000), so a 1000-MI job ends
+    at 1.601 s on one core and at 1.201 s when dom0 has its own core."""
+    profile = {"io_ops": 10, "net_packets": 20}
+    wl = {"job": {"kind": "batch", "cpu_work": 1000, "profile": profile}}
+    xen = {"virtualization": "paravirtual", "io_path": "xen_split", "workload": "job"}
+
+    def build(seed: int) -> Scenario:
+        host = {"name": "shared", "count": 1, "cores": 1, "core_mips": 1000.0, "memory": "16GiB"}
+        pinned = {**host, "name": "pinned", "cores": 2, "driver_domain": {"pinned": True}}
+        guests = [
+            {**xen, "name": "s", "host": "shared-0"},
+            {**xen, "name": "p", "host": "pinned-0"},
+        ]
+        base = {"kind": "vm", "vcpus": 1, "vcpu_mips": 1000.0, "memory": "1GiB", "boot_time": 0}
+        return validate_scenario(
+            {
+                "duration": 10,
+                "sample_interval": 10,
+                "datacenter": {"host_types": [host, pinned]},
+                "guests": [{**base, **g} for g in guests],
+                "workloads": wl,
+            }
+        )
+
+    quantities = (
+        Quantity("end, dom0 sharing the core (s)", 1.601, rel=RTOL),
+        Quantity("end, dom0 pinned on its own core (s)", 1.201, rel=RTOL),
+    )
+    return Case(
+        "Xen guest and dom0", "sharing", "W (1 + 0.021 + 0.18 + 0.40) / 1000; pinned: W 1.201",
+        MAXMIN, quantities, build, _job_ends(["s", "p"]),
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------- parity
 
 PARITY_POLICIES = ("LR-MMT-1.2", "THR-MMT-0.8")
@@ -546,8 +584,9 @@ def default_cases(quick: bool = False, data: str | os.PathLike[str] | None = Non
     """The cases ``vsim verify`` runs: each queueing family at rho = 0.8 (M/M/1-PS also at 0.5
     and 0.9, the curve of a teaching figure), three pre-copy migrations at constant dirty rates
     and one dirtying by work under TCP, the idle migration against SimGrid, availability without
-    HA, five sharing cases, and the PlanetLab parity. ``quick`` runs the queueing cases a
-    quarter as long and leaves the parity out (about a third of the time)."""
+    HA, six sharing cases (one a Xen guest and its driver domain), and the PlanetLab parity.
+    ``quick`` runs the queueing cases a quarter as long and leaves the parity out (about a third
+    of the time)."""
     requests = REQUESTS / 4 if quick else REQUESTS
     queueing = [mm1_ps(rho, requests) for rho in UTILIZATIONS]
     queueing += [
@@ -557,6 +596,6 @@ def default_cases(quick: bool = False, data: str | os.PathLike[str] | None = Non
     migrations = [precopy_migration(d) for d in ("0MB/s", "20MB/s", "60MB/s")]
     migrations += [precopy_from_work(), idle_migration_tcp()]
     sharing = [three_vms_on_two_cores(), cpu_shares(), cpu_shares(cap=0.4)]
-    sharing += [batch_processor_sharing(), disk_sharing()]
+    sharing += [batch_processor_sharing(), disk_sharing(), xen_dom0_sharing()]
     parity = [] if quick else [planetlab_parity(p, data) for p in PARITY_POLICIES]
     return [*queueing, *migrations, availability_without_ha(), *sharing, *parity]
