@@ -201,3 +201,21 @@ def test_containers_in_a_xen_vm_charge_dom0_at_the_vms_rate():
 def test_vsim_verify_case_for_the_driver_domain_passes():
     case = cases.xen_dom0_sharing()
     assert_passes(case.check([case.measure(vsim.run(case.scenario(1)))]))
+
+
+def test_per_packet_costs_agree_with_menon_et_al_2006():
+    # Menon, Cox, Zwaenepoel (USENIX ATC 2006, abstract): after an 18 % improvement a guest
+    # still receives 61 % less than native, so 0.39 / 1.18 of native before. With all work on
+    # one CPU, vsim's receive rate relative to native is native cycles / (native + the path's
+    # extra cycles per packet). The native 11,500 cycles per packet come from the recollected
+    # Menon et al. (VEE 2005) figures the per-packet costs were derived from: this checks that
+    # recollection against the verified 2006 figures, not the model against a measurement.
+    from vsim.scenario.virtualization import IO_PATH_COSTS, MODE_COSTS
+
+    xen = IO_PATH_COSTS["xen_split"]
+    extra = (
+        xen.exits_per_packet * MODE_COSTS["paravirtual"].exit
+        + xen.host_cycles_per_packet
+        + xen.dom0_cycles_per_packet
+    )
+    assert 11_500 / (11_500 + extra) == pytest.approx((1 - 0.61) / 1.18, abs=0.01)
