@@ -47,6 +47,8 @@ def xen_scenario(cores=2, dom0=None, guests=1, hog=False, duration=100):
         },
         duration=duration,
         sample_interval=duration,
+        # (the hog and the guest share one core's worth of placement room)
+        scheduler={"overcommit": {"cpu": 2.0}} if hog else {},
     )
 
 
@@ -219,3 +221,12 @@ def test_per_packet_costs_agree_with_menon_et_al_2006():
         + xen.dom0_cycles_per_packet
     )
     assert 11_500 / (11_500 + extra) == pytest.approx((1 - 0.61) / 1.18, abs=0.01)
+
+
+def test_placement_does_not_offer_a_pinned_dom0s_cores():
+    # 4 cores, dom0 pinned on 1: three 1-vCPU guests fit, a fourth is rejected for room.
+    gs = [vm("g", "job", count=4, virtualization="paravirtual", io_path="xen_split")]
+    wl = {"job": {"kind": "batch", "cpu_work": W, "profile": PROFILE}}
+    pinned = scenario([host(cores=4, driver_domain={"vcpus": 1, "pinned": True})], gs, wl)
+    assert vsim.run(pinned).summary.guests_rejected == 1
+    assert vsim.run(scenario([host(cores=4)], gs, wl)).summary.guests_rejected == 0

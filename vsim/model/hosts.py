@@ -25,6 +25,8 @@ class HostTable:
     disk_iops: np.ndarray  # operations/s
     net_bw: np.ndarray  # bytes/s
     state: np.ndarray  # int8[H], HOST_ON...
+    # MIPS of cores a pinned Xen driver domain keeps for itself (0 elsewhere): not for guests
+    dom0_pinned: np.ndarray | None = None
     # CPU capacity of each host: cores x per-core speed (hardware does not change in a run).
     cpu_mips: np.ndarray = field(init=False)
 
@@ -50,6 +52,17 @@ class HostTable:
             disk_iops=per_host("disk_iops"),
             net_bw=per_host("nic_bandwidth"),
             state=np.zeros(n, dtype=np.int8),
+            dom0_pinned=np.repeat(
+                np.array(
+                    [
+                        min(t.driver_domain.vcpus, t.cores) * t.core_mips
+                        if t.driver_domain.pinned
+                        else 0.0
+                        for t in types
+                    ]
+                ),
+                counts,
+            ),
         )
 
     @property
@@ -57,9 +70,11 @@ class HostTable:
         return len(self.names)
 
     def placement_capacity(self) -> dict[str, np.ndarray]:
-        """What the scheduler packs against, one array per resource (before overcommit)."""
+        """What the scheduler packs against, one array per resource (before overcommit); a
+        pinned driver domain's cores are not offered to guests."""
+        pinned = self.dom0_pinned
         return {
-            "cpu": self.cpu_mips,
+            "cpu": self.cpu_mips if pinned is None or not pinned.any() else self.cpu_mips - pinned,
             "memory": self.memory,
             "disk": self.disk_bw,
             "net": self.net_bw,
