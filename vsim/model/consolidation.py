@@ -130,6 +130,10 @@ class Consolidator:
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
         self._lr = cfg.detector in ("lr", "lrr")
+        # CloudSim's IQR and MAD test a target with the VM on it: the threshold from the
+        # history the host would have with the VM (see _admits).
+        self._retest = self.cloudsim and cfg.detector in ("iqr", "mad")
+        self._retest &= self.user_detector is None
         # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
         kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
         self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
@@ -426,8 +430,13 @@ class Consolidator:
         self._mem_used = sim.placement_used("memory")
         self._enough = enough
         # The most CPU a destination may hold: its admission limit (LR/LRR: capacity, or the
-        # fallback threshold while its history is short).
-        if self._lr:
+        # fallback threshold while its history is short; IQR/MAD under the cloudsim profile:
+        # capacity, the threshold being tested per VM by _admits).
+        self._hist, self._hn = r["hist"], r["hn"]
+        self._vhist, self._vn = r["vhist"], r["vn"]
+        if self._retest:
+            self._lim = self._capfit
+        elif self._lr:
             self._lim = np.where(enough, self._capfit, self._fbcap)
         else:
             self._lim = np.minimum(r["limit"], 1.0) * self._capfit
@@ -833,17 +842,46 @@ class Consolidator:
         keys = np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
+        if self._retest:
+            keys = np.column_stack([keys, self._hist, self._hn])
         tenants = self.sim.isolation_keys()  # (hosts of different tenants are not alike)
         return keys if tenants is None else np.column_stack([keys, tenants])
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
-        """The per-host arrays :meth:`_commit` changes."""
-        return self._load, self._mem_used, self._pred, self._pw
+        """The per-host arrays :meth:`_commit` changes (with the hosts' histories and their
+        lengths when targets are tested with the VM's history, :meth:`_admits`)."""
+        state = (self._load, self._mem_used, self._pred, self._pw)
+        return state + (self._hist, self._hn) if self._retest else state
+
+    def _admits(self, p: int, hosts: np.ndarray, hist: np.ndarray, hn: np.ndarray, load):
+        """bool per host of ``hosts`` (their round ``hist``, ``hn`` and ``load``): whether
+        CloudSim 4.0's IQR or MAD policy lets VM position ``p`` go there. It creates the VM on
+        the host and asks whether the host is then overloaded
+        (``PowerVmAllocationPolicyMigrationAbstract.isHostOverUtilizedAfterAllocation``): the
+        threshold comes from the host's history *with the VM's history added*
+        (``PowerHostUtilizationHistory.getUtilizationHistory`` sums its VMs' histories, newest
+        aligned, as long as the longest), its fallback while that has fewer than
+        ``min_history`` samples, and the utilization compared is the load with the VM's
+        request. A host with nothing on it is not tested (``findHostForVm`` tests only hosts
+        whose CPU in use is not 0)."""
+        cap = self._cap[hosts]
+        after = (load + self._req[p]) / cap
+        busy = load > 0.0
+        out = np.ones(len(hosts), dtype=bool)
+        if busy.any():
+            hist_with = hist[busy] + self._vhist[p] / cap[busy, None]
+            n_with = np.maximum(hn[busy], self._vn[p])
+            out[busy] = ~self._detect(hist_with, n_with, after[busy], np.ones(len(n_with)))
+        return out
 
     def _commit(self, p: int, src: int, dst: int) -> None:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
         r = self._req[p]
         cap = self._cap
+        if self._retest:
+            self._hist[dst] += self._vhist[p] / cap[dst]
+            self._hist[src] -= self._vhist[p] / cap[src]
+            self._hn[dst] = max(self._hn[dst], self._vn[p])
         self._load[dst] += r
         self._load[src] -= r
         self._mem_used[dst] += self._mem_req[p]
@@ -902,7 +940,8 @@ class _Targets:
         self._c, self.hosts = c, hosts
         self.cap, self.lim, self.fast = c._cap[hosts], c._lim[hosts], c._fast[:, hosts]
         self.memcap, self.short_history = c._memcap[hosts], ~c._enough[hosts]
-        self.load, self.mem_used, self.pred, self.pw = (a[hosts] for a in c._round_state())
+        self._state = [a[hosts] for a in c._round_state()]
+        self.load, self.mem_used, self.pred, self.pw = self._state[:4]
 
     def best(self, p: int) -> int:
         """Position in :attr:`hosts` of PABFD's choice for VM position ``p``; -1 if none
@@ -922,14 +961,32 @@ class _Targets:
         inc = c.power.at(self.hosts, after / cap)
         inc -= self.pw
         inc[~ok] = np.inf
+        if c._retest:
+            return self._best_admitted(p, inc, int(ok.sum()))
         best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
         return best if ok[best] else -1
+
+    def _best_admitted(self, p: int, inc: np.ndarray, n_ok: int) -> int:
+        """:meth:`best` where each host's admission depends on the VM
+        (:meth:`Consolidator._admits`): the hosts that pass the other tests, by increasing
+        power increase (lowest index among equals), are tested a few at a time, and the first
+        that admits the VM is the least increase among those that would."""
+        order = np.argsort(inc, kind="stable")[:n_ok]
+        lo, step = 0, 8
+        while lo < n_ok:
+            k = order[lo : lo + step]
+            adm = self._c._admits(
+                p, self.hosts[k], self._state[4][k], self._state[5][k], self.load[k]
+            )
+            if adm.any():
+                return int(k[adm.argmax()])
+            lo, step = lo + step, 2 * step
+        return -1
 
     def reread(self, k: int) -> None:
         """Read the round state of ``hosts[k]`` again (a placement changed it)."""
         h = self.hosts[k]
-        mine = (self.load, self.mem_used, self.pred, self.pw)
-        for local, a in zip(mine, self._c._round_state(), strict=True):
+        for local, a in zip(self._state, self._c._round_state(), strict=True):
             local[k] = a[h]
 
 
