@@ -21,10 +21,11 @@ Algorithms 1-2. Each round:
    requested MIPS, each on the host whose power grows least, among hosts that are on, not
    overloaded, have the memory (``pool``) and a core fast enough for one vCPU's demand, and
    would not be overloaded with the VM (THR: load after <= threshold; IQR/MAD: load after <=
-   the host's threshold from its history; LR/LRR: ``s x`` (host prediction + the VM's own
-   prediction) < 1, the regression being linear in the data; the fallback threshold while the
-   history is short). If no host that is on fits, an off host is switched on (``host_boot_time``)
-   and the migration starts once it is up.
+   the host's threshold from its history, under ``profile: cloudsim`` from the history it
+   would have with the VM, an empty host untested, as CloudSim does; LR/LRR: ``s x`` (host
+   prediction + the VM's own prediction) < 1, the regression being linear in the data; the
+   fallback threshold while the history is short). If no host that is on fits, an off host is
+   switched on (``host_boot_time``) and the migration starts once it is up.
    Under ``profile: cloudsim`` the power increase is measured from each host's power when the
    round began (from its table even at 0 %: idle power): VMs placed earlier in the round count
    only on the "after" side, as CloudSim evaluates a host's power at the utilization of its last
