@@ -530,3 +530,38 @@ def test_cloudsim_iqr_target_thresholds_by_hand():
     # history, no interpolation: 0.1 .. 1.2 gives Q1 = 0.3, Q3 = 1.0.
     h = np.arange(1, 13)[None, :] / 10
     assert iqr(h, np.array([12]), "cloudsim") == pytest.approx([0.7])
+
+
+def test_cloudsim_lr_tests_a_target_with_the_vm_on_it(tmp_path):
+    # s-0 (4 cores, 4000 MIPS) runs a and b (800 MIPS, 1 and 2 GiB) and c (3 vCPUs, PlanetLab
+    # trace 10, 10, 80 % of 3000 MIPS: 300, 300.7, 2400 MIPS read 0.1 s late). LR 1.2 after 3
+    # samples, CloudSim's plain least-squares line, one step ahead: through (0, u0), (1, u1),
+    # (2, u2) it predicts the mean plus twice the slope (u2 - u0) / 2. At 900 s:
+    #   s-0: 0.4 + c / 4000: 0.475, 0.4752, 1.0 -> 0.6501 + 0.525 = 1.175 (x 1.2 >= 1: over);
+    #        MMT takes a (-> 0.975, still), then b (-> 0.775, x 1.2 = 0.93 < 1).
+    #   t-0 runs w (1000 MIPS): 1.2 x (0.5 + 0.4) = 1.08, rejects both.
+    #   e-0 is empty: untested, a goes there. Then b: e-0's history with a's and b's has 3
+    #        samples, 1.2 x (0.4 + 0.4) = 0.96 < 1: CloudSim admits b. Testing e-0 as it was
+    #        when the round began (no history: the 0.7 fallback, 1600 / 2000 = 0.8 > 0.7)
+    #        would reject b, which would stay.
+    folder = _planetlab_folder(tmp_path, {"c": [10, 10, 10, 80, 80]})
+    big = dict(cores=4, memory="32GiB")
+    sc = scenario(
+        [host_type("s", **big), host_type("t"), host_type("e")],
+        [
+            vm("a", "busy", "s-0", memory="1GiB"),
+            vm("b", "busy", "s-0", memory="2GiB"),
+            vm("c", "pl", "s-0", vcpus=3, memory="3GiB"),
+            vm("w", "full", "t-0"),
+        ],
+        {"busy": cpu(0.8), "full": cpu(1.0), "pl": {"kind": "planetlab", "path": folder}},
+        {"profile": "cloudsim", "detector": "lr", "param": 1.2, "min_history": 3,
+         "underload": False},
+        duration=1200,
+        scheduler={"overcommit": {"cpu": 2}},
+    )  # fmt: skip
+    m = vsim.run(sc).migrations
+    assert list(zip(m.guest, m.src, m.dst, m.start_s, strict=True)) == [
+        ("a", "s-0", "e-0", 900),
+        ("b", "s-0", "e-0", 900),
+    ]

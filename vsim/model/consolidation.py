@@ -135,6 +135,10 @@ class Consolidator:
         # history the host would have with the VM (see _admits).
         self._retest = self.cloudsim and cfg.detector in ("iqr", "mad")
         self._retest &= self.user_detector is None
+        # CloudSim's LR and LRR likewise: the history length and the test are the host's with
+        # the VM on it (the prediction, linear in the data, is the host's plus the VM's).
+        self._lr_after = self.cloudsim and self._lr and self.user_detector is None
+        self._track = self._retest or self._lr_after  # hosts' histories follow the moves
         # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
         kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
         self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
@@ -435,7 +439,7 @@ class Consolidator:
         # capacity, the threshold being tested per VM by _admits).
         self._hist, self._hn = r["hist"], r["hn"]
         self._vhist, self._vn = r["vhist"], r["vn"]
-        if self._retest:
+        if self._track:
             self._lim = self._capfit
         elif self._lr:
             self._lim = np.where(enough, self._capfit, self._fbcap)
@@ -843,7 +847,7 @@ class Consolidator:
         keys = np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
-        if self._retest:
+        if self._track:
             keys = np.column_stack([keys, self._hist, self._hn])
         tenants = self.sim.isolation_keys()  # (hosts of different tenants are not alike)
         return keys if tenants is None else np.column_stack([keys, tenants])
@@ -852,7 +856,7 @@ class Consolidator:
         """The per-host arrays :meth:`_commit` changes (with the hosts' histories and their
         lengths when targets are tested with the VM's history, :meth:`_admits`)."""
         state = (self._load, self._mem_used, self._pred, self._pw)
-        return state + (self._hist, self._hn) if self._retest else state
+        return state + (self._hist, self._hn) if self._track else state
 
     def _admits(self, p: int, hosts: np.ndarray, hist: np.ndarray, hn: np.ndarray, load):
         """bool per host of ``hosts`` (their round ``hist``, ``hn`` and ``load``): whether
@@ -879,7 +883,7 @@ class Consolidator:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
         r = self._req[p]
         cap = self._cap
-        if self._retest:
+        if self._track:
             self._hist[dst] += self._vhist[p] / cap[dst]
             self._hist[src] -= self._vhist[p] / cap[src]
             self._hn[dst] = max(self._hn[dst], self._vn[p])
@@ -957,7 +961,9 @@ class _Targets:
         ok &= self.fast[c._cls[p]]
         if not c.cloudsim:
             ok &= self.mem_used + c._mem_req[p] <= self.memcap
-        if c._lr:
+        if c._lr_after:
+            ok &= self._lr_admits(p, after)
+        elif c._lr:
             ok &= (c.param * (self.pred + c._vm_pred[p] / cap) < 1.0) | self.short_history
         inc = c.power.at(self.hosts, after / cap)
         inc -= self.pw
@@ -966,6 +972,16 @@ class _Targets:
             return self._best_admitted(p, inc, int(ok.sum()))
         best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
         return best if ok[best] else -1
+
+    def _lr_admits(self, p: int, after: np.ndarray) -> np.ndarray:
+        """CloudSim's LR/LRR test of a target with VM position ``p`` on it (``after``: its load
+        then): untested if nothing is on it, the 0.7 fallback while the history with the VM's
+        is short, else the prediction with the VM's below ``1 / s``."""
+        c = self._c
+        short = np.maximum(self._state[5], c._vn[p]) < c.min_history
+        predicts = c.param * (self.pred + c._vm_pred[p] / self.cap) < 1.0
+        fallback = after <= c._fbcap[self.hosts]
+        return (self.load <= 0.0) | np.where(short, fallback, predicts)
 
     def _best_admitted(self, p: int, inc: np.ndarray, n_ok: int) -> int:
         """:meth:`best` where each host's admission depends on the VM
