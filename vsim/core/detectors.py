@@ -128,9 +128,10 @@ def _sorted_valid(history: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
     return np.sort(np.where(_valid_mask(n_valid, history.shape[1]), history, np.inf), axis=1)
 
 
-def _quantile_of_sorted(s: np.ndarray, n: np.ndarray, q: float, method: str) -> np.ndarray:
+def _quantile_of_sorted(s: np.ndarray, n: np.ndarray, q, method: str) -> np.ndarray:
     if method == "cloudsim" and s.shape[1]:
-        # A whole rank: the general path below with frac = 0, in fewer steps (the same values).
+        # A whole rank: the general path below with frac = 0, in fewer steps (the same values);
+        # q may also be a column of k quantiles (float64[k, 1]), giving float64[k, H].
         rank = np.floor(q * (n + 1) + 0.5).astype(np.int64) - 1
         lo = np.minimum(np.maximum(rank, 0), np.maximum(n - 1, 0))
         return np.where(n > 0, s[np.arange(s.shape[0]), lo], np.nan)
@@ -185,8 +186,14 @@ def iqr(history: np.ndarray, n_valid: np.ndarray, method: str = "linear") -> np.
     return _iqr(*_as_history(history, n_valid), method)
 
 
+_Q3_Q1 = np.array([[0.75], [0.25]])
+
+
 def _iqr(history: np.ndarray, n_valid: np.ndarray, method: str) -> np.ndarray:
     s = _sorted_valid(history, n_valid)
+    if method == "cloudsim" and s.shape[1]:
+        q3, q1 = _quantile_of_sorted(s, n_valid, _Q3_Q1, method)  # (both ranks at once)
+        return q3 - q1
     return _quantile_of_sorted(s, n_valid, 0.75, method) - _quantile_of_sorted(
         s, n_valid, 0.25, method
     )

@@ -872,12 +872,14 @@ class Consolidator:
         cap = self._cap[hosts]
         after = (load + self._req[p]) / cap
         busy = load > 0.0
-        out = np.ones(len(hosts), dtype=bool)
-        if busy.any():
-            hist_with = hist[busy] + self._vhist[p] / cap[busy, None]
-            n_with = np.maximum(hn[busy], self._vn[p])
-            out[busy] = ~self._detect(hist_with, n_with, after[busy], np.ones(len(n_with)))
-        return out
+        if not busy.all():  # (the usual case needs no masking)
+            out = np.ones(len(hosts), dtype=bool)
+            if busy.any():
+                out[busy] = self._admits(p, hosts[busy], hist[busy], hn[busy], load[busy])
+            return out
+        hist_with = hist + self._vhist[p] / cap[:, None]
+        n_with = np.maximum(hn, self._vn[p])
+        return ~self._detect(hist_with, n_with, after, np.ones(len(n_with)))
 
     def _commit(self, p: int, src: int, dst: int) -> None:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
