@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import vsim
+from vsim.core.detectors import iqr, overloaded, upper_threshold
 from vsim.metrics.consolidation import energy_kwh_cloudsim, pdm, pooled, slatah
 from vsim.scenario import validate_scenario
 
@@ -471,3 +472,96 @@ def test_manifest_records_the_migration_and_network_the_cloudsim_profile_used(tm
     assert plain.manifest["scenario"]["migration"]["bandwidth_cap"] is None
     assert plain.manifest["in_effect"]["network"]["contention"] is True
     assert res.summary.migrations > 0
+
+
+def _iqr_target_case(tmp_path):
+    """s-0 runs v (PlanetLab trace 10, 10, 10, 70, 70 % of 1000 MIPS, 1 GiB) and c (500 MIPS,
+    2 GiB); t-0 runs w (1000 MIPS); e-0 is empty. 2000 MIPS hosts, IQR 1.5 after 4 samples."""
+    folder = _planetlab_folder(tmp_path, {"v": [10, 10, 10, 70, 70]})
+    return scenario(
+        [
+            host_type("s"),
+            host_type("t", power=linear(100, 150)),
+            host_type("e", power=linear(100, 300)),
+        ],
+        [
+            vm("v", "pl", "s-0", memory="1GiB"),
+            vm("c", "half", "s-0", memory="2GiB"),
+            vm("w", "full", "t-0"),
+        ],
+        {"pl": {"kind": "planetlab", "path": folder}, "half": cpu(0.5), "full": cpu(1.0)},
+        {"profile": "cloudsim", "detector": "iqr", "param": 1.5, "min_history": 4,
+         "underload": False},
+        duration=1500,
+    )  # fmt: skip
+
+
+def test_cloudsim_iqr_tests_a_target_with_the_vm_history_added(tmp_path):
+    # CloudSim reads v 0.1 s late (10 % -> 10.02 % at 900 s, the next sample being 70 %), so
+    # v requests 100, 100, 100.2, 700 MIPS at the rounds of 300..1200 s. Rounds 1-3: under 4
+    # samples, the 0.7 fallback; s-0 is at 0.30. Round 4 (1200 s), CloudSim's quartiles of 4
+    # samples (ranks round(1.25) = 1, round(3.75) = 4: min and max):
+    #   s-0: history (500 + v) / 2000 = 0.30, 0.30, 0.3001, 0.60, IQR 0.30, T_u = 1 - 1.5 x
+    #        0.30 = 0.55 < 0.60: overloaded. MMT takes v (1 GiB); s-0 is left constant (T_u 1).
+    #   t-0: its own history is 0.5 throughout, IQR 0, T_u 1: the old rule admits v (0.85).
+    #        CloudSim creates v on t-0 first: history 0.55, 0.55, 0.5501, 0.85, IQR 0.30,
+    #        T_u 0.55 < 0.85: overloaded after allocation, rejected.
+    #   e-0: nothing on it, not tested.
+    # PABFD: on t-0 v adds 50 x 0.35 = 17.5 W, on e-0 200 x 0.35 = 70 W (from idle). So the old
+    # rule sends v to t-0; CloudSim's sends it to e-0.
+    m = vsim.run(_iqr_target_case(tmp_path)).migrations
+    assert list(zip(m.guest, m.src, m.dst, m.start_s, strict=True)) == [("v", "s-0", "e-0", 1200)]
+
+
+def test_cloudsim_iqr_target_thresholds_by_hand():
+    # The case above in the detector's terms: t-0's history alone has IQR 0 (threshold 1),
+    # with v's added IQR 0.30 (threshold 0.55), CloudSim quartiles on 4 samples.
+    t_alone = np.array([[0.5, 0.5, 0.5, 0.5]])
+    with_v = t_alone + np.array([[100, 100, 100.2, 700]]) / 2000
+    n = np.array([4])
+    kw = dict(min_history=4, quantile_method="cloudsim")
+    assert upper_threshold("iqr", t_alone, n, 1.5, quantile_method="cloudsim") == [1.0]
+    assert upper_threshold("iqr", with_v, n, 1.5, quantile_method="cloudsim") == pytest.approx(
+        [1 - 1.5 * 0.30]
+    )
+    assert not overloaded("iqr", t_alone, n, np.array([0.85]), 1.5, **kw)[0]  # the old rule
+    assert overloaded("iqr", with_v, n, np.array([0.85]), 1.5, **kw)[0]  # CloudSim's
+    # 12 samples (the default wait): ranks round(3.25) = 3 and round(9.75) = 10 of the sorted
+    # history, no interpolation: 0.1 .. 1.2 gives Q1 = 0.3, Q3 = 1.0.
+    h = np.arange(1, 13)[None, :] / 10
+    assert iqr(h, np.array([12]), "cloudsim") == pytest.approx([0.7])
+
+
+def test_cloudsim_lr_tests_a_target_with_the_vm_on_it(tmp_path):
+    # s-0 (4 cores, 4000 MIPS) runs a and b (800 MIPS, 1 and 2 GiB) and c (3 vCPUs, PlanetLab
+    # trace 10, 10, 80 % of 3000 MIPS: 300, 300.7, 2400 MIPS read 0.1 s late). LR 1.2 after 3
+    # samples, CloudSim's plain least-squares line, one step ahead: through (0, u0), (1, u1),
+    # (2, u2) it predicts the mean plus twice the slope (u2 - u0) / 2. At 900 s:
+    #   s-0: 0.4 + c / 4000: 0.475, 0.4752, 1.0 -> 0.6501 + 0.525 = 1.175 (x 1.2 >= 1: over);
+    #        MMT takes a (-> 0.975, still), then b (-> 0.775, x 1.2 = 0.93 < 1).
+    #   t-0 runs w (1000 MIPS): 1.2 x (0.5 + 0.4) = 1.08, rejects both.
+    #   e-0 is empty: untested, a goes there. Then b: e-0's history with a's and b's has 3
+    #        samples, 1.2 x (0.4 + 0.4) = 0.96 < 1: CloudSim admits b. Testing e-0 as it was
+    #        when the round began (no history: the 0.7 fallback, 1600 / 2000 = 0.8 > 0.7)
+    #        would reject b, which would stay.
+    folder = _planetlab_folder(tmp_path, {"c": [10, 10, 10, 80, 80]})
+    big = dict(cores=4, memory="32GiB")
+    sc = scenario(
+        [host_type("s", **big), host_type("t"), host_type("e")],
+        [
+            vm("a", "busy", "s-0", memory="1GiB"),
+            vm("b", "busy", "s-0", memory="2GiB"),
+            vm("c", "pl", "s-0", vcpus=3, memory="3GiB"),
+            vm("w", "full", "t-0"),
+        ],
+        {"busy": cpu(0.8), "full": cpu(1.0), "pl": {"kind": "planetlab", "path": folder}},
+        {"profile": "cloudsim", "detector": "lr", "param": 1.2, "min_history": 3,
+         "underload": False},
+        duration=1200,
+        scheduler={"overcommit": {"cpu": 2}},
+    )  # fmt: skip
+    m = vsim.run(sc).migrations
+    assert list(zip(m.guest, m.src, m.dst, m.start_s, strict=True)) == [
+        ("a", "s-0", "e-0", 900),
+        ("b", "s-0", "e-0", 900),
+    ]

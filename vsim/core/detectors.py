@@ -128,7 +128,13 @@ def _sorted_valid(history: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
     return np.sort(np.where(_valid_mask(n_valid, history.shape[1]), history, np.inf), axis=1)
 
 
-def _quantile_of_sorted(s: np.ndarray, n: np.ndarray, q: float, method: str) -> np.ndarray:
+def _quantile_of_sorted(s: np.ndarray, n: np.ndarray, q, method: str) -> np.ndarray:
+    if method == "cloudsim" and s.shape[1]:
+        # A whole rank: the general path below with frac = 0, in fewer steps (the same values);
+        # q may also be a column of k quantiles (float64[k, 1]), giving float64[k, H].
+        rank = np.floor(q * (n + 1) + 0.5).astype(np.int64) - 1
+        lo = np.minimum(np.maximum(rank, 0), np.maximum(n - 1, 0))
+        return np.where(n > 0, s[np.arange(s.shape[0]), lo], np.nan)
     if method == "linear":
         pos = (n - 1) * q
     elif method == "weibull":
@@ -166,15 +172,28 @@ def masked_median(history: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
 
 def mad(history: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
     """Per-row median absolute deviation ``median_i(|X_i - median_j(X_j)|)`` (not rescaled)."""
-    history, n_valid = _as_history(history, n_valid)
-    med = masked_median(history, n_valid)
-    return masked_median(np.abs(history - med[:, None]), n_valid)
+    return _mad(*_as_history(history, n_valid))
+
+
+def _mad(history: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
+    med = _quantile_of_sorted(_sorted_valid(history, n_valid), n_valid, 0.5, "linear")
+    dev = np.abs(history - med[:, None])
+    return _quantile_of_sorted(_sorted_valid(dev, n_valid), n_valid, 0.5, "linear")
 
 
 def iqr(history: np.ndarray, n_valid: np.ndarray, method: str = "linear") -> np.ndarray:
     """Per-row interquartile range ``Q3 - Q1`` of the valid samples."""
-    history, n_valid = _as_history(history, n_valid)
+    return _iqr(*_as_history(history, n_valid), method)
+
+
+_Q3_Q1 = np.array([[0.75], [0.25]])
+
+
+def _iqr(history: np.ndarray, n_valid: np.ndarray, method: str) -> np.ndarray:
     s = _sorted_valid(history, n_valid)
+    if method == "cloudsim" and s.shape[1]:
+        q3, q1 = _quantile_of_sorted(s, n_valid, _Q3_Q1, method)  # (both ranks at once)
+        return q3 - q1
     return _quantile_of_sorted(s, n_valid, 0.75, method) - _quantile_of_sorted(
         s, n_valid, 0.25, method
     )
@@ -278,14 +297,17 @@ def upper_threshold(
     """Per-host upper utilization threshold of ``thr`` (``param``), ``iqr`` (``1 - s IQR``) or
     ``mad`` (``1 - s MAD``), computed from the whole valid history (no fallback applied)."""
     m = _check_method(method)
-    util_history, n_valid = _as_history(util_history, n_valid)
+    return _upper_threshold(m, *_as_history(util_history, n_valid), param, quantile_method)
+
+
+def _upper_threshold(m: str, util_history, n_valid, param: float, quantile_method: str):
     if m == "thr":
         return np.full(util_history.shape[0], float(param))
     if m == "iqr":
-        return 1.0 - param * iqr(util_history, n_valid, quantile_method)
+        return 1.0 - param * _iqr(util_history, n_valid, quantile_method)
     if m == "mad":
-        return 1.0 - param * mad(util_history, n_valid)
-    raise ValueError(f"method {method!r} has no utilization threshold (it predicts)")
+        return 1.0 - param * _mad(util_history, n_valid)
+    raise ValueError(f"method {m!r} has no utilization threshold (it predicts)")
 
 
 def overloaded(
@@ -336,8 +358,7 @@ def overloaded(
     enough = n_valid >= min_history
     fallback = current > fallback_threshold
     if m in ("iqr", "mad"):
-        t_u = upper_threshold(m, util_history, n_valid, param, quantile_method=quantile_method)
-        adaptive = current > t_u
+        adaptive = current > _upper_threshold(m, util_history, n_valid, param, quantile_method)
     elif prediction is not None:
         adaptive = param * np.asarray(prediction, dtype=np.float64) >= 1.0
     else:

@@ -21,10 +21,11 @@ Algorithms 1-2. Each round:
    requested MIPS, each on the host whose power grows least, among hosts that are on, not
    overloaded, have the memory (``pool``) and a core fast enough for one vCPU's demand, and
    would not be overloaded with the VM (THR: load after <= threshold; IQR/MAD: load after <=
-   the host's threshold from its history; LR/LRR: ``s x`` (host prediction + the VM's own
-   prediction) < 1, the regression being linear in the data; the fallback threshold while the
-   history is short). If no host that is on fits, an off host is switched on (``host_boot_time``)
-   and the migration starts once it is up.
+   the host's threshold from its history, under ``profile: cloudsim`` from the history it
+   would have with the VM, an empty host untested, as CloudSim does; LR/LRR: ``s x`` (host
+   prediction + the VM's own prediction) < 1, the regression being linear in the data; the
+   fallback threshold while the history is short). If no host that is on fits, an off host is
+   switched on (``host_boot_time``) and the migration starts once it is up.
    Under ``profile: cloudsim`` the power increase is measured from each host's power when the
    round began (from its table even at 0 %: idle power): VMs placed earlier in the round count
    only on the "after" side, as CloudSim evaluates a host's power at the utilization of its last
@@ -130,6 +131,14 @@ class Consolidator:
         self._fbcap = min(cfg.fallback_threshold, 1.0) * self._capfit
         self._all = np.arange(h.n)
         self._lr = cfg.detector in ("lr", "lrr")
+        # CloudSim's IQR and MAD test a target with the VM on it: the threshold from the
+        # history the host would have with the VM (see _admits).
+        self._retest = self.cloudsim and cfg.detector in ("iqr", "mad")
+        self._retest &= self.user_detector is None
+        # CloudSim's LR and LRR likewise: the history length and the test are the host's with
+        # the VM on it (the prediction, linear in the data, is the host's plus the VM's).
+        self._lr_after = self.cloudsim and self._lr and self.user_detector is None
+        self._track = self._retest or self._lr_after  # hosts' histories follow the moves
         # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
         kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
         self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
@@ -426,8 +435,13 @@ class Consolidator:
         self._mem_used = sim.placement_used("memory")
         self._enough = enough
         # The most CPU a destination may hold: its admission limit (LR/LRR: capacity, or the
-        # fallback threshold while its history is short).
-        if self._lr:
+        # fallback threshold while its history is short; IQR/MAD under the cloudsim profile:
+        # capacity, the threshold being tested per VM by _admits).
+        self._hist, self._hn = r["hist"], r["hn"]
+        self._vhist, self._vn = r["vhist"], r["vn"]
+        if self._track:
+            self._lim = self._capfit
+        elif self._lr:
             self._lim = np.where(enough, self._capfit, self._fbcap)
         else:
             self._lim = np.minimum(r["limit"], 1.0) * self._capfit
@@ -833,17 +847,48 @@ class Consolidator:
         keys = np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
+        if self._track:
+            keys = np.column_stack([keys, self._hist, self._hn])
         tenants = self.sim.isolation_keys()  # (hosts of different tenants are not alike)
         return keys if tenants is None else np.column_stack([keys, tenants])
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
-        """The per-host arrays :meth:`_commit` changes."""
-        return self._load, self._mem_used, self._pred, self._pw
+        """The per-host arrays :meth:`_commit` changes (with the hosts' histories and their
+        lengths when targets are tested with the VM's history, :meth:`_admits`)."""
+        state = (self._load, self._mem_used, self._pred, self._pw)
+        return state + (self._hist, self._hn) if self._track else state
+
+    def _admits(self, p: int, hosts: np.ndarray, hist: np.ndarray, hn: np.ndarray, load):
+        """bool per host of ``hosts`` (their round ``hist``, ``hn`` and ``load``): whether
+        CloudSim 4.0's IQR or MAD policy lets VM position ``p`` go there. It creates the VM on
+        the host and asks whether the host is then overloaded
+        (``PowerVmAllocationPolicyMigrationAbstract.isHostOverUtilizedAfterAllocation``): the
+        threshold comes from the host's history *with the VM's history added*
+        (``PowerHostUtilizationHistory.getUtilizationHistory`` sums its VMs' histories, newest
+        aligned, as long as the longest), its fallback while that has fewer than
+        ``min_history`` samples, and the utilization compared is the load with the VM's
+        request. A host with nothing on it is not tested (``findHostForVm`` tests only hosts
+        whose CPU in use is not 0)."""
+        cap = self._cap[hosts]
+        after = (load + self._req[p]) / cap
+        busy = load > 0.0
+        if not busy.all():  # (the usual case needs no masking)
+            out = np.ones(len(hosts), dtype=bool)
+            if busy.any():
+                out[busy] = self._admits(p, hosts[busy], hist[busy], hn[busy], load[busy])
+            return out
+        hist_with = hist + self._vhist[p] / cap[:, None]
+        n_with = np.maximum(hn, self._vn[p])
+        return ~self._detect(hist_with, n_with, after, np.ones(len(n_with)))
 
     def _commit(self, p: int, src: int, dst: int) -> None:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
         r = self._req[p]
         cap = self._cap
+        if self._track:
+            self._hist[dst] += self._vhist[p] / cap[dst]
+            self._hist[src] -= self._vhist[p] / cap[src]
+            self._hn[dst] = max(self._hn[dst], self._vn[p])
         self._load[dst] += r
         self._load[src] -= r
         self._mem_used[dst] += self._mem_req[p]
@@ -902,7 +947,8 @@ class _Targets:
         self._c, self.hosts = c, hosts
         self.cap, self.lim, self.fast = c._cap[hosts], c._lim[hosts], c._fast[:, hosts]
         self.memcap, self.short_history = c._memcap[hosts], ~c._enough[hosts]
-        self.load, self.mem_used, self.pred, self.pw = (a[hosts] for a in c._round_state())
+        self._state = [a[hosts] for a in c._round_state()]
+        self.load, self.mem_used, self.pred, self.pw = self._state[:4]
 
     def best(self, p: int) -> int:
         """Position in :attr:`hosts` of PABFD's choice for VM position ``p``; -1 if none
@@ -917,19 +963,49 @@ class _Targets:
         ok &= self.fast[c._cls[p]]
         if not c.cloudsim:
             ok &= self.mem_used + c._mem_req[p] <= self.memcap
-        if c._lr:
+        if c._lr_after:
+            ok &= self._lr_admits(p, after)
+        elif c._lr:
             ok &= (c.param * (self.pred + c._vm_pred[p] / cap) < 1.0) | self.short_history
         inc = c.power.at(self.hosts, after / cap)
         inc -= self.pw
         inc[~ok] = np.inf
+        if c._retest:
+            return self._best_admitted(p, inc, int(ok.sum()))
         best = int(inc.argmin())  # (the method: np.argmin's wrapper costs as much again)
         return best if ok[best] else -1
+
+    def _lr_admits(self, p: int, after: np.ndarray) -> np.ndarray:
+        """CloudSim's LR/LRR test of a target with VM position ``p`` on it (``after``: its load
+        then): untested if nothing is on it, the 0.7 fallback while the history with the VM's
+        is short, else the prediction with the VM's below ``1 / s``."""
+        c = self._c
+        short = np.maximum(self._state[5], c._vn[p]) < c.min_history
+        predicts = c.param * (self.pred + c._vm_pred[p] / self.cap) < 1.0
+        fallback = after <= c._fbcap[self.hosts]
+        return (self.load <= 0.0) | np.where(short, fallback, predicts)
+
+    def _best_admitted(self, p: int, inc: np.ndarray, n_ok: int) -> int:
+        """:meth:`best` where each host's admission depends on the VM
+        (:meth:`Consolidator._admits`): the hosts that pass the other tests, by increasing
+        power increase (lowest index among equals), are tested a few at a time, and the first
+        that admits the VM is the least increase among those that would."""
+        order = np.argsort(inc, kind="stable")[:n_ok]
+        lo, step = 0, 8
+        while lo < n_ok:
+            k = order[lo : lo + step]
+            adm = self._c._admits(
+                p, self.hosts[k], self._state[4][k], self._state[5][k], self.load[k]
+            )
+            if adm.any():
+                return int(k[adm.argmax()])
+            lo, step = lo + step, 2 * step
+        return -1
 
     def reread(self, k: int) -> None:
         """Read the round state of ``hosts[k]`` again (a placement changed it)."""
         h = self.hosts[k]
-        mine = (self.load, self.mem_used, self.pred, self.pw)
-        for local, a in zip(mine, self._c._round_state(), strict=True):
+        for local, a in zip(self._state, self._c._round_state(), strict=True):
             local[k] = a[h]
 
 

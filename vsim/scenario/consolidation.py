@@ -31,9 +31,11 @@ class Consolidation(Strict):
     ``profile: cloudsim`` reproduces the semantics of CloudSim 4.0 (the paper's own code) where
     they change the figures: migrations take ``RAM / (NIC / 2)`` (no dirty pages, no device
     state, no migration-thread CPU), the destination reserves 10 % of the migrating VM's MIPS,
-    host histories are the sum of the current VMs' histories, IQR uses the Weibull quartile,
-    LR/LRR predict ``max(1, ceil(max migration time / interval))`` steps ahead, placement
-    measures a host's power increase from its power when the round began (0 W if empty),
+    host histories are the sum of the current VMs' histories, IQR takes CloudSim's quartiles
+    (the sorted history at rank ``round(p (n + 1))``), IQR and MAD test a target host with the
+    VM's history added to the host's, LR/LRR predict
+    ``max(1, ceil(max migration time / interval))`` steps ahead, placement measures a host's
+    power increase from its power when the round began (idle power if empty),
     active hosts for SLATAH are those with utilization > 0, and the
     summary gains ``energy_kwh_cloudsim`` (0 W at 0 % utilization, trapezoidal per interval).
     """
