@@ -26,6 +26,7 @@ from vsim.model import guests as gs
 from vsim.model.autoscale import Autoscaling, Recorder, deployment_summary, replica_rows
 from vsim.model.balancers import Front
 from vsim.model.cluster_autoscale import ClusterScaler
+from vsim.model.vertical import Vertical
 from vsim.scenario.deployments import Deployment, group_name
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ class Replicas:
         self.epoch = dict.fromkeys(self.version, 0)
         self.up_since: dict[int, float] = {}
         self.seconds: dict[int, float] = dict.fromkeys(self.version, 0.0)
+        # vCPU-seconds and byte-seconds of memory up, and when last counted (sizes may change)
+        self.sized = {g: [0.0, 0.0, 0.0] for g in self.version}
+        self.vertical = None  # the Vertical autoscaler, if any (set by Deployments)
         self.desired, self.target = spec.replicas, 0
         self.update = None  # the Update running, if any
         self.promote_at = math.inf  # a canary's end
@@ -118,11 +122,28 @@ class Replicas:
 
     def _set(self, g: int, status: int) -> None:
         now, old = self.e.now, self.status[g]
+        if old in (STARTING, READY, DRAINING):
+            self.bill(g)
         if old in (STARTING, READY, DRAINING) and status not in (READY, DRAINING):
             self.seconds[g] += now - self.up_since.pop(g, now)
         if status == STARTING:
             self.up_since[g] = now
+            self.sized[g][2] = now
         self.status[g] = status
+
+    def bill(self, g: int) -> None:
+        """Count replica ``g``'s sizes up to now (call while it is up, before a resize)."""
+        acc, e = self.sized[g], self.e
+        dt = e.now - acc[2]
+        acc[0] += float(e.guests.vcpus[g]) * dt
+        acc[1] += float(e.guests.memory[g]) * dt
+        acc[2] = e.now
+
+    def size_seconds(self, g: int) -> tuple[float, float]:
+        """vCPU-seconds and memory byte-seconds replica ``g`` was up, to now."""
+        if g in self.up_since:
+            self.bill(g)
+        return self.sized[g][0], self.sized[g][1]
 
     def create(self, n: int) -> None:
         """Ask for ``n`` more replicas of the current version (pending until placed)."""
@@ -136,17 +157,26 @@ class Replicas:
         pending = np.array(self.pending(), dtype=np.int64)
         if not len(pending):
             return
+        if self.vertical is not None:
+            self.vertical.admit(pending.tolist())
         waiting = set(e.place_and_boot(pending).tolist())
         for g in pending.tolist():
-            if g in waiting:
-                continue
-            self._set(g, STARTING)
-            self.epoch[g] += 1
-            delay = float(e.guests.boot_s[g]) + self.spec.readiness
-            ev = e.env.timeout(delay)
-            ev.callbacks.append(
-                lambda _e, g=g, ep=self.epoch[g]: self.owner.fire(self._ready, g, ep)
-            )
+            if g not in waiting:
+                self._starting(g)
+
+    def _starting(self, g: int) -> None:
+        """Replica ``g`` is starting: ready after its start-up and the readiness delay."""
+        self._set(g, STARTING)
+        self.epoch[g] += 1
+        ev = self.e.env.timeout(float(self.e.guests.boot_s[g]) + self.spec.readiness)
+        ev.callbacks.append(lambda _e, ep=self.epoch[g]: self.owner.fire(self._ready, g, ep))
+
+    def restart(self, g: int) -> None:
+        """Replica ``g`` restarts where it runs (the engine restarts its guest): its requests
+        fail, and it serves again once started and ready."""
+        self.owner.services.stations[g].fail_all()
+        self._starting(g)
+        self._rebuild()
 
     def _ready(self, g: int, epoch: int) -> None:
         if self.epoch[g] != epoch or self.status[g] != STARTING:
@@ -155,6 +185,8 @@ class Replicas:
             return
         self._set(g, READY)
         self.e.events.add(self.e.now, "replica_ready", self.e.guests.names[g], self.spec.name)
+        if self.vertical is not None:
+            self.vertical.mark(g)
         self._rebuild()
 
     def remove(self, g: int) -> None:
@@ -294,6 +326,9 @@ class Deployments:
             for i, u in enumerate(d.spec.updates):
                 self._at(u.at, lambda d=d, i=i: d.start_update(i))
         self.autoscalers = [Autoscaling(self, d) for d in self.deps if d.spec.autoscale]
+        for d in self.deps:
+            if d.spec.vertical is not None:
+                d.vertical = Vertical(self, d)
         self.cluster: ClusterScaler | None = None
         self.recorders = [Recorder(self, d) for d in self.deps]
         ca = engine.scenario.cluster_autoscaler

@@ -149,11 +149,16 @@ class GuestTable:
     def n(self) -> int:
         return len(self.names)
 
-    def placement_request(self, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """What each guest asks of a host's packable capacity, one array per resource."""
+    def placement_request(
+        self, idx: np.ndarray, vcpus: float | None = None, memory: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """What each guest asks of a host's packable capacity, one array per resource
+        (``vcpus``, ``memory``: sizes to ask with instead of the guests' own)."""
+        v = self.vcpus[idx] if vcpus is None else vcpus
+        m = self.memory[idx] if memory is None else memory
         return {
-            "cpu": self.vcpus[idx] * self.vcpu_mips[idx],
-            "memory": self.memory[idx] + self.mem_overhead[idx],
+            "cpu": v * self.vcpu_mips[idx],
+            "memory": m + self.mem_overhead[idx],
             "disk": self.disk_reserve[idx],
             "net": self.net_reserve[idx],
         }
