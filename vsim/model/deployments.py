@@ -320,8 +320,8 @@ class Deployments:
         self.by_guest = {g: d for d in self.deps for g in d.status}
         engine.signals.guests_down.connect(self._lost)
         engine.signals.guests_stopped.connect(self._lost)
-        ev = engine.env.timeout(0)
-        ev.callbacks.append(lambda _e: self.fire(lambda: None))
+        self.replace_at = -1.0  # when a decision to replace lost replicas was last scheduled
+        self._at_now(lambda: None)
         for d in self.deps:
             for i, u in enumerate(d.spec.updates):
                 self._at(u.at, lambda d=d, i=i: d.start_update(i))
@@ -349,10 +349,22 @@ class Deployments:
         self.engine.resolve.everything()
 
     def _lost(self, idx: np.ndarray) -> None:
+        """Replicas went down or were stopped by someone else (a host failure, say): their
+        slots are free, and a decision later in this instant replaces them, as a ReplicaSet
+        does (once per instant however many go)."""
+        lost = False
         for g in idx.tolist():
             d = self.by_guest.get(g)
-            if d is not None:
+            if d is not None and d.status[g] != FREE:
                 d.lost(g)
+                lost = True
+        if lost and self.replace_at != self.engine.now:
+            self.replace_at = self.engine.now
+            self._at_now(lambda: None)
+
+    def _at_now(self, fn) -> None:
+        ev = self.engine.env.timeout(0)
+        ev.callbacks.append(lambda _e: self.fire(fn))
 
     def frame(self) -> pd.DataFrame:
         """The deployments table: one row per deployment and record time."""

@@ -106,6 +106,8 @@ class Engine:
             extra_host=("tenants",) if self.tenancy.listed else (),
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        # Anti-affinity groups spread over racks (the fabric's) rather than kept off each host.
+        self.spread = {k: self.fabric.rack_of for k in sorted(g.by_rack)}
         self.protocol = build_protocol(scenario.network)  # what flows get of the links
         self.network_contention = True  # links limit flows (see set_network_unlimited)
         self.transfers: Transfers = NoTransfers()  # type: ignore[assignment]
@@ -494,8 +496,8 @@ class Engine:
             self.pool,
             dict(zip(self.pool.resources, self._requests[i], strict=True)),
             host_names=self.hosts.names,
-            held=held.get(group, []) if group >= 0 else [],
-            rule=g.affinity_names[group] if group >= 0 else None,
+            held=held.get(group, []) if group >= 0 and group not in self.spread else [],
+            rule=g.affinity_names[group] if group >= 0 and group not in self.spread else None,
             pinned=int(g.pinned[i]),
             vm=str(g.names[parent]) if parent >= 0 else None,
             policy=self.placement.name,
@@ -556,6 +558,7 @@ class Engine:
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
                 now=now,
+                spread=self.spread or None,
                 tenants=tenancy.of[free],
                 tenancy=tenancy,
             )

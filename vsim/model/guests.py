@@ -51,6 +51,7 @@ class GuestTable:
     host: np.ndarray  # int[G], -1 when not on a host; read-only, changed through place()
     state: np.ndarray  # int8[G]
     affinity_names: tuple[str, ...] = ()  # anti-affinity rule names, by group id
+    by_rack: frozenset[int] = frozenset()  # anti-affinity groups spread over racks instead
 
     def __post_init__(self) -> None:
         self._host = np.array(self.host, dtype=np.int64)  # the one writable copy
@@ -143,6 +144,9 @@ class GuestTable:
             host=np.full(n, -1, dtype=np.int64),
             state=np.full(n, PENDING, dtype=np.int8),
             affinity_names=tuple(labels),
+            by_rack=frozenset(
+                label_id[g.anti_affinity] for g in groups if g.anti_affinity_by == "rack"
+            ),
         )
 
     @property
