@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from vsim.model.services import Services
 
 FREE, PENDING, STARTING, READY, DRAINING = range(5)
+_START = operator.itemgetter(0)  # a span's start
 LIVE = (PENDING, STARTING, READY)
 
 
@@ -60,8 +62,10 @@ class Replicas:
         self.update = None  # the Update running, if any
         self.promote_at = math.inf  # a canary's end
         self.phases: dict[str, list[list[float]]] = {"scaling": [], "update": []}
+        self.phase_spans = [(n, self.phases[n]) for n in ("update", "scaling")]  # (same lists)
         self.ready: list = []
         self.ready_new: list = []
+        self.ready_old: list = []
         st = owner.services.stations
         rngs = [e.streams.generator("deployments", k, j) for j in (0, 1)]
         self.front = Front(e, spec.name, st[self.slots[0][0]], rngs, self.choose, spec.balancer)
@@ -75,22 +79,23 @@ class Replicas:
         if self.update is not None and self.update.strategy == "canary" and self.ready_new:
             if self.front.pick_version() < self.update.canary_percent / 100:
                 return self.ready_new
-            old = [s for s in self.ready if self.version[s.g] != self.target]
-            return old or self.ready_new
+            return self.ready_old or self.ready_new
         return self.ready
 
     def _rebuild(self) -> None:
         st = self.owner.services.stations
         self.ready = [st[g] for g in sorted(self.status) if self.status[g] == READY]
         self.ready_new = [s for s in self.ready if self.version[s.g] == self.target]
+        self.ready_old = [s for s in self.ready if self.version[s.g] != self.target]
 
     def phase_of(self, t: float) -> str | None:
-        """Whether time ``t`` fell in an update or a scaling episode (update wins)."""
-        for name in ("update", "scaling"):
-            spans = self.phases[name]
-            i = bisect.bisect_right([s[0] for s in spans], t) - 1
-            if i >= 0 and t < spans[i][1]:
-                return name
+        """Whether time ``t`` fell in an update or a scaling episode (update wins). Called at
+        every request's end: a binary search on the spans' starts, no list built."""
+        for name, spans in self.phase_spans:
+            if spans and t >= spans[0][0]:
+                i = bisect.bisect_right(spans, t, key=_START) - 1
+                if t < spans[i][1]:
+                    return name
         return None
 
     # ---------------------------------------------------------------- replica lifecycle
