@@ -8,8 +8,9 @@ affects both sides of a round alike.
 
 The cases are the runs the benchmark suite names: the PlanetLab day under LR-MMT-1.2 with the
 cloudsim profile and under static placement (when the traces are present), fluid contention
-(200 hosts x 10 actors x 10 executions), a two-host request-level service, and a three-tier
-service (its scenario passed as JSON, so a revision without the helper that builds it runs it).
+(200 hosts x 10 actors x 10 executions), the first 30 minutes of the 200-replica diurnal
+deployment, a two-host request-level service, and a three-tier service (its scenario passed
+as JSON, so a revision without the helper that builds it runs it).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ CASE_CODE = {
     ),
     "contention 200x10x10": (
         "from benchmarks.contention import scenario\nsc = scenario(hosts=200)\n"
+    ),
+    "deployment 200 diurnal 30m": (
+        "from benchmarks.deployment_diurnal import scenario\nsc = scenario('30m')\n"
     ),
     "service, 2 hosts x 4 guests": (
         "from benchmarks.requests import service_scenario\n"

@@ -212,6 +212,57 @@ BAD = {
         ["cluster_autoscaler.initial", "exceeds the 2 hosts"],
     ),
 }
+
+
+def _deployment(spread: str = "host", **dep) -> dict:
+    """A deployment of the service workload (``dep``: fields of the deployment)."""
+    template = {"vcpus": 1, "memory": "1GiB", "workload": "web"}
+    entry = {"name": "api", "template": template, "spread": spread, **dep}
+    return scenario(**{"workloads.web": SERVICE}, guests=[], deployments=[entry])
+
+
+BAD |= {
+    "vertical_mode": (
+        {"s.yaml": _deployment(vertical={"mode": "auto"})},
+        [],
+        ["deployments[0].vertical.mode", "in_place"],
+    ),
+    "vertical_fights_cpu_hpa": (
+        {"s.yaml": _deployment(vertical={}, autoscale={"target": 0.6, "max_replicas": 3})},
+        [],
+        ["deployments[0]", "vertical", "autoscale.metric"],
+    ),
+    "vertical_max_vcpus_above_every_host": (
+        {"s.yaml": _deployment(vertical={"max_vcpus": 8})},
+        [],
+        ["deployments[0] (api).vertical.max_vcpus", "more than any host offers (4)"],
+    ),
+    "vertical_min_above_max": (
+        {"s.yaml": _deployment(vertical={"min_vcpus": 2, "max_vcpus": 1})},
+        [],
+        ["deployments[0].vertical", "min_vcpus (2) exceeds max_vcpus (1)"],
+    ),
+    "vertical_unknown_resource": (
+        {"s.yaml": _deployment(vertical={"resources": ["disk"]})},
+        [],
+        ["deployments[0].vertical.resources", "cpu", "memory"],
+    ),
+    "spread_rack_without_racks": (
+        {"s.yaml": _deployment(spread="rack")},
+        [],
+        ["deployments[0] (api).spread", "network.topology", "two_tier"],
+    ),
+    "spread_unknown": (
+        {"s.yaml": _deployment(spread="zone")},
+        [],
+        ["deployments[0].spread", "rack"],
+    ),
+    "anti_affinity_by_rack_without_label": (
+        {"s.yaml": scenario(**{"guests.0.anti_affinity_by": "rack"})},
+        [],
+        ["guests[0] (g).anti_affinity_by", "has none"],
+    ),
+}
 # Every number finite unless documented: each of these was accepted (and .inf arrivals hung).
 INFINITE = {
     "duration": {"duration": ".inf"},

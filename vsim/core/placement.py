@@ -769,6 +769,7 @@ class HostPool:
         occupied: Mapping[int, Sequence[int]] | None = None,
         tenants: np.ndarray | None = None,
         isolation: Isolation | None = None,
+        spread: Mapping[int, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Place a batch of requests one by one, allocating as it goes.
 
@@ -794,6 +795,10 @@ class HostPool:
             int64[m] tenant of each request, and the tenants' isolation: hosts
             ``isolation.forbidden(t)`` are excluded for a request of tenant ``t`` (on top of
             anti-affinity), and ``isolation.add(h, t)`` records each placement.
+        spread:
+            groups spread over domains instead of kept apart: group -> int64[H], the domain
+            (a rack) of each host. A request of such a group may go only to the hosts that
+            :meth:`spread_hosts` leaves (never none while some host fits it).
 
         Returns
         -------
@@ -816,14 +821,15 @@ class HostPool:
         # anti-affinity group -> hosts already holding one
         members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}
         rows = [q.tolist() for q in reqs]
+        spread = spread or {}
         for i in seq.tolist():
             req = [q[i] for q in rows]
             g = int(grp[i])
-            excl = None
-            if g >= 0 and g in members:
-                excl = self._excluded(np.asarray(members[g], dtype=np.int64))
-            if isolation is not None:
-                excl = _either(excl, isolation.forbidden(int(tenants[i])))
+            excl = None if isolation is None else isolation.forbidden(int(tenants[i]))
+            if g in spread:
+                excl = self.spread_hosts(req, excl, members.get(g, []), spread[g])
+            elif g >= 0 and g in members:
+                excl = _either(self._excluded(np.asarray(members[g], dtype=np.int64)), excl)
             h = policy(i, req, excl) if user else self._choose(req, policy, rng, excl)
             if h < 0:
                 continue
@@ -834,6 +840,23 @@ class HostPool:
             if g >= 0:
                 members.setdefault(g, []).append(h)
         return hosts
+
+    def spread_hosts(
+        self, req: list[float], excl: np.ndarray | None, held: Sequence[int], domain: np.ndarray
+    ) -> np.ndarray | None:
+        """The exclusion mask of a spread request: of the hosts that fit ``req`` (outside
+        ``excl``), keep those in the domains holding the fewest of the group (``held``: the
+        hosts of its members, one entry per member), and of those the hosts holding the fewest;
+        everything else is excluded. None (nothing more excluded) when no host fits."""
+        self._sync()
+        fits = self._feasible(req, excl, 0, self.n_hosts).copy()
+        if not fits.any():
+            return excl
+        on = np.asarray(held, dtype=np.int64)
+        per_host = np.bincount(on, minlength=self.n_hosts)
+        per_domain = np.bincount(domain[on], minlength=int(domain.max()) + 1)
+        key = per_domain[domain] * (len(on) + 1) + per_host  # domain first, then host
+        return ~(fits & (key == key[fits].min()))
 
 
 def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:

@@ -164,6 +164,8 @@ class Recorder:
         if cluster is not None:
             row["cluster_hosts"] = len(cluster.on_since)
         row["cpu_util"] = used / cap if cap > 0 else np.nan
+        if d.vertical is not None:
+            row |= d.vertical.columns()
         row["arrival_rps"] = (sent - self.sent) / step if now > 0 else np.nan
         for name, q in (("p50", 0.5), ("p99", 0.99)):
             row[f"latency_s_{name}"] = float(np.quantile(lat, q)) if len(lat) else np.nan
@@ -181,18 +183,32 @@ def replica_rows(owner: Any) -> list[dict]:
             if up <= 0 and g not in d.front.sent:
                 continue
             mean_n, _ = st[g].little(e.now) if e.now > 0 else (np.nan, 0)
-            rows.append(
-                {
-                    "deployment": d.spec.name,
-                    "version": d.version[g],
-                    "guest": str(e.guests.names[g]),
-                    "requests_sent": d.front.sent.get(g, 0),
-                    "requests_completed": d.front.done.get(g, 0),
-                    "outstanding_mean": mean_n,
-                    "replica_s": up,
-                }
-            )
+            row = {
+                "deployment": d.spec.name,
+                "version": d.version[g],
+                "guest": str(e.guests.names[g]),
+                "requests_sent": d.front.sent.get(g, 0),
+                "requests_completed": d.front.done.get(g, 0),
+                "outstanding_mean": mean_n,
+                "replica_s": up,
+            }
+            if d.vertical is not None:
+                vcpu_s, byte_s = d.size_seconds(g)
+                row |= {"vcpu_s": vcpu_s, "memory_gib_s": byte_s / 2**30}
+                row |= {"vcpus": float(e.guests.vcpus[g]), "memory": float(e.guests.memory[g])}
+            rows.append(row)
     return rows
+
+
+def vertical_summary(owner: Any, rows: list[dict]) -> dict:
+    """Summary columns of the vertical autoscalers (none when no deployment has one)."""
+    vpas = [d.vertical for d in owner.deps if d.vertical is not None]
+    if not vpas:
+        return {}
+    out = {f"vertical_{k}": sum(v.counts[k] for v in vpas) for k in vpas[0].counts}
+    out["replica_vcpu_seconds"] = sum(r.get("vcpu_s", 0.0) for r in rows if "vcpu_s" in r)
+    out["replica_memory_gib_seconds"] = sum(r["memory_gib_s"] for r in rows if "vcpu_s" in r)
+    return out
 
 
 def deployment_summary(owner: Any) -> dict:
@@ -223,4 +239,4 @@ def deployment_summary(owner: Any) -> dict:
         "slo_violation_frac_update": frac("update"),
         "time_to_scale_s_max": max(times) if times else np.nan,
         "scale_events": sum(a.n_scaled for a in owner.autoscalers),
-    }
+    } | vertical_summary(owner, rows)

@@ -12,6 +12,7 @@ now (``n_here``: requests queued or in service, the "outstanding requests" of a 
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -82,6 +83,75 @@ def make_policy(name: str, u: Uniforms) -> Policy:
     }[name]
 
 
+class LeastOutstanding:
+    """``least_outstanding`` over the balancer's own count of each replica's requests in
+    flight (sent and not yet ended: what a proxy counts, and what the replica holds, since
+    only its balancer sends it requests), kept in buckets by count so that a choice is a binary
+    search, not a scan of every replica. The choice is the scan's over ``n_here``: the first of
+    the fewest from a start that turns by one each request, else the first of the fewest.
+
+    ``sent(g)`` and ``ended(g)`` keep the counts; each list of replicas it is asked about gets
+    an index (positions by count), rebuilt when the balancer is given a new list.
+    """
+
+    KEEP = 2  # indexes of the latest lists kept (a canary's two halves; else the ready set)
+
+    def __init__(self) -> None:
+        self.turn = 0
+        self.count: dict[int, int] = {}
+        self.views: dict[int, _View] = {}
+
+    def __call__(self, ready: Sequence[Station]) -> Station:
+        v = self.views.get(id(ready))
+        if v is None or v.ready is not ready:
+            v = self._view(ready)
+        self.turn += 1
+        b = v.buckets[v.low]
+        i = bisect.bisect_left(b, self.turn % len(ready))
+        return ready[b[i] if i < len(b) else b[0]]
+
+    def _view(self, ready: Sequence[Station]) -> _View:
+        while len(self.views) >= self.KEEP:  # every move updates each kept index
+            del self.views[next(iter(self.views))]
+        v = self.views[id(ready)] = _View(ready, self.count)
+        return v
+
+    def sent(self, g: int) -> None:
+        self._move(g, 1)
+
+    def ended(self, g: int) -> None:
+        self._move(g, -1)
+
+    def _move(self, g: int, d: int) -> None:
+        c = self.count.get(g, 0)
+        self.count[g] = c + d
+        for v in self.views.values():
+            p = v.pos.get(g)
+            if p is not None:
+                v.move(p, c, c + d)
+
+
+class _View:
+    """One list of replicas by count: positions (ascending) per count, and the lowest count."""
+
+    def __init__(self, ready: Sequence[Station], count: dict[int, int]):
+        self.ready = ready
+        self.pos = {st.g: i for i, st in enumerate(ready)}
+        self.buckets: dict[int, list[int]] = {}
+        for i, st in enumerate(ready):
+            self.buckets.setdefault(count.get(st.g, 0), []).append(i)
+        self.low = min(self.buckets)
+
+    def move(self, p: int, old: int, new: int) -> None:
+        b = self.buckets[old]
+        del b[bisect.bisect_left(b, p)]
+        bisect.insort(self.buckets.setdefault(new, []), p)
+        if new < self.low:
+            self.low = new
+        elif old == self.low and not b:
+            self.low = new  # (new = old + 1: nothing is below it)
+
+
 class Front(Station):
     """A deployment's load balancer: its requests arrive here and go to a ready replica.
 
@@ -97,7 +167,8 @@ class Front(Station):
         self.name = name
         self.choose = choose
         self.uniforms = Uniforms(rngs[1])
-        self.pick = make_policy(policy, self.uniforms)
+        self.outstanding = LeastOutstanding() if policy == "least_outstanding" else None
+        self.pick = self.outstanding or make_policy(policy, self.uniforms)
         self.phase_of: Callable[[float], str | None] = lambda t: None
         self.slo_hits: dict[str | None, list[int]] = {}  # phase -> [requests, violations]
         self.latency = array("d")  # every completed latency, and when it ended
@@ -112,18 +183,23 @@ class Front(Station):
             self._end(req, "rejected")
             return
         st = self.pick(ready)
-        req.server = st.g
-        self.sent[st.g] = self.sent.get(st.g, 0) + 1
+        g = req.server = st.g
+        self.sent[g] = self.sent.get(g, 0) + 1
+        if self.outstanding is not None:
+            self.outstanding.sent(g)
         st.arrive(req)
 
     def ended(self, req: Request, status: str, now: float) -> None:
+        if self.outstanding is not None and req.server >= 0:
+            self.outstanding.ended(req.server)
         self.outcomes[status] = self.outcomes.get(status, 0) + 1
         ok = status == "completed"
         if ok:
             self.done[req.server] = self.done.get(req.server, 0) + 1
             self.latency.append(now - req.arrival)
             self.ended_at.append(now)
-        hits = self.slo_hits.setdefault(self.phase_of(req.arrival), [0, 0])
+        phase = self.phase_of(req.arrival)
+        hits = self.slo_hits.get(phase) or self.slo_hits.setdefault(phase, [0, 0])
         hits[0] += 1
         hits[1] += not ok or (self.slo is not None and now - req.arrival > self.slo)
 

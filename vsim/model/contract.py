@@ -5,10 +5,12 @@ an engine and from then on uses only its public surface:
 
 - read-only views of the state: ``engine.guests``, ``engine.hosts`` (their tables are the
   engine's to write), ``engine.rate``, ``engine.host_rate``, ``engine.want``,
-  ``engine.cpu_request``, ``engine.transfers`` (running migrations), ``engine.now``;
+  ``engine.cpu_request``, ``engine.transfers`` (running migrations), ``engine.now``,
+  ``engine.integral(column, g)`` (a guest's rate integrated from the start);
 - commands: ``place_and_boot``, ``start``, ``stop``, ``pause``, ``resume``, ``delete``,
   ``fail_host``, ``repair_host``, ``crash_guest``, ``restart``, ``migrate``, ``switch_on``,
-  ``switch_off``, ``add_demand``, ``add_cpu_overhead``, ``set_shares``, ``set_power``,
+  ``switch_off``, ``resize`` (a guest's vCPUs and memory; growth only where its host has
+  room), ``add_demand``, ``add_cpu_overhead``, ``set_shares``, ``set_power``,
   ``count_event``, the ``placement_limits`` context manager, and ``engine.resolve`` (the
   re-solve decision);
 - hooks: the :class:`Signals` below, which the engine emits after the change they name.

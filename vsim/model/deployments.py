@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,7 @@ from vsim.model import guests as gs
 from vsim.model.autoscale import Autoscaling, Recorder, deployment_summary, replica_rows
 from vsim.model.balancers import Front
 from vsim.model.cluster_autoscale import ClusterScaler
+from vsim.model.vertical import Vertical
 from vsim.scenario.deployments import Deployment, group_name
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from vsim.model.services import Services
 
 FREE, PENDING, STARTING, READY, DRAINING = range(5)
+_START = operator.itemgetter(0)  # a span's start
 LIVE = (PENDING, STARTING, READY)
 
 
@@ -52,12 +55,17 @@ class Replicas:
         self.epoch = dict.fromkeys(self.version, 0)
         self.up_since: dict[int, float] = {}
         self.seconds: dict[int, float] = dict.fromkeys(self.version, 0.0)
+        # vCPU-seconds and byte-seconds of memory up, and when last counted (sizes may change)
+        self.sized = {g: [0.0, 0.0, 0.0] for g in self.version}
+        self.vertical = None  # the Vertical autoscaler, if any (set by Deployments)
         self.desired, self.target = spec.replicas, 0
         self.update = None  # the Update running, if any
         self.promote_at = math.inf  # a canary's end
         self.phases: dict[str, list[list[float]]] = {"scaling": [], "update": []}
+        self.phase_spans = [(n, self.phases[n]) for n in ("update", "scaling")]  # (same lists)
         self.ready: list = []
         self.ready_new: list = []
+        self.ready_old: list = []
         st = owner.services.stations
         rngs = [e.streams.generator("deployments", k, j) for j in (0, 1)]
         self.front = Front(e, spec.name, st[self.slots[0][0]], rngs, self.choose, spec.balancer)
@@ -71,22 +79,23 @@ class Replicas:
         if self.update is not None and self.update.strategy == "canary" and self.ready_new:
             if self.front.pick_version() < self.update.canary_percent / 100:
                 return self.ready_new
-            old = [s for s in self.ready if self.version[s.g] != self.target]
-            return old or self.ready_new
+            return self.ready_old or self.ready_new
         return self.ready
 
     def _rebuild(self) -> None:
         st = self.owner.services.stations
         self.ready = [st[g] for g in sorted(self.status) if self.status[g] == READY]
         self.ready_new = [s for s in self.ready if self.version[s.g] == self.target]
+        self.ready_old = [s for s in self.ready if self.version[s.g] != self.target]
 
     def phase_of(self, t: float) -> str | None:
-        """Whether time ``t`` fell in an update or a scaling episode (update wins)."""
-        for name in ("update", "scaling"):
-            spans = self.phases[name]
-            i = bisect.bisect_right([s[0] for s in spans], t) - 1
-            if i >= 0 and t < spans[i][1]:
-                return name
+        """Whether time ``t`` fell in an update or a scaling episode (update wins). Called at
+        every request's end: a binary search on the spans' starts, no list built."""
+        for name, spans in self.phase_spans:
+            if spans and t >= spans[0][0]:
+                i = bisect.bisect_right(spans, t, key=_START) - 1
+                if t < spans[i][1]:
+                    return name
         return None
 
     # ---------------------------------------------------------------- replica lifecycle
@@ -118,11 +127,28 @@ class Replicas:
 
     def _set(self, g: int, status: int) -> None:
         now, old = self.e.now, self.status[g]
+        if old in (STARTING, READY, DRAINING):
+            self.bill(g)
         if old in (STARTING, READY, DRAINING) and status not in (READY, DRAINING):
             self.seconds[g] += now - self.up_since.pop(g, now)
         if status == STARTING:
             self.up_since[g] = now
+            self.sized[g][2] = now
         self.status[g] = status
+
+    def bill(self, g: int) -> None:
+        """Count replica ``g``'s sizes up to now (call while it is up, before a resize)."""
+        acc, e = self.sized[g], self.e
+        dt = e.now - acc[2]
+        acc[0] += float(e.guests.vcpus[g]) * dt
+        acc[1] += float(e.guests.memory[g]) * dt
+        acc[2] = e.now
+
+    def size_seconds(self, g: int) -> tuple[float, float]:
+        """vCPU-seconds and memory byte-seconds replica ``g`` was up, to now."""
+        if g in self.up_since:
+            self.bill(g)
+        return self.sized[g][0], self.sized[g][1]
 
     def create(self, n: int) -> None:
         """Ask for ``n`` more replicas of the current version (pending until placed)."""
@@ -136,17 +162,26 @@ class Replicas:
         pending = np.array(self.pending(), dtype=np.int64)
         if not len(pending):
             return
+        if self.vertical is not None:
+            self.vertical.admit(pending.tolist())
         waiting = set(e.place_and_boot(pending).tolist())
         for g in pending.tolist():
-            if g in waiting:
-                continue
-            self._set(g, STARTING)
-            self.epoch[g] += 1
-            delay = float(e.guests.boot_s[g]) + self.spec.readiness
-            ev = e.env.timeout(delay)
-            ev.callbacks.append(
-                lambda _e, g=g, ep=self.epoch[g]: self.owner.fire(self._ready, g, ep)
-            )
+            if g not in waiting:
+                self._starting(g)
+
+    def _starting(self, g: int) -> None:
+        """Replica ``g`` is starting: ready after its start-up and the readiness delay."""
+        self._set(g, STARTING)
+        self.epoch[g] += 1
+        ev = self.e.env.timeout(float(self.e.guests.boot_s[g]) + self.spec.readiness)
+        ev.callbacks.append(lambda _e, ep=self.epoch[g]: self.owner.fire(self._ready, g, ep))
+
+    def restart(self, g: int) -> None:
+        """Replica ``g`` restarts where it runs (the engine restarts its guest): its requests
+        fail, and it serves again once started and ready."""
+        self.owner.services.stations[g].fail_all()
+        self._starting(g)
+        self._rebuild()
 
     def _ready(self, g: int, epoch: int) -> None:
         if self.epoch[g] != epoch or self.status[g] != STARTING:
@@ -155,6 +190,8 @@ class Replicas:
             return
         self._set(g, READY)
         self.e.events.add(self.e.now, "replica_ready", self.e.guests.names[g], self.spec.name)
+        if self.vertical is not None:
+            self.vertical.mark(g)
         self._rebuild()
 
     def remove(self, g: int) -> None:
@@ -288,12 +325,15 @@ class Deployments:
         self.by_guest = {g: d for d in self.deps for g in d.status}
         engine.signals.guests_down.connect(self._lost)
         engine.signals.guests_stopped.connect(self._lost)
-        ev = engine.env.timeout(0)
-        ev.callbacks.append(lambda _e: self.fire(lambda: None))
+        self.replace_at = -1.0  # when a decision to replace lost replicas was last scheduled
+        self._at_now(lambda: None)
         for d in self.deps:
             for i, u in enumerate(d.spec.updates):
                 self._at(u.at, lambda d=d, i=i: d.start_update(i))
         self.autoscalers = [Autoscaling(self, d) for d in self.deps if d.spec.autoscale]
+        for d in self.deps:
+            if d.spec.vertical is not None:
+                d.vertical = Vertical(self, d)
         self.cluster: ClusterScaler | None = None
         self.recorders = [Recorder(self, d) for d in self.deps]
         ca = engine.scenario.cluster_autoscaler
@@ -314,10 +354,22 @@ class Deployments:
         self.engine.resolve.everything()
 
     def _lost(self, idx: np.ndarray) -> None:
+        """Replicas went down or were stopped by someone else (a host failure, say): their
+        slots are free, and a decision later in this instant replaces them, as a ReplicaSet
+        does (once per instant however many go)."""
+        lost = False
         for g in idx.tolist():
             d = self.by_guest.get(g)
-            if d is not None:
+            if d is not None and d.status[g] != FREE:
                 d.lost(g)
+                lost = True
+        if lost and self.replace_at != self.engine.now:
+            self.replace_at = self.engine.now
+            self._at_now(lambda: None)
+
+    def _at_now(self, fn) -> None:
+        ev = self.engine.env.timeout(0)
+        ev.callbacks.append(lambda _e: self.fire(fn))
 
     def frame(self) -> pd.DataFrame:
         """The deployments table: one row per deployment and record time."""

@@ -71,12 +71,9 @@ class Engine:
             self.hosts.placement_capacity(),
             overcommit={"cpu": oc.cpu, "memory": oc.memory, "disk": oc.disk, "net": oc.net},
         )
-        # Each guest's request of the pool as a vector (guest sizes are fixed): its moves,
+        # Each guest's request of the pool as a vector (changed only by resize): its moves,
         # stops and failures allocate and release it without converting a mapping each time.
-        req = g.placement_request(np.arange(g.n))
-        self._requests = list(
-            map(tuple, np.column_stack([req[r] for r in self.pool.resources]).tolist())
-        )
+        self._requests = self._request_vectors(np.arange(g.n))
         self.trace_demands, batch = build_demands(
             scenario, g.group, g.names, self.streams.generator("workloads")
         )
@@ -110,6 +107,8 @@ class Engine:
             extra_host=("tenants",) if self.tenancy.listed else (),
         )
         self.fabric = build_fabric(scenario.network, self.hosts.net_bw)
+        # Anti-affinity groups spread over racks (the fabric's) rather than kept off each host.
+        self.spread = {k: self.fabric.rack_of for k in sorted(g.by_rack)}
         self.protocol = build_protocol(scenario.network)  # what flows get of the links
         # Xen driver domains, when a guest uses split drivers (None: no dom0 consumer at all)
         self.driver = DriverDomains.build(scenario, self.hosts, g)
@@ -190,8 +189,15 @@ class Engine:
 
     def useful_work(self, g: int) -> float:
         """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""
-        r, c = self.guest_rates, "cpu_useful_mips"
-        return float(r.cum[c][g] + r.acc[c][g] + r.rate[c][g] * self.sample_elapsed())
+        return self.integral("cpu_useful_mips", g)
+
+    def integral(self, column: str, g: int) -> float:
+        """Guest ``g``'s rate ``column`` (a guest column of the results: ``cpu_alloc_mips``,
+        ``mem_bytes``, ...) integrated from the start of the run up to now."""
+        r = self.guest_rates
+        return float(
+            r.cum[column][g] + r.acc[column][g] + r.rate[column][g] * self.sample_elapsed()
+        )
 
     def io_delay(self, g: int, ops: float, nbytes: float, net_bytes: float) -> float:
         """Time a request spends on disk and network I/O on its guest's host.
@@ -319,8 +325,74 @@ class Engine:
         """Guest ``i`` now spends ``amount`` more units of CPU inside its vCPUs per unit of
         useful work (a checkpointing replica, for example); the caller re-solves."""
         self.guests.cpu_in_guest[i] += amount
+        self._refresh_static(i)
+
+    def _refresh_static(self, i: int) -> None:
+        """Guest ``i``'s row of the one-host solve's static table, after its sizes changed."""
         if self.static_rows is not None:
             self.static_rows[i] = static_rows(self, np.array([i]))[0]
+
+    def _request_vectors(self, idx: np.ndarray, **sizes: float) -> list[tuple[float, ...]]:
+        """Guests ``idx``'s requests of the pool, as vectors in the pool's resource order
+        (``sizes``: ``vcpus``, ``memory`` to ask with instead of their own)."""
+        req = self.guests.placement_request(idx, **sizes)
+        return list(map(tuple, np.column_stack([req[r] for r in self.pool.resources]).tolist()))
+
+    def resize(
+        self,
+        i: int,
+        *,
+        vcpus: float | None = None,
+        memory: float | None = None,
+        restart_s: float | None = None,
+    ) -> bool:
+        """Give guest ``i`` ``vcpus`` (a container's CPU limit, cores) and ``memory`` (bytes) from
+        now on; None keeps a size. A guest holding a host keeps it: growth must fit in what the
+        pool has free there, else nothing changes and False is returned (a ``resize_refused``
+        event says why; a migrating guest is refused too). Its memory in use stays the same
+        bytes, capped at the new limit. ``restart_s``: a running guest restarts in place with
+        its new sizes, running again that many seconds later. The caller counts the event and
+        re-solves."""
+        g, now, name = self.guests, self.env.now, self.guests.names[i]
+        old_v, old_m = float(g.vcpus[i]), float(g.memory[i])
+        new_v = old_v if vcpus is None else float(vcpus)
+        new_m = old_m if memory is None else float(memory)
+        if not self._resize_room(i, new_v, new_m):
+            return False
+        g.vcpus[i], g.memory[i] = new_v, new_m
+        limit = self.scenario.guests[int(g.group[i])].cpu_limit
+        g.cap_cores[i] = min(new_v, limit or np.inf)
+        self._requests[i] = self._request_vectors(np.array([i]))[0]
+        self._refresh_static(i)
+        # The same cores and bytes wanted, as fractions of the new sizes.
+        self.want["cpu"][i] = min(self.want["cpu"][i] * old_v, new_v) / new_v
+        self.want["memory"][i] = min(self.want["memory"][i] * old_m / new_m, 1.0)
+        detail = f"vcpus {old_v:g} -> {new_v:g}, memory {old_m / 2**20:g} -> {new_m / 2**20:g} MiB"
+        self.events.add(now, "resized", name, detail)
+        if restart_s is not None and g.state[i] == gs.RUNNING:
+            g.state[i] = gs.BOOTING
+            self.events.add(now, "restarting", name, "to resize")
+            self.env.timeout(restart_s).callbacks.append(self._booted(np.array([i])))
+        return True
+
+    def _resize_room(self, i: int, vcpus: float, memory: float) -> bool:
+        """Move guest ``i``'s reservation on its host to the new sizes if they fit there."""
+        g = self.guests
+        h = int(g.host[i])
+        if not gs.HOLDS_HOST[g.state[i]] or g.parent[i] >= 0 or h < 0:
+            return True
+        why = "migrating" if self.transfers.migrating(i) else None
+        if why is None:
+            old = self._requests[i]
+            new = self._request_vectors(np.array([i]), vcpus=vcpus, memory=memory)[0]
+            self.pool.release(h, old)
+            if self.pool.fits(h, new):
+                self.pool.allocate(h, new)
+                return True
+            self.pool.allocate(h, old)
+            why = f"no room on {self.hosts.names[h]}"
+        self.events.add(self.env.now, "resize_refused", g.names[i], why)
+        return False
 
     def set_shares(self, i: int, shares: float) -> None:
         """Guest ``i`` now weighs ``shares`` under CPU contention; the caller re-solves."""
@@ -427,8 +499,8 @@ class Engine:
             self.pool,
             dict(zip(self.pool.resources, self._requests[i], strict=True)),
             host_names=self.hosts.names,
-            held=held.get(group, []) if group >= 0 else [],
-            rule=g.affinity_names[group] if group >= 0 else None,
+            held=held.get(group, []) if group >= 0 and group not in self.spread else [],
+            rule=g.affinity_names[group] if group >= 0 and group not in self.spread else None,
             pinned=int(g.pinned[i]),
             vm=str(g.names[parent]) if parent >= 0 else None,
             policy=self.placement.name,
@@ -489,6 +561,7 @@ class Engine:
                 rng=self.placement_rng,
                 occupied=self._affinity_hosts(),
                 now=now,
+                spread=self.spread or None,
                 tenants=tenancy.of[free],
                 tenancy=tenancy,
             )

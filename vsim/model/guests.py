@@ -52,6 +52,7 @@ class GuestTable:
     host: np.ndarray  # int[G], -1 when not on a host; read-only, changed through place()
     state: np.ndarray  # int8[G]
     affinity_names: tuple[str, ...] = ()  # anti-affinity rule names, by group id
+    by_rack: frozenset[int] = frozenset()  # anti-affinity groups spread over racks instead
 
     def __post_init__(self) -> None:
         self._host = np.array(self.host, dtype=np.int64)  # the one writable copy
@@ -145,17 +146,25 @@ class GuestTable:
             host=np.full(n, -1, dtype=np.int64),
             state=np.full(n, PENDING, dtype=np.int8),
             affinity_names=tuple(labels),
+            by_rack=frozenset(
+                label_id[g.anti_affinity] for g in groups if g.anti_affinity_by == "rack"
+            ),
         )
 
     @property
     def n(self) -> int:
         return len(self.names)
 
-    def placement_request(self, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """What each guest asks of a host's packable capacity, one array per resource."""
+    def placement_request(
+        self, idx: np.ndarray, vcpus: float | None = None, memory: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """What each guest asks of a host's packable capacity, one array per resource
+        (``vcpus``, ``memory``: sizes to ask with instead of the guests' own)."""
+        v = self.vcpus[idx] if vcpus is None else vcpus
+        m = self.memory[idx] if memory is None else memory
         return {
-            "cpu": self.vcpus[idx] * self.vcpu_mips[idx],
-            "memory": self.memory[idx] + self.mem_overhead[idx],
+            "cpu": v * self.vcpu_mips[idx],
+            "memory": m + self.mem_overhead[idx],
             "disk": self.disk_reserve[idx],
             "net": self.net_reserve[idx],
         }

@@ -23,21 +23,12 @@ class BuiltinPlacement:
     def __init__(self, name: str):
         self.name = name
 
-    def place(
-        self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now, **tenants
-    ):
-        """Hosts for a batch of requests (-1: no room), allocated in the pool; ``tenants``:
-        the requests' ``tenants`` (int64[m]) and the run's ``tenancy``, whose isolation rules
-        hosts out."""
-        return pool.place_batch(
-            requests,
-            self.name,
-            order=order,
-            groups=groups,
-            rng=rng,
-            occupied=occupied,
-            **_isolation(**tenants),
-        )
+    def place(self, pool: HostPool, requests, names, *, now, tenants=None, tenancy=None, **batch):
+        """Hosts for a batch of requests (-1: no room), allocated in the pool; ``batch``: the
+        options of ``HostPool.place_batch`` (order, groups, rng, occupied, spread);
+        ``tenants``: the requests' tenants (int64[m]) and ``tenancy`` the run's, whose
+        isolation rules hosts out."""
+        return pool.place_batch(requests, self.name, **batch, **_isolation(tenants, tenancy))
 
     def __call__(self, request: dict[str, float], view: PlacementView, pool: HostPool, rng):
         """The same decision through the general interface (one guest, not allocated)."""
@@ -55,12 +46,11 @@ class UserPlacement:
         self.power = power
         self.options: dict[str, int] = {}  # scheduler settings some policies read
 
-    def place(
-        self, pool: HostPool, requests, names, *, order, groups, rng, occupied, now, **tenants
-    ):
+    def place(self, pool: HostPool, requests, names, *, now, tenants=None, tenancy=None, **batch):
         """The pool's batch placement, asking this policy for each guest's host (``names``:
-        the guests' names and vCPU speeds; ``tenants`` as for :class:`BuiltinPlacement`)."""
-        of, tenancy = tenants.get("tenants"), tenants.get("tenancy")
+        the guests' names and vCPU speeds; the rest as for :class:`BuiltinPlacement`; the
+        policy sees anti-affinity, a spread and isolation as hosts excluded)."""
+        of, rng = tenants, batch.get("rng")
 
         def choose(i: int, req: list[float], exclude: np.ndarray | None) -> int:
             request = dict(zip(pool.resources, req, strict=True))
@@ -68,15 +58,8 @@ class UserPlacement:
             facts = (now, float(names[1][i]), rng, _tenant_facts(tenancy, of, i))
             return self._ask(pool, request, feasible, names[0][i], facts)
 
-        return pool.place_batch(
-            requests,
-            choose,
-            order=order,
-            groups=groups,
-            rng=rng,
-            occupied=occupied,
-            **({} if tenancy is None else {"tenants": of, "isolation": tenancy}),
-        )
+        isolation = {} if tenancy is None else {"tenants": of, "isolation": tenancy}
+        return pool.place_batch(requests, choose, **batch, **isolation)
 
     def _ask(self, pool: HostPool, request, feasible, name: str, facts) -> int:
         now, vcpu_mips, rng, tenant = facts

@@ -85,6 +85,79 @@ class Autoscaler(Strict):
         return self
 
 
+class VerticalAutoscaler(Strict):
+    """A vertical autoscaler (Kubernetes Vertical Pod Autoscaler): it sizes the replicas'
+    vCPUs (a container's CPU limit) and memory limit from their observed use.
+
+    Every ``interval`` the recommender takes, for each ready replica, its mean CPU use over
+    the interval (cores its vCPUs ran, overhead included) and its mean memory in use; over the
+    samples of every replica in the last ``window`` the target is the ``cpu_percentile``
+    (``memory_percentile``) times ``1 + margin``, rounded up to millicores (a VM: whole vCPUs)
+    and MiB, and bounded by ``min_``/``max_vcpus`` and ``min_``/``max_memory`` (and the largest
+    host). A replica is off target when a controlled size differs from it by more than
+    ``tolerance`` (relative). ``mode``: ``off`` only recommends; ``initial`` sizes new
+    replicas; ``recreate`` also evicts off-target ready replicas, which the deployment
+    replaces with new ones of the target size; ``in_place`` resizes them on their host (with
+    a restart in place if ``restart``), and evicts one whose growth does not fit there. At most
+    ``eviction_tolerance`` of the desired replicas are evicted or restarted at a time (at
+    least one), none while fewer than ``min_replicas`` are ready.
+    """
+
+    mode: Literal["off", "initial", "recreate", "in_place"] = Field(
+        "in_place",
+        description="off: recommend only; initial: size new replicas; recreate: evict "
+        "off-target replicas; in_place: resize them where they run (Kubernetes "
+        "InPlaceOrRecreate: evict when the host has no room)",
+    )
+    resources: list[Literal["cpu", "memory"]] = Field(
+        ["cpu", "memory"], min_length=1, description="sizes it controls: cpu, memory or both"
+    )
+    interval: Seconds = Field(
+        60.0, gt=0, description="seconds between two recommendations (and updates)"
+    )
+    window: Seconds = Field(3600.0, gt=0, description="samples older than this are forgotten, s")
+    cpu_percentile: float = Field(0.9, gt=0, le=1, description="of the CPU use samples")
+    memory_percentile: float = Field(0.9, gt=0, le=1, description="of the memory use samples")
+    margin: float = Field(0.15, ge=0, description="safety margin on the percentile (0.15: +15 %)")
+    tolerance: float = Field(
+        0.1, ge=0, description="a replica within this relative band of the target is left alone"
+    )
+    min_vcpus: float = Field(0.001, gt=0, description="smallest vCPUs (CPU limit) recommended")
+    max_vcpus: float | None = Field(
+        None, gt=0, description="largest vCPUs recommended; none: the largest host's cores"
+    )
+    min_memory: Bytes = Field(2**20, gt=0, description="smallest memory limit recommended")
+    max_memory: Bytes | None = Field(
+        None, gt=0, description="largest memory limit recommended; none: the largest host's"
+    )
+    restart: bool = Field(
+        False,
+        description="in_place: the replica restarts on its host to resize (Kubernetes "
+        "resizePolicy RestartContainer): in-flight requests fail, it serves again after "
+        "start-up and readiness",
+    )
+    eviction_tolerance: float = Field(
+        0.5, gt=0, le=1, description="share of the desired replicas evicted or restarted at once"
+    )
+    min_replicas: int = Field(
+        2, ge=1, description="no eviction or restart while fewer replicas than this are ready"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> VerticalAutoscaler:
+        for low, high in (("min_vcpus", "max_vcpus"), ("min_memory", "max_memory")):
+            lo, hi = getattr(self, low), getattr(self, high)
+            if hi is not None and lo > hi:
+                raise ValueError(f"{low} ({lo:g}) exceeds {high} ({hi:g})")
+        if len(set(self.resources)) < len(self.resources):
+            raise ValueError(f"resources: {self.resources} names one twice")
+        return self
+
+    def evicts(self) -> bool:
+        """Whether it may take replicas out of service (and so needs spare slots)."""
+        return self.mode in ("recreate", "in_place")
+
+
 class Update(Strict):
     """A change of template at ``at``: rolling (``max_surge``/``max_unavailable``), blue-green
     (all new replicas ready, then the switch) or canary (``canary_percent`` of requests to
@@ -113,8 +186,11 @@ class Deployment(Strict):
     name: str = Field(description="deployment name; replicas are named after it")
     template: Template = Field(description="what one replica is")
     replicas: int = Field(1, ge=0, description="replicas at the start (the HPA then decides)")
-    spread: Literal["none", "host"] = Field(
-        "host", description="host: every replica on a distinct host (required anti-affinity)"
+    spread: Literal["none", "host", "rack"] = Field(
+        "host",
+        description="host: every replica on a distinct host (required anti-affinity); rack: "
+        "replicas on distinct racks while racks with room remain, then balanced over racks "
+        "(and hosts within them); needs network.topology two_tier",
     )
     readiness: Seconds = Field(0.0, ge=0, description="running this long before traffic, s")
     drain: Seconds = Field(
@@ -123,6 +199,9 @@ class Deployment(Strict):
     balancer: str = Field("round_robin", description=f"one of {', '.join(BALANCERS)}")
     autoscale: Autoscaler | None = Field(
         None, description="a horizontal autoscaler; none: the replica count stays fixed"
+    )
+    vertical: VerticalAutoscaler | None = Field(
+        None, description="a vertical autoscaler; none: replicas keep their template's sizes"
     )
     updates: list[Update] = Field(
         [], description="template changes over time, each with its strategy"
@@ -139,6 +218,13 @@ class Deployment(Strict):
         times = [u.at for u in self.updates]
         if times != sorted(times):
             raise ValueError("updates must be in time order")
+        v, a = self.vertical, self.autoscale
+        if v is not None and a is not None and a.metric == "cpu" and "cpu" in v.resources:
+            raise ValueError(
+                "vertical: it sizes CPU while autoscale scales on cpu utilization, and the two "
+                "fight (Kubernetes advises against it): set vertical.resources to [memory] or "
+                "autoscale.metric to rps or latency"
+            )
         for i, u in enumerate(self.updates):
             bad = set(u.template) - set(Template.model_fields)
             if bad:
@@ -167,7 +253,8 @@ class Deployment(Strict):
             + [math.ceil(self.most() * u.canary_percent / 100) + u.max_surge for u in self.updates]
             + [0]
         )
-        return self.most() + extra
+        evicted = self.most() if self.vertical is not None and self.vertical.evicts() else 0
+        return self.most() + max(extra, evicted)
 
     def guest_groups(self) -> list[dict[str, Any]]:
         """The guest groups of this deployment, one per version, as scenario entries."""
@@ -179,7 +266,8 @@ class Deployment(Strict):
                 count=self.slots(),
                 boot_time=t.startup_s(),
                 deployment=self.name,
-                anti_affinity=self.name if self.spread == "host" else None,
+                anti_affinity=self.name if self.spread != "none" else None,
+                anti_affinity_by="rack" if self.spread == "rack" else "host",
             )
             out.append(entry)
         return out

@@ -340,6 +340,13 @@ class Guest(Strict):
     anti_affinity: str | None = Field(
         None, description="guests sharing this label get distinct hosts"
     )
+    anti_affinity_by: Literal["host", "rack"] = Field(
+        "host",
+        description="host: guests sharing the anti_affinity label never share a host "
+        "(required); rack: preferred spread over the racks of a two_tier network: each goes "
+        "to a rack holding the fewest of them among racks with room, there to a host holding "
+        "the fewest (the spread never leaves a guest without a host)",
+    )
     virtualization: Literal[MODES] | None = Field(  # type: ignore[valid-type]
         None,
         description="default: hardware_assisted_nested_paging for VMs, container for containers",
@@ -641,8 +648,32 @@ class Scenario(Strict):
                     f"deployments[{i}] ({d.name}).template.workload: {d.template.workload!r} "
                     "needs open-loop arrivals (poisson, mmpp, diurnal or trace)"
                 )
+            if d.spread == "rack" and self.network.topology != "two_tier":
+                raise ValueError(
+                    f"deployments[{i}] ({d.name}).spread: rack needs racks, and the network "
+                    "is a star: set network.topology to two_tier (with hosts_per_rack)"
+                )
+            self._check_vertical(d, f"deployments[{i}] ({d.name}).vertical")
             if d.name not in have:
                 self.guests.extend(Guest.model_validate(e) for e in d.guest_groups())
+
+    def _check_vertical(self, d: Deployment, where: str) -> None:
+        """A vertical autoscaler's upper bounds fit some host."""
+        v = d.vertical
+        if v is None:
+            return
+        types = self.datacenter.host_types
+        oc = self.scheduler.overcommit
+        cores = max(h.cores * h.core_mips for h in types) * oc.cpu / d.template.vcpu_mips
+        memory = max(h.memory for h in types) * oc.memory
+        for field, value, most in (
+            ("max_vcpus", v.max_vcpus, cores),
+            ("max_memory", v.max_memory, memory),
+        ):
+            if value is not None and value > most:
+                raise ValueError(
+                    f"{where}.{field}: {value:g} is more than any host offers ({most:g})"
+                )
 
     def _expand_attacks(self) -> None:
         """Each attack's VMs join ``guests`` as one group (once: a dumped scenario has them)."""
@@ -726,6 +757,32 @@ class Scenario(Strict):
                 )
             if g.in_vm is None:
                 self._check_fits(g, where)
+        self._check_rack_spread()
+
+    def _check_rack_spread(self) -> None:
+        """Guests spread by rack have a label, racks to spread over, and one rule per label."""
+        by: dict[str, str] = {}
+        for i, g in enumerate(self.guests):
+            if (
+                g.anti_affinity is not None
+                and by.setdefault(g.anti_affinity, g.anti_affinity_by) != g.anti_affinity_by
+            ):
+                raise ValueError(
+                    f"guests[{i}] ({g.name}).anti_affinity_by: label {g.anti_affinity!r} is "
+                    f"spread by {by[g.anti_affinity]} in another group; one rule per label"
+                )
+            if g.anti_affinity_by != "rack":
+                continue
+            if g.anti_affinity is None:
+                raise ValueError(
+                    f"guests[{i}] ({g.name}).anti_affinity_by: rack spreads the guests of an "
+                    "anti_affinity label, and this group has none"
+                )
+            if self.network.topology != "two_tier":
+                raise ValueError(
+                    f"guests[{i}] ({g.name}).anti_affinity_by: rack needs racks, and the "
+                    "network is a star: set network.topology to two_tier"
+                )
 
     def _check_fits(self, g: Guest, where: str) -> None:
         biggest_cpu = max(h.cores * h.core_mips for h in self.datacenter.host_types)
