@@ -101,7 +101,13 @@ def per_run_ms(walls: list[float], base: list[float], share: float = 1.0) -> flo
 
 
 def main(repeat: int = 3) -> list[dict]:
+    import importlib.util
+
     from benchmarks.dask_cluster import dask_cluster
+
+    if importlib.util.find_spec("distributed") is None:
+        print("dask sweep: skipped (dask.distributed is not installed: pip install 'vsim[dask]')")
+        return []
 
     with tempfile.TemporaryDirectory(prefix="vsim-bench-dask-") as tmp, dask_cluster(2) as address:
         walls, equal = rounds(address, Path(tmp), repeat)
