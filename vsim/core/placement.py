@@ -816,6 +816,7 @@ class HostPool:
         # anti-affinity group -> hosts already holding one
         members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}
         rows = [q.tolist() for q in reqs]
+        last: tuple[list[float], int] | None = None  # see _again
         for i in seq.tolist():
             req = [q[i] for q in rows]
             g = int(grp[i])
@@ -824,7 +825,13 @@ class HostPool:
                 excl = self._excluded(np.asarray(members[g], dtype=np.int64))
             if isolation is not None:
                 excl = _either(excl, isolation.forbidden(int(tenants[i])))
-            h = policy(i, req, excl) if user else self._choose(req, policy, rng, excl)
+            if user:
+                h = policy(i, req, excl)
+            elif excl is None and self._again(policy, last, req):
+                h = last[1]  # type: ignore[index]
+            else:
+                h = self._choose(req, policy, rng, excl)
+            last = (req, h) if excl is None and h >= 0 else None
             if h < 0:
                 continue
             self._add(h, req)
@@ -834,6 +841,21 @@ class HostPool:
             if g >= 0:
                 members.setdefault(g, []).append(h)
         return hosts
+
+    def _again(self, policy: str, last: tuple[list[float], int] | None, req: list[float]) -> bool:
+        """Whether the host that took the previous request of the batch (chosen among all
+        hosts, none excluded) is again the choice for the same request ``req``, without a
+        search: under ``first_fit`` the hosts before it still lack room; under ``best_fit``
+        its score only fell (its free share shrank, in monotone float operations) while no
+        other host's changed, so it is still the least, and the lowest index among equals.
+        It only has to have room still. A fleet's guests of one size then cost one search
+        per host filled instead of one per guest."""
+        if last is None or policy not in ("first_fit", "best_fit") or last[0] != req:
+            return False
+        h = last[1]
+        return bool(self.enabled[h]) and all(
+            q <= slack[h] for q, slack in zip(req, self._slack, strict=True)
+        )
 
 
 def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
