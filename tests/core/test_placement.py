@@ -559,11 +559,12 @@ def test_fits_agrees_with_the_feasibility_mask():
     assert [pool.fits(h, req) for h in range(50)] == mask.tolist()
 
 
-@pytest.mark.parametrize("policy", ["first_fit", "best_fit"])
+@pytest.mark.parametrize("policy", POLICIES)
 def test_runs_of_one_size_agree_with_reference(policy):
     # A fleet's batch: runs of guests of one size, placed on the host that took the previous
-    # one while it has room (place_batch's shortcut), against the reference's full search for
-    # each guest; hosts of several sizes, some disabled, some partly used.
+    # one while it has room (place_batch's shortcut under first and best fit) and refused
+    # without a search after the same request was refused (every policy), against the
+    # reference's full search for each guest; hosts of several sizes, some disabled.
     rng = np.random.default_rng(11)
     n = 400
     capacity = {r: rng.choice([8.0, 12.0, 16.0], n).tolist() for r in ("cpu", "memory")}

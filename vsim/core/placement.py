@@ -831,7 +831,7 @@ class HostPool:
                 h = last[1]  # type: ignore[index]
             else:
                 h = self._choose(req, policy, rng, excl)
-            last = (req, h) if excl is None and h >= 0 else None
+            last = (req, h) if excl is None else None
             if h < 0:
                 continue
             self._add(h, req)
@@ -849,10 +849,17 @@ class HostPool:
         its score only fell (its free share shrank, in monotone float operations) while no
         other host's changed, so it is still the least, and the lowest index among equals.
         It only has to have room still. A fleet's guests of one size then cost one search
-        per host filled instead of one per guest."""
-        if last is None or policy not in ("first_fit", "best_fit") or last[0] != req:
+        per host filled instead of one per guest. A request the pool just refused (-1) is
+        refused again under every policy: nothing was allocated since, so no host has room
+        (round robin moves its cursor only on a placement, random draws only when some host
+        fits)."""
+        if last is None or last[0] != req:
             return False
         h = last[1]
+        if h < 0:
+            return True
+        if policy not in ("first_fit", "best_fit"):
+            return False
         return bool(self.enabled[h]) and all(
             q <= slack[h] for q, slack in zip(req, self._slack, strict=True)
         )
