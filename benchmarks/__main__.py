@@ -11,9 +11,11 @@ import pandas as pd
 from benchmarks import (
     balancers,
     contention,
+    dask_sweep,
     deployment_diurnal,
     fleet_consolidation,
     kernels,
+    peak_memory,
     placement_churn,
     planetlab_consolidation,
     planetlab_static,
@@ -37,6 +39,8 @@ SUITE = [
     fleet_consolidation,
     real_traces,
     timeslice,
+    peak_memory,
+    dask_sweep,
 ]
 
 

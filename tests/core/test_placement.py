@@ -557,3 +557,24 @@ def test_fits_agrees_with_the_feasibility_mask():
     req = {"cpu": 2.5, "memory": 3.0}
     mask = pool.feasible(req)
     assert [pool.fits(h, req) for h in range(50)] == mask.tolist()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_runs_of_one_size_agree_with_reference(policy):
+    # A fleet's batch: runs of guests of one size, placed on the host that took the previous
+    # one while it has room (place_batch's shortcut under first and best fit) and refused
+    # without a search after the same request was refused (every policy), against the
+    # reference's full search for each guest; hosts of several sizes, some disabled.
+    rng = np.random.default_rng(11)
+    n = 400
+    capacity = {r: rng.choice([8.0, 12.0, 16.0], n).tolist() for r in ("cpu", "memory")}
+    sizes = [(2.0, 4.0), (1.0, 2.0), (4.0, 1.5), (2.0, 4.0)]
+    runs = [s for s in sizes for _ in range(int(rng.integers(500, 900)))]
+    requests = {"cpu": [c for c, _ in runs], "memory": [m for _, m in runs]}
+    disabled = rng.choice(n, 20, replace=False).tolist()
+    case = (capacity, {"cpu": 1.5}, requests, None, disabled)
+    pool, ref, got, want = run_both(case, policy, "given", 0)
+    assert got.tolist() == want
+    assert (got >= 0).sum() > 500 and (got < 0).sum() > 0  # hosts filled up, some rejected
+    for r in pool.resources:
+        assert pool.used[r].tolist() == ref.used[r]

@@ -140,3 +140,33 @@ def test_refused_when_the_destination_is_full():
     data["guests"].append({**data["guests"][0], "name": "w", "host": "h-1"})
     res = vsim.run(validate_scenario(data))
     assert (res.events.kind == "migration_refused").sum() == 1
+
+
+def test_summary_from_the_rows_is_the_frames_definition():
+    # Finished legs, an aborted migration (no end) and a finished one without a downtime: the
+    # summary read from the rows against the frame-based definition it replaces.
+    import types
+
+    import numpy as np
+
+    from vsim.model.migration import Migrator
+
+    rows = [
+        ("v1", "h0", "h1", "precopy", 10.0, 42.5, 3, 1e9, 0.25, True),
+        ("v2", "h0", "h2", "precopy", 11.0, float("nan"), 1, 2e8, float("nan"), False),
+        ("v3", "h1", "h2", "postcopy", 12.5, 20.0, 1, 4e9, 0.0015, True),
+        ("v4", "h2", "h0", "cold", 30.0, 31.0, 1, 1e8, float("nan"), True),
+    ]
+    holder = types.SimpleNamespace(rows=rows)
+    frame = Migrator.frame(holder)
+    done = frame.dropna(subset=["end_s"])
+    expected = {
+        "migrations": len(done),
+        "migrations_aborted": len(frame) - len(done),
+        "migration_time_s_mean": float((done.end_s - done.start_s).mean()),
+        "downtime_s_mean": float(done.downtime_s.mean()),
+    }
+    assert Migrator.summary(holder) == expected
+    assert expected["migrations"] == 3 and expected["downtime_s_mean"] == (0.25 + 0.0015) / 2
+    empty = Migrator.summary(types.SimpleNamespace(rows=[]))
+    assert empty["migrations"] == 0 and np.isnan(empty["migration_time_s_mean"])

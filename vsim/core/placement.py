@@ -822,6 +822,7 @@ class HostPool:
         members: dict[int, list[int]] = {g: list(h) for g, h in (occupied or {}).items()}
         rows = [q.tolist() for q in reqs]
         spread = spread or {}
+        last: tuple[list[float], int] | None = None  # see _again
         for i in seq.tolist():
             req = [q[i] for q in rows]
             g = int(grp[i])
@@ -830,7 +831,13 @@ class HostPool:
                 excl = self.spread_hosts(req, excl, members.get(g, []), spread[g])
             elif g >= 0 and g in members:
                 excl = _either(self._excluded(np.asarray(members[g], dtype=np.int64)), excl)
-            h = policy(i, req, excl) if user else self._choose(req, policy, rng, excl)
+            if user:
+                h = policy(i, req, excl)
+            elif excl is None and self._again(policy, last, req):
+                h = last[1]  # type: ignore[index]
+            else:
+                h = self._choose(req, policy, rng, excl)
+            last = (req, h) if excl is None else None
             if h < 0:
                 continue
             self._add(h, req)
@@ -857,6 +864,28 @@ class HostPool:
         per_domain = np.bincount(domain[on], minlength=int(domain.max()) + 1)
         key = per_domain[domain] * (len(on) + 1) + per_host  # domain first, then host
         return ~(fits & (key == key[fits].min()))
+
+    def _again(self, policy: str, last: tuple[list[float], int] | None, req: list[float]) -> bool:
+        """Whether the host that took the previous request of the batch (chosen among all
+        hosts, none excluded) is again the choice for the same request ``req``, without a
+        search: under ``first_fit`` the hosts before it still lack room; under ``best_fit``
+        its score only fell (its free share shrank, in monotone float operations) while no
+        other host's changed, so it is still the least, and the lowest index among equals.
+        It only has to have room still. A fleet's guests of one size then cost one search
+        per host filled instead of one per guest. A request the pool just refused (-1) is
+        refused again under every policy: nothing was allocated since, so no host has room
+        (round robin moves its cursor only on a placement, random draws only when some host
+        fits)."""
+        if last is None or last[0] != req:
+            return False
+        h = last[1]
+        if h < 0:
+            return True
+        if policy not in ("first_fit", "best_fit"):
+            return False
+        return bool(self.enabled[h]) and all(
+            q <= slack[h] for q, slack in zip(req, self._slack, strict=True)
+        )
 
 
 def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:

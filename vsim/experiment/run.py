@@ -79,8 +79,11 @@ def run(
 def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Result:
     """Turn a finished simulation into DataFrames and the headline summary."""
     rec, h, g, sc = sim.recorder, sim.hosts, sim.guests, sim.scenario
+    # The controllers' summaries first: their temporaries are freed before the frames exist.
+    controller_summaries = [c.summary() for c in sim.controllers]
     hosts = rec.hosts_frame(h.names, h.type_name, HOST_STATE_NAMES)
     guests = rec.guests_frame(g.names, gs.KIND_NAMES[g.kind], h.names, gs.STATE_NAMES)
+    events = sim.events.frame()
     span = np.diff(np.concatenate([[0.0], rec.times]))[:, None]
     on = rec.host_state == HOST_ON
 
@@ -99,7 +102,7 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
             "hosts": h.n,
             "guests": g.n,
             "guests_rejected": int(np.sum(g.state == gs.REJECTED)),
-            **rejected_by(sim.events.frame()),
+            **rejected_by(events),
             "cpu_util_mean": host_mean("cpu_util"),
             "mem_util_mean": host_mean("mem_util"),
             "disk_util_mean": host_mean("disk_util"),
@@ -121,8 +124,8 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     )
     for key, value in cost_summary(sc, summary, guests).items():
         summary[key] = value
-    for c in sim.controllers:
-        for key, value in c.summary().items():
+    for items in controller_summaries:
+        for key, value in items.items():
             summary[key] = value
     if sc.scheduler.cpu == "timeslice":
         ready = ReadyTimes(sim)
@@ -160,9 +163,7 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
     tenants = controller(sim, "tenants")
     if tenants is not None:
         extra["coresidency"] = tenants.frame()
-    return Result(
-        summary, hosts, guests, sim.events.frame(), requests, manifest, migrations, **extra
-    )
+    return Result(summary, hosts, guests, events, requests, manifest, migrations, **extra)
 
 
 def rejected_by(events: pd.DataFrame) -> dict[str, int]:

@@ -27,7 +27,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 __all__ = [
     "INTERVALS",
@@ -104,6 +103,8 @@ def metric_range(name: str) -> tuple[float, float]:
 
 def t_quantile(confidence: float, dof: int) -> float:
     """Two-sided Student-t quantile: ``t`` with ``P(|T| <= t) = confidence``."""
+    from scipy import stats as sps  # (here: a run that never aggregates need not load SciPy)
+
     return float(sps.t.ppf(0.5 + confidence / 2.0, dof))
 
 
@@ -134,6 +135,8 @@ def _order_ranks(n: int, q: float, confidence: float) -> tuple[int, int] | None:
     ``P(x_(j) <= quantile < x_(k)) = P(j <= B < k)``; ``j`` is the largest rank with
     ``P(B < j) <= alpha/2`` and ``k`` the smallest with ``P(B >= k) <= alpha/2``.
     """
+    from scipy import stats as sps
+
     alpha = 1.0 - confidence
     ranks = np.arange(0, n + 1)
     below = sps.binom.cdf(ranks - 1, n, q)  # P(B < r) for r = 0..n
@@ -180,6 +183,8 @@ def proportion_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float
     """Clopper-Pearson (exact binomial) interval of a share ``k`` of ``n``; NaN when ``n = 0``."""
     if n == 0:
         return math.nan, math.nan
+    from scipy import stats as sps
+
     ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence, method="exact")
     return float(ci.low), float(ci.high)
 

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from vsim._io import atomic_write
 from vsim.experiment.results import Result
 from vsim.experiment.run import run
+from vsim.experiment.stats import t_quantile
 from vsim.scenario import Scenario
 
 PASSED, FAILED, SKIPPED = "pass", "FAIL", "skipped"
@@ -170,7 +170,7 @@ def interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     mean = float(x.mean())
     if len(x) < 2:
         return mean, 0.0
-    t = stats.t.ppf(0.5 + level / 2, len(x) - 1)
+    t = t_quantile(level, len(x) - 1)
     return mean, float(t * x.std(ddof=1) / math.sqrt(len(x)))
 
 

@@ -1,4 +1,5 @@
-"""Recorders: append to preallocated arrays during a run, become tidy DataFrames at the end."""
+"""Recorders: append to preallocated arrays during a run, become tidy DataFrames at the end
+(over the same arrays: the samples are held once)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ class SampleRecorder:
         }
         frame.update({c: v.ravel() for c, v in self.host.items()})
         frame["state"] = _codes(self.host_state.ravel(), state_names)
-        return pd.DataFrame(frame)
+        return _frame(frame)
 
     def guests_frame(
         self,
@@ -88,7 +89,13 @@ class SampleRecorder:
             "state": _codes(self.guest_state.ravel(), state_names),
         }
         frame.update({c: self.guest[c].ravel() for c in GUEST_COLUMNS})
-        return pd.DataFrame(frame)
+        return _frame(frame)
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """The columns as a DataFrame that holds the recorder's arrays themselves, not a copy: the
+    samples are the largest part of a run's results and are not written again after the run."""
+    return pd.DataFrame(columns, copy=False)
 
 
 def _codes(codes: np.ndarray, labels) -> pd.Categorical:

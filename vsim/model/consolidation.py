@@ -591,12 +591,13 @@ class Consolidator:
                 tgt &= ~forbid
         among = _Targets(self, tgt.nonzero()[0])  # (read once for all the host's VMs)
         plan: list[tuple[int, int]] = []
-        before = [a.copy() for a in self._round_state()]
+        undo = _Undo(self._round_state(), src)
         for p in members.tolist():
             if self.user_target is not None:
                 hh = self._user_best_host(p, among.hosts)
                 if hh < 0:
                     break
+                undo.keep(hh)
                 self._commit(p, src, hh)
                 plan.append((p, hh))
                 continue
@@ -604,12 +605,12 @@ class Consolidator:
             if k < 0:
                 break
             hh = int(among.hosts[k])
+            undo.keep(hh)
             self._commit(p, src, hh)
             among.reread(k)
             plan.append((p, hh))
         if len(plan) < len(members):
-            for a, b in zip(self._round_state(), before, strict=True):
-                np.copyto(a, b)  # undone exactly (moving loads back could round)
+            undo.restore()  # undone exactly (moving loads back could round)
             return None
         return plan
 
@@ -935,6 +936,29 @@ class Consolidator:
             for v, d, via in moves:
                 self.migrator.start(v, d, via)
         sim.resolve.everything()
+
+
+class _Undo:
+    """The round state (:meth:`Consolidator._round_state`) at the hosts an evacuation
+    touches, as it was before: :meth:`Consolidator._commit` changes only the source's and the
+    destination's entries, so an attempt that fails is undone at those hosts alone instead of
+    copying every host's state before each attempt."""
+
+    def __init__(self, state: tuple[np.ndarray, ...], src: int):
+        self._state = state
+        self._saved: dict[int, tuple] = {}
+        self.keep(src)
+
+    def keep(self, h: int) -> None:
+        """Remember host ``h``'s state unless it is already remembered (then it is the
+        state from before the attempt)."""
+        if h not in self._saved:
+            self._saved[h] = tuple(a[h] for a in self._state)
+
+    def restore(self) -> None:
+        for h, values in self._saved.items():
+            for a, v in zip(self._state, values, strict=True):
+                a[h] = v
 
 
 class _Targets:

@@ -477,8 +477,22 @@ class Engine:
         rejected = self.place_and_boot(idx)
         g.state[rejected] = gs.REJECTED
         held = self._affinity_hosts() if len(rejected) else {}
+        # The pool no longer changes here: guests that ask the same of it get the same reason,
+        # found once (a fleet rejects thousands alike, and each reason reads every host).
+        reasons: dict[tuple, str] = {}
         for i in rejected:
-            self.events.add(self.env.now, "rejected", g.names[i], self.why_rejected(int(i), held))
+            key = self._rejection_key(int(i))
+            if key not in reasons:
+                reasons[key] = self.why_rejected(int(i), held)
+            self.events.add(self.env.now, "rejected", g.names[i], reasons[key])
+
+    def _rejection_key(self, i: int) -> tuple:
+        """What :meth:`why_rejected` reads of guest ``i``: its request, anti-affinity group,
+        VM, pinned host and tenant."""
+        g = self.guests
+        tenant = int(self.tenancy.of[i]) if self.tenancy.isolating else -1
+        request = tuple(float(v) for v in self._requests[i])
+        return (request, int(g.affinity[i]), int(g.parent[i]), int(g.pinned[i]), tenant)
 
     def why_rejected(self, i: int, held: dict[int, list[int]] | None = None) -> str:
         """The constraint that leaves guest ``i`` without a host now (:mod:`rejection`): the

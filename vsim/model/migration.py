@@ -145,16 +145,17 @@ class Migrator:
         }
 
     def summary(self) -> dict:
-        """Migration counts and mean times of the run."""
-        migrations = self.frame()
-        done = migrations.dropna(subset=["end_s"])
+        """Migration counts and mean times of the run, read from the rows (the frame, with
+        its string columns, is built once, for the results)."""
+        start, end, downtime = (
+            np.array([r[k] for r in self.rows], dtype=np.float64) for k in (4, 5, 8)
+        )
+        done = ~np.isnan(end)
         return {
-            "migrations": len(done),
-            "migrations_aborted": len(migrations) - len(done),
-            "migration_time_s_mean": float((done.end_s - done.start_s).mean())
-            if len(done)
-            else np.nan,
-            "downtime_s_mean": float(done.downtime_s.mean()) if len(done) else np.nan,
+            "migrations": int(done.sum()),
+            "migrations_aborted": int((~done).sum()),
+            "migration_time_s_mean": _mean(end[done] - start[done]),
+            "downtime_s_mean": _mean(downtime[done]),
         }
 
     def migrating(self, g: int) -> bool:
@@ -503,3 +504,9 @@ class Migrator:
             "converged",
         ]
         return pd.DataFrame(self.rows, columns=cols)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN (NaN when there is none), as pandas takes it."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else np.nan

@@ -139,19 +139,21 @@ def read_planetlab_days(
     if n < 1 or not folders:
         raise ValueError("read_planetlab_days needs at least one folder and one series")
     share = -(-n // len(folders))
-    rows, names = [], []
+    names: list[str] = []
     days = [read_planetlab(f, interval_s=interval_s) for f in folders[: -(-n // share)]]
     n_samples = max(d.n_samples for d in days)
+    # Filled in place, day by day: a fleet's matrix is large (500,000 series of a day take
+    # 1.2 GB), and gathering each day's rows and then concatenating them held it twice.
+    cpu = np.empty((n, n_samples), dtype=np.float64)
     for d, day in enumerate(days):
         count = min(share, n - d * share)
         idx = np.arange(count) % day.n_series
-        cpu = day.cpu[idx]
-        if day.n_samples < n_samples:
-            cpu = np.concatenate([cpu, np.repeat(cpu[:, -1:], n_samples - day.n_samples, 1)], 1)
-        rows.append(cpu)
+        block = cpu[d * share : d * share + count]
+        block[:, : day.n_samples] = day.cpu[idx]
+        block[:, day.n_samples :] = block[:, day.n_samples - 1 : day.n_samples]
         names += [f"{Path(folders[d]).name}/{day.names[i]}" for i in idx]
     return UtilizationTrace(
         names=tuple(names),
         times=np.arange(n_samples, dtype=np.float64) * interval_s,
-        cpu=np.concatenate(rows),
+        cpu=cpu,
     )
