@@ -186,3 +186,12 @@ def test_read_ignores_the_cpu_percent_the_frame_checks_it(tmp_path: Path) -> Non
     assert read_bitbrains(folder).demand.cpu[0, 0] == pytest.approx(0.1)
     with pytest.raises(TraceError, match=r"line 2, field 5 \(cpu_usage_pct\): 'n/a%'"):
         bitbrains_frame(folder)
+
+
+def test_real_millisecond_timestamps_become_seconds(tmp_path: Path) -> None:
+    t = 1_372_629_804_000  # ms: above 1e11, so taken as milliseconds
+    body = "".join(_row(t + 300_000 * k, 1, 1000.0, 100.0 * (k + 1), 1024, 0) for k in range(3))
+    frame = bitbrains_frame(_write(tmp_path, {"1": body}))
+    np.testing.assert_array_equal(
+        frame["time_s"], [1_372_629_804.0, 1_372_630_104.0, 1_372_630_404.0]
+    )
