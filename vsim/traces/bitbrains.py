@@ -29,7 +29,10 @@ Caveats, and what vsim does about them:
 Parsing 455 MB of CSV takes seconds; each file's parsed rows are kept as LZ4-compressed Arrow
 in the cache folder (:func:`vsim.traces.grid.cache_file`: ``$VSIM_CACHE``, else
 ``~/.cache/vsim``; ``VSIM_CACHE=off`` for none), so later reads of an unchanged file skip the
-parse. Files are parsed, and then each VM put on the grid, in two threads.
+parse. A thread per core (up to 8) takes one file at a time: inflate (isal), parse (pyarrow, the
+columns in use only: :func:`read_bitbrains` skips ``CPU usage [%]``, and so does not check it),
+check, and reduce to the VM's rows; then each VM is put on the grid
+(:func:`vsim.traces.grid.grid_series`) into its row of the result, so the trace is held once.
 """
 
 from __future__ import annotations
