@@ -123,8 +123,9 @@ def read_bitbrains(
 
     Raises:
         TraceError: the folder has no trace files, a file is not gzip or CSV, a header is not
-            the Bitbrains one, a line has the wrong number of fields or a non-number, or a
-            value is negative; the message names the file and line.
+            the Bitbrains one, a line has the wrong number of fields, or a non-number or a
+            negative value in a column it reads (all but ``CPU usage [%]``, which
+            :func:`bitbrains_frame` reads and checks); the message names the file and line.
     """
     if size not in _PICK:
         raise ValueError(f"size must be 'max', 'first' or 'last', got {size!r}")
