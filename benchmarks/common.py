@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import statistics
+import subprocess
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -59,3 +60,16 @@ def spread(walls: list[float]) -> str:
     return (
         f"median {median(walls):.2f} s over {len(walls)} runs ({min(walls):.2f}-{max(walls):.2f} s)"
     )
+
+
+def checkout(rev: str, where: Path) -> Path:
+    """A detached worktree of revision ``rev`` (a commit, a branch) at ``where``, to run the
+    same measurement on two revisions side by side; :func:`prune_worktrees` forgets it."""
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(where), rev], check=True
+    )
+    return where
+
+
+def prune_worktrees() -> None:
+    subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)

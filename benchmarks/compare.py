@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import REPO, planetlab_day
+from benchmarks.common import REPO, checkout, planetlab_day, prune_worktrees
 from benchmarks.requests import three_tier_scenario
 
 # The three-tier scenario as plain data: any revision that reads these fields can run it.
@@ -83,8 +83,8 @@ def run_case(tree: Path, name: str, folder: str) -> dict:
 def compare(base: str, head: str | None, repeat: int, cases: list[str]) -> list[dict]:
     """Median CPU seconds of each case at ``base`` and ``head`` (None: the working tree)."""
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"base": _checkout(base, Path(tmp) / "base")}
-        trees["head"] = _checkout(head, Path(tmp) / "head") if head else REPO
+        trees = {"base": checkout(base, Path(tmp) / "base")}
+        trees["head"] = checkout(head, Path(tmp) / "head") if head else REPO
         folder = str(planetlab_day() or "")
         rows = []
         for name in cases:
@@ -129,17 +129,6 @@ def _print(r: dict) -> None:
     )
 
 
-def _checkout(rev: str, where: Path) -> Path:
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(where), rev], check=True
-    )
-    return where
-
-
-def _cleanup() -> None:
-    subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("base", help="the revision to compare against (commit, branch, tag)")
@@ -154,7 +143,7 @@ def main() -> None:
     try:
         compare(args.base, args.head, args.repeat, cases)
     finally:
-        _cleanup()
+        prune_worktrees()
 
 
 if __name__ == "__main__":

@@ -160,3 +160,38 @@ def test_parsed_rows_are_cached_until_the_file_changes(tmp_path: Path, monkeypat
     assert bitbrains_frame(folder)["cpu_usage_mhz"].tolist() == [250.5]  # parsed again
     monkeypatch.setenv("VSIM_CACHE", "off")
     assert bitbrains_frame(folder)["cpu_usage_mhz"].tolist() == [250.5]
+
+
+def test_cache_entry_without_the_cpu_percent_is_replaced_for_the_frame(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """read_bitbrains does not parse the CPU percent; the frame, which has it, parses it then."""
+    monkeypatch.setenv("VSIM_CACHE", str(tmp_path / "cache"))
+    t = 1_000_000
+    body = _row(t, 2, 2000.0, 500.0, 1024, 512) + _row(t + 300, 2, 2000.0, 1500.0, 1024, 256)
+    folder = _write(tmp_path / "vms", {"7": body})
+    w = read_bitbrains(folder)
+    np.testing.assert_allclose(w.demand.cpu[0], [0.25, 0.75])
+    frame = bitbrains_frame(folder)  # the entry lacked cpu_usage_pct: parsed again
+    np.testing.assert_allclose(frame["cpu_usage_pct"], [25.0, 75.0])
+    assert len(list((tmp_path / "cache").glob("bitbrains-*.arrow"))) == 1
+    again = read_bitbrains(folder)  # from the full entry, the same numbers
+    assert np.array_equal(again.demand.cpu, w.demand.cpu)
+    assert np.array_equal(again.demand.memory, w.demand.memory)
+
+
+def test_read_ignores_the_cpu_percent_the_frame_checks_it(tmp_path: Path) -> None:
+    body = _row(5, 1, 1000.0, 100.0, 1024, 0).replace(";\t10.0;", ";\tn/a%;", 1)
+    folder = _write(tmp_path, {"1": body})
+    assert read_bitbrains(folder).demand.cpu[0, 0] == pytest.approx(0.1)
+    with pytest.raises(TraceError, match=r"line 2, field 5 \(cpu_usage_pct\): 'n/a%'"):
+        bitbrains_frame(folder)
+
+
+def test_real_millisecond_timestamps_become_seconds(tmp_path: Path) -> None:
+    t = 1_372_629_804_000  # ms: above 1e11, so taken as milliseconds
+    body = "".join(_row(t + 300_000 * k, 1, 1000.0, 100.0 * (k + 1), 1024, 0) for k in range(3))
+    frame = bitbrains_frame(_write(tmp_path, {"1": body}))
+    np.testing.assert_array_equal(
+        frame["time_s"], [1_372_629_804.0, 1_372_630_104.0, 1_372_630_404.0]
+    )

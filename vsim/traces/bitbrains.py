@@ -29,7 +29,10 @@ Caveats, and what vsim does about them:
 Parsing 455 MB of CSV takes seconds; each file's parsed rows are kept as LZ4-compressed Arrow
 in the cache folder (:func:`vsim.traces.grid.cache_file`: ``$VSIM_CACHE``, else
 ``~/.cache/vsim``; ``VSIM_CACHE=off`` for none), so later reads of an unchanged file skip the
-parse. Files are parsed, and then each VM put on the grid, in two threads.
+parse. A thread per core (up to 8) takes one file at a time: inflate (isal), parse (pyarrow, the
+columns in use only: :func:`read_bitbrains` skips ``CPU usage [%]``, and so does not check it),
+check, and reduce to the VM's rows; then each VM is put on the grid
+(:func:`vsim.traces.grid.grid_series`) into its row of the result, so the trace is held once.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 
 from vsim.traces.base import TraceError, UtilizationTrace
-from vsim.traces.grid import KIB, cache_file, grid_edges, grid_means, lifetimes, open_bytes
+from vsim.traces.grid import KIB, cache_file, grid_edges, grid_series, lifetimes, open_bytes
 from vsim.traces.specs import WHOLE_TRACE, GuestSpecs, TraceWindow, WorkloadTrace
 
 __all__ = ["bitbrains_frame", "read_bitbrains"]
@@ -68,9 +71,10 @@ COLUMNS = (
     ("net_rx_bps", "network received"),
     ("net_tx_bps", "network transmitted"),
 )
-_KIB_COLUMNS = (5, 6, 7, 8, 9, 10)  # KB and KB/s in the file, bytes and bytes/s in vsim
+# KB and KB/s in the file, bytes and bytes/s in vsim
+_KIB_COLUMNS = frozenset(name for name, _ in COLUMNS[5:])
 _MS_THRESHOLD = 1e11  # a timestamp above this is in milliseconds (see the module docstring)
-CACHE_TAG = "bitbrains-v2"  # bump when _parse_csv or the cache format changes
+CACHE_TAG = "bitbrains-v3"  # bump when _parse_csv or the cache format changes
 
 Size = Literal["max", "first", "last"]
 
@@ -119,25 +123,28 @@ def read_bitbrains(
 
     Raises:
         TraceError: the folder has no trace files, a file is not gzip or CSV, a header is not
-            the Bitbrains one, a line has the wrong number of fields or a non-number, or a
-            value is negative; the message names the file and line.
+            the Bitbrains one, a line has the wrong number of fields, or a non-number or a
+            negative value in a column it reads (all but ``CPU usage [%]``, which
+            :func:`bitbrains_frame` reads and checks); the message names the file and line.
     """
+    if size not in _PICK:
+        raise ValueError(f"size must be 'max', 'first' or 'last', got {size!r}")
     pairs = _vm_files(Path(folder), vms)
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        tables = list(pool.map(_parse_file, (p for _, p in pairs)))
-        vm = [_VmRows(t, size) for t in tables]
-        del tables  # each VM's rows live in its _VmRows now: one copy of the rows
+        # Each file parsed and reduced to its VM's rows in a worker, so only the rows vsim uses
+        # are kept: one copy of the trace, never the file's columns and the rows at once.
+        vm = list(pool.map(lambda p: _VmRows(_parse_file(p, _READ_COLUMNS), size), _paths(pairs)))
         ends = np.array([v.end for v in vm])
-        t0 = min(v.first for v in vm)
+        first = np.array([v.first for v in vm])
+        t0 = first.min()
         t_lo = t0 + window.start
         t_hi = ends.max() if window.end is None else min(t0 + window.end, ends.max())
         edges = grid_edges(t_lo, t_hi, interval_s)
-        # Each VM on the grid in a worker too: its rows are small, so the work stays in cache.
-        grids = list(pool.map(lambda v: v.grid(edges), vm))
-    first = np.array([v.first for v in vm])
-    inside = (first < t_hi) & (ends > t_lo)
+        keep = np.flatnonzero((first < t_hi) & (ends > t_lo))
+        # Each VM kept on the grid in a worker, into its row of one matrix (no stacking copy).
+        grid = np.empty((len(_DEMANDS), keep.size, edges.size - 1))
+        list(pool.map(lambda j: vm[keep[j]].grid(edges, grid[:, j]), range(keep.size)))
     start, stop = lifetimes(first, ends, t_lo, t_hi)
-    keep = np.flatnonzero(inside)
     names = tuple(f"{prefix}{pairs[i][0]}" for i in keep)
     sizes = {k: np.array([vm[i].size[k] for i in keep]) for k in _SIZE_COLUMNS}
     specs = GuestSpecs(
@@ -148,73 +155,64 @@ def read_bitbrains(
         start=start[keep],
         stop=stop[keep],
     )
-    grid = {k: _stack([grids[i][k] for i in keep], edges.size - 1) for k in _DEMANDS}
-    memory = grid["memory"]
+    cpu, memory, disk, net = grid
     over = int(np.count_nonzero(memory > 1.0))
     np.minimum(memory, 1.0, out=memory)  # a guest cannot use more memory than it has
     demand = UtilizationTrace(
-        names=names,
-        times=edges[:-1] - t_lo,
-        cpu=grid["cpu"],
-        memory=memory,
-        disk=grid["disk"],
-        net=grid["net"],
+        names=names, times=edges[:-1] - t_lo, cpu=cpu, memory=memory, disk=disk, net=net
     )
     dropped = {"outside_window": int(len(pairs) - keep.size), "memory_samples_above_size": over}
     return WorkloadTrace(specs, demand, dropped)
 
 
-# pyarrow, igzip and NumPy release the GIL: two threads use both cores of a small machine.
-_THREADS = 2
+# pyarrow, igzip and NumPy release the GIL: a thread per core, up to a few (each holds a file).
+_THREADS = max(1, min(os.cpu_count() or 1, 8))
 _SIZE_COLUMNS = ("cores", "cpu_capacity_mhz", "memory_capacity_bytes")
-_DEMANDS = ("cpu", "memory", "disk", "net")
+_DEMANDS = ("cpu", "memory", "disk", "net")  # the rows of _VmRows.demand, in this order
+_PICK = {"max": np.max, "first": lambda v: v[0], "last": lambda v: v[-1]}
+_ALL_COLUMNS = tuple(name for name, _ in COLUMNS)
+# read_bitbrains skips the file's CPU percent (recomputed against the guest's size): a tenth
+# less to parse.
+_READ_COLUMNS = tuple(c for c in _ALL_COLUMNS if c != "cpu_usage_pct")
 
 
-def _stack(rows: list[np.ndarray], bins: int) -> np.ndarray:
-    return np.stack(rows) if rows else np.empty((0, bins))
+def _paths(pairs: list[tuple[str, Path]]) -> list[Path]:
+    return [p for _, p in pairs]
 
 
 class _VmRows:
     """One VM's rows: its provisioned size, its span, and its demand per row."""
 
-    def __init__(self, table: list[np.ndarray], size: Size):
-        cols = {name: table[j] for j, (name, _) in enumerate(COLUMNS)}
-        self.size = _sizes(cols, size)
+    def __init__(self, cols: dict[str, np.ndarray], size: Size):
+        self.size = {name: float(_PICK[size](cols[name])) for name in _SIZE_COLUMNS}
         t = cols["time_s"]
         self.times = t
         self.first = float(t[0])
         steps = np.diff(t)
         # The last row holds for the VM's median step (300 s when it has one row).
         self.end = float(t[-1]) + (float(np.median(steps)) if steps.size else 300.0)
-        self.demand = _demand_per_row(cols, self.size)
+        self.demand = _demand_per_row(cols, self.size)  # float[4, n_rows], as _DEMANDS
 
-    def grid(self, edges: np.ndarray) -> dict[str, np.ndarray]:
-        """Time-weighted means of its demand over each grid interval."""
-        series = np.zeros(self.times.size, dtype=np.int64)
-        means = grid_means(series, self.times, np.array([self.end]), self.demand, edges)
-        return {k: v[0] for k, v in means.items()}
+    def grid(self, edges: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Time-weighted means of its demand over each grid interval, into ``out[4, bins]``."""
+        return grid_series(self.times, self.end, self.demand, edges, out)
 
 
-def _demand_per_row(cols: dict, sizes: dict) -> dict[str, np.ndarray]:
-    capacity = sizes["cpu_capacity_mhz"]
-    memory = sizes["memory_capacity_bytes"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cpu = cols["cpu_usage_mhz"] / capacity if capacity > 0 else np.zeros_like(cols["time_s"])
-        mem = cols["memory_usage_bytes"] / memory if memory > 0 else np.zeros_like(cols["time_s"])
-    return {
-        "cpu": cpu,
-        "memory": mem,
-        "disk": cols["disk_read_bps"] + cols["disk_write_bps"],
-        "net": cols["net_rx_bps"] + cols["net_tx_bps"],
-    }
-
-
-def _sizes(cols: dict, size: Size) -> dict[str, float]:
-    """The VM's one provisioned size: the largest, first or last of its rows."""
-    if size not in ("max", "first", "last"):
-        raise ValueError(f"size must be 'max', 'first' or 'last', got {size!r}")
-    pick = {"max": np.max, "first": lambda v: v[0], "last": lambda v: v[-1]}[size]
-    return {name: float(pick(cols[name])) for name in _SIZE_COLUMNS}
+def _demand_per_row(cols: dict, sizes: dict) -> np.ndarray:
+    """float[4, n_rows]: CPU and memory as fractions of the guest's size, disk and net bytes/s."""
+    demand = np.empty((len(_DEMANDS), cols["time_s"].size))
+    cpu, mem, disk, net = demand
+    for row, use, size in (
+        (cpu, cols["cpu_usage_mhz"], sizes["cpu_capacity_mhz"]),
+        (mem, cols["memory_usage_bytes"], sizes["memory_capacity_bytes"]),
+    ):
+        if size > 0:
+            np.divide(use, size, out=row)
+        else:
+            row.fill(0.0)
+    np.add(cols["disk_read_bps"], cols["disk_write_bps"], out=disk)
+    np.add(cols["net_rx_bps"], cols["net_tx_bps"], out=net)
+    return demand
 
 
 def _vm_files(folder: Path, vms: int | Sequence[str] | None) -> list[tuple[str, Path]]:
@@ -246,84 +244,98 @@ def _parse_folder(folder: Path, vms: int | Sequence[str] | None):
     """VM ids, the VM code of each row, and the frame's columns as float64 arrays."""
     pairs = _vm_files(folder, vms)
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        tables = list(pool.map(_parse_file, (p for _, p in pairs)))
-    lengths = np.array([t[0].size for t in tables])
+        tables = list(pool.map(lambda p: _parse_file(p, _ALL_COLUMNS), _paths(pairs)))
+    lengths = np.array([t["time_s"].size for t in tables])
     code = np.repeat(np.arange(len(pairs)), lengths)
     cols = {}
-    for j, (name, _) in enumerate(COLUMNS):
-        cols[name] = np.concatenate([t[j] for t in tables])
+    for name in _ALL_COLUMNS:
+        cols[name] = np.concatenate([t[name] for t in tables])
         for t in tables:  # free each file's column once it is in the concatenation
-            t[j] = None
+            del t[name]
     return tuple(i for i, _ in pairs), code, cols
 
 
-def _parse_file(path: Path) -> list[np.ndarray]:
-    """The file's columns (rows kept, units converted), from the cache when it has them."""
+def _parse_file(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The file's ``columns`` (rows kept, units converted), from the cache when it has them.
+
+    A cache entry holds the columns its parse read; one without all of ``columns`` (written by
+    :func:`read_bitbrains`, which skips the CPU percent, then wanted by the frame) is
+    replaced by a parse of them.
+    """
     cached = cache_file(path, CACHE_TAG, ".arrow")
     if cached is not None and cached.is_file():
         try:
             # Arrow IPC with LZ4 reads about 3x faster than Parquet (no page decoding), in
-            # about a third more space (68 MB against 51 MB for the 500 Rnd VMs).
-            table = feather.read_table(cached)
-            return [table.column(j).to_numpy() for j in range(len(COLUMNS))]
+            # about a third more space; one thread per file, as files are read in parallel.
+            table = feather.read_table(cached, columns=list(columns), use_threads=False)
+            return {name: table.column(name).to_numpy() for name in columns}
         except (OSError, pa.ArrowInvalid):
-            pass  # a damaged cache entry: parse the file again
-    arrays = _parse_csv(path)
+            pass  # a damaged entry, or one without some of the columns: parse the file again
+    arrays = _parse_csv(path, columns)
     if cached is not None:
         _keep(cached, arrays)
     return arrays
 
 
-def _keep(cached: Path, arrays: list[np.ndarray]) -> None:
+def _keep(cached: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a cache entry; a cache that cannot be written only costs speed."""
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_name(f"{cached.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        names = [c for c, _ in COLUMNS]
-        table = pa.table(dict(zip(names, arrays, strict=True)))
-        feather.write_feather(table, tmp, compression="lz4")
+        feather.write_feather(pa.table(arrays), tmp, compression="lz4")
         tmp.replace(cached)
     except OSError:
         pass
 
 
-def _parse_csv(path: Path) -> list[np.ndarray]:
+def _parse_csv(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Parse ``columns`` of a file (the others are split off but not converted) and check them."""
     data = open_bytes(path)
-    header, _, body = data.partition(b"\n")
-    _check_header(path, header)
-    if not body or body.isspace():
-        raise TraceError(f"{path}: no data rows after the header")
-    names = [c for c, _ in COLUMNS]
+    eol = data.find(b"\n")
+    _check_header(path, data[:eol] if eol >= 0 else data)
+    body = pa.py_buffer(data)[eol + 1 :] if eol >= 0 else pa.py_buffer(b"")  # not a copy
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            body,
+            read_options=pacsv.ReadOptions(column_names=_ALL_COLUMNS, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=";"),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(columns, pa.float64()), include_columns=columns
+            ),
         )
     except pa.ArrowInvalid:
-        raise _first_bad_line(path, body) from None
-    arrays = [table.column(j).to_numpy() for j in range(len(names))]
-    for j, a in enumerate(arrays):
-        if np.isnan(a).any() or (a < 0).any():
-            line = int(np.argmax(np.isnan(a) | (a < 0))) + 2
-            what = "is empty" if np.isnan(a[line - 2]) else f"is negative ({float(a[line - 2]):g})"
-            raise TraceError(f"{path}, line {line}, field {j + 1} ({COLUMNS[j][0]}): {what}")
-    if np.median(arrays[0]) > _MS_THRESHOLD:
-        arrays[0] = arrays[0] / 1000.0
-    t = arrays[0]
+        raise _first_bad_line(path, data[eol + 1 :], columns) from None
+    if table.num_rows == 0:
+        raise TraceError(f"{path}: no data rows after the header")
+    arrays = {name: table.column(name).to_numpy() for name in columns}
+    del table
+    _check_values(path, arrays)
+    t = arrays["time_s"]
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         raise TraceError(f"{path}, line {int(back[0]) + 3}: timestamp goes back in time")
+    # The median of the (now known sorted) timestamps, without a partition: twice it, exactly.
+    if t[(t.size - 1) // 2] + t[t.size // 2] > 2 * _MS_THRESHOLD:
+        t = arrays["time_s"] = t / 1000.0
     # A row repeating the previous timestamp has no duration of its own (the first one holds).
-    keep = (arrays[1] > 0) & np.concatenate(([True], np.diff(t) > 0))
+    keep = (arrays["cores"] > 0) & np.concatenate(([True], np.diff(t) > 0))
     if not keep.any():
         raise TraceError(f"{path}: every row has 0 CPU cores; the VM is never provisioned")
-    if not keep.all():
-        arrays = [a[keep] for a in arrays]
-    for j in _KIB_COLUMNS:
-        arrays[j] = arrays[j] * KIB
+    for name, a in arrays.items():
+        a = a if keep.all() else a[keep]
+        arrays[name] = a * KIB if name in _KIB_COLUMNS else a
     return arrays
+
+
+def _check_values(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """No empty field, no negative value: the first offending line and field."""
+    for name, a in arrays.items():
+        bad = np.isnan(a) | (a < 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            what = "is empty" if np.isnan(a[i]) else f"is negative ({float(a[i]):g})"
+            field = _ALL_COLUMNS.index(name) + 1
+            raise TraceError(f"{path}, line {i + 2}, field {field} ({name}): {what}")
 
 
 def _check_header(path: Path, header: bytes) -> None:
@@ -337,8 +349,9 @@ def _check_header(path: Path, header: bytes) -> None:
         )
 
 
-def _first_bad_line(path: Path, body: bytes) -> TraceError:
-    """The slow scan, only after pyarrow refused: which line, which field, and why."""
+def _first_bad_line(path: Path, body: bytes, columns: tuple[str, ...]) -> TraceError:
+    """The slow scan, only after pyarrow refused: which line, which field (of ``columns``,
+    the ones parsed), and why."""
     for lineno, raw in enumerate(io.BytesIO(body), start=2):
         text = raw.decode("utf-8", "replace").strip()
         if not text:
@@ -350,6 +363,8 @@ def _first_bad_line(path: Path, body: bytes) -> TraceError:
                 "separated by ';' (is the file truncated?)"
             )
         for j, f in enumerate(fields):
+            if COLUMNS[j][0] not in columns:
+                continue
             try:
                 float(f)
             except ValueError:
@@ -357,4 +372,6 @@ def _first_bad_line(path: Path, body: bytes) -> TraceError:
                     f"{path}, line {lineno}, field {j + 1} ({COLUMNS[j][0]}): "
                     f"{f.strip()!r} is not a number"
                 )
+    if not body.strip():
+        return TraceError(f"{path}: no data rows after the header")
     return TraceError(f"{path}: not a valid Bitbrains CSV file")

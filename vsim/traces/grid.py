@@ -24,6 +24,7 @@ __all__ = [
     "cache_file",
     "grid_edges",
     "grid_means",
+    "grid_series",
     "lifetimes",
     "open_bytes",
     "read_table",
@@ -89,6 +90,57 @@ def grid_means(
         nearest = np.where(before, v[first][:, None], v[last][:, None])
         out[name] = np.where(covered > 0, mean, nearest)
     return out
+
+
+def grid_series(
+    starts: np.ndarray, end: float, values: np.ndarray, edges: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """:func:`grid_means` for one series, its values stacked: the same numbers, bit for bit.
+
+    Args:
+        starts: float[n_rows], segment start times, ascending; the last segment ends at ``end``.
+        end: the end of the last segment.
+        values: float[n_values, n_rows], one row per quantity (CPU, memory...), non-negative.
+        edges: float[n_bins + 1], the grid's interval boundaries, ascending.
+        out: float[n_values, n_bins], written with the means (it may be a view into a larger
+            array, so a caller fills a matrix of many series without stacking copies).
+
+    Per series this does the arithmetic of :func:`grid_means` in the same order (so both give
+    the same bits), on all quantities at once and with the segment of each edge found by one
+    merge of two sorted arrays instead of a binary search per edge: for a reader that holds
+    each VM's rows apart, about twice as fast as a one-series call of :func:`grid_means`.
+    """
+    n = starts.size
+    duration = np.empty(n)
+    np.subtract(starts[1:], starts[:-1], out=duration[:-1])
+    duration[-1] = end - starts[-1]
+    lo = starts[0]
+    t0 = min(float(lo), float(edges[0]))
+    q = np.clip(edges, lo, end)
+    seg = _segment_of(starts - t0, q - t0)
+    np.clip(seg, 0, n - 1, out=seg)
+    covered = np.diff(q)
+    area = values * duration
+    cum = np.cumsum(area, axis=1)  # sequential per row, as grid_means' per-series cumsum
+    cum -= area
+    integral = np.take(cum, seg, axis=1) + np.take(values, seg, axis=1) * (q - starts[seg])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(np.diff(integral, axis=1), covered, out=out)
+    np.maximum(out, 0.0, out=out)
+    empty = covered <= 0
+    if empty.any():  # intervals before the first segment or after the end: nearest value
+        before = edges[1:] <= lo
+        out[:, empty & before] = values[:, :1]
+        out[:, empty & ~before] = values[:, -1:]
+    return out
+
+
+def _segment_of(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``searchsorted(keys, queries, side="right") - 1`` for sorted queries, by one stable merge
+    (numpy's stable sort merges the two sorted runs in linear time)."""
+    order = np.argsort(np.concatenate((keys, queries)), kind="stable")
+    # A query's place in the merge counts the keys at or below it (keys come first on ties).
+    return np.flatnonzero(order >= keys.size) - np.arange(queries.size) - 1
 
 
 def grid_edges(t0: float, t1: float, interval_s: float) -> np.ndarray:
