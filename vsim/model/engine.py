@@ -183,7 +183,7 @@ class Engine:
         return self.guests.state[g] == gs.RUNNING
 
     def useful_mips(self, g: int) -> float:
-        return float(self.rate["cpu_useful_mips"][g])
+        return self.guest_rates.rate["cpu_useful_mips"].item(g)
 
     def useful_work(self, g: int) -> float:
         """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""
@@ -329,11 +329,12 @@ class Engine:
 
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
-        vcpus = self.guests.vcpus[g]
+        vcpus = self.guests.vcpus.item(g)
         frac = min(n_cpu, vcpus) / vcpus
-        if frac == self.want["cpu"][g]:
+        want = self.want["cpu"]
+        if frac == want.item(g):
             return
-        self.want["cpu"][g] = frac
+        want[g] = frac
         self.resolve.guest_cpu(g)
 
     # ------------------------------------------------------------------ power and network

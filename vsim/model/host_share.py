@@ -24,12 +24,13 @@ from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_request
-from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT, WANTS
 
 if TYPE_CHECKING:
     from vsim.model.contract import EngineState
 
 HOLDS = gs.HOLDS_HOST.tolist()
+WANT_CPU = WANTS.index("cpu")  # row of the engine's want rows
 # Host rates of a host without guests, but for its power and whether it is on.
 EMPTY = dict.fromkeys(("cpu", "hypervisor", "mem", "disk", "on_busy", "saturated", "short"), 0.0)
 
@@ -44,6 +45,11 @@ STATIC = (
     "cpu_on_host",
     "mem_overhead",
 )
+
+
+# Columns of a guest's static row (see static_rows).
+VCPUS, VCPU_MIPS, ON_HOST = (STATIC.index(a) for a in ("vcpus", "vcpu_mips", "cpu_on_host"))
+K_IN, K_TOT = len(STATIC), len(STATIC) + 1
 
 
 def static_rows(sim: EngineState, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -312,26 +318,31 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
 
     That holds when its host is uncontended before and after (every guest there gets its
     whole request), the guest has no containers inside, no memory swapped and no migration.
-    Rates change only for this guest and its host.
+    Rates change only for this guest and its host. The arithmetic is the scalar form of the
+    one-host solve's (:func:`~vsim.model.overhead.cpu_request` on the guest's static row),
+    over Python floats read once: the same IEEE operations, so the same bits.
     """
     gt, last = sim.guests, sim.last
-    if gt.state[g] != gs.RUNNING or sim.has_children[g] or last.swap_frac[g] > 0:
+    if sim.static_rows is None or gt.state[g] != gs.RUNNING or sim.has_children[g]:
         return False
-    if sim.transfers.migrating(g):
+    cap, old_req, old_grant, swap = last.kept[:, g].tolist()
+    if swap > 0 or sim.transfers.migrating(g):
         return False  # its migration slows it: the full solve accounts for that
-    h = gt.host[g]
-    capacity = sim.hosts.cpu_mips[h] * (1 + 1e-12)  # equal sum: still all granted
-    old_req = last.cpu_request[g]
-    k_in, k_tot = cpu_factors(gt.cpu_in_guest[g], gt.cpu_on_host[g])
-    demand = sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
-    request = cpu_request(last.cpu_cap[g], k_in, k_tot, demand)
-    host_req = last.host_request[h] - old_req + request
-    if last.host_request[h] > capacity or host_req > capacity:
+    h = int(gt.host[g])
+    capacity = sim.hosts.cpu_mips.item(h) * (1 + 1e-12)  # equal sum: still all granted
+    before = last.host_request.item(h)
+    if before > capacity:
+        return False
+    row = sim.static_rows[g].tolist()
+    k_in, k_tot, on_host = row[K_IN], row[K_TOT], row[ON_HOST]
+    demand = sim.want_rows.item(WANT_CPU, g) * row[VCPUS] * row[VCPU_MIPS]
+    request = cpu_request(cap, k_in, k_tot, demand)
+    host_req = before - old_req + request
+    if host_req > capacity:
         return False
     last.cpu_request[g] = request
     last.host_request[h] = host_req
     own = request / k_tot
-    old_grant = last.cpu_grant[g]
     last.cpu_grant[g] = request
     since = sim.sample_elapsed()
     sim.guest_rates.set_one(
@@ -340,14 +351,16 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
             "cpu_demand_mips": demand,
             "cpu_useful_mips": own,
             "cpu_alloc_mips": own * k_in,
-            "cpu_overhead_mips": own * (k_in - 1.0 + gt.cpu_on_host[g]),
+            "cpu_overhead_mips": own * (k_in - 1.0 + on_host),
         },
         since,
     )
     short = own < demand * SHORT
-    last.n_short[h] += int(short) - int(last.short[g])
-    last.short[g] = short
-    _one_grant_changed(sim, h, old_grant, request, (gt.cpu_on_host[g], k_tot), since)
+    was_short = bool(last.short[g])
+    if short != was_short:
+        last.n_short[h] += int(short) - int(was_short)
+        last.short[g] = short
+    _one_grant_changed(sim, h, old_grant, request, (on_host, k_tot), since)
     return True
 
 
@@ -358,8 +371,8 @@ def _one_grant_changed(
     hypervisor's part of each granted MIPS is ``cpu_on_host / k_tot`` (``factors``)."""
     hr = sim.host_rate
     on_host, k_tot = factors
-    cpu = hr["cpu"][h] - old + new
-    capacity = sim.hosts.cpu_mips[h]
+    cpu = hr["cpu"].item(h) - old + new
+    capacity = sim.hosts.cpu_mips.item(h)
     sim.host_rates.set_one(
         h,
         {
@@ -367,7 +380,7 @@ def _one_grant_changed(
             "on_busy": float(cpu > 0),
             "saturated": float(cpu >= capacity * SATURATED),
             "short": float(sim.last.n_short[h] > 0 or sim.transfers.receives(h)),
-            "hypervisor": hr["hypervisor"][h] + (new - old) * on_host / k_tot,
+            "hypervisor": hr["hypervisor"].item(h) + (new - old) * on_host / k_tot,
             "power": sim.power.watts_one(h, cpu / capacity),
         },
         since,

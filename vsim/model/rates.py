@@ -69,11 +69,12 @@ class RateTable:
         rate, acc, total = self.rate, self.acc, self.total
         for c, value in new.items():
             arr = rate[c]
-            old = arr[i]
+            old = arr.item(i)  # (a Python float: the same IEEE operations, without NumPy's)
             if old != value:
                 if w > 0:
                     d = (old - value) * w
-                    acc[c][i] += d
+                    a = acc[c]
+                    a[i] = a.item(i) + d
                     total[c] += d
                 arr[i] = value
 
