@@ -178,10 +178,12 @@ def _memory_and_requests(v: _OneHost) -> None:
         if host_on and s == running:
             t.append(k)
             if is_job[k]:
-                demand[k] = cap_k if phase[k] == CPU else 0.0
+                d = demand[k] = cap_k if phase[k] == CPU else 0.0
             else:
-                demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
-        vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(demand[k], cap_k))
+                d = demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
+            vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(d, cap_k))
+        # (a guest that does not run asks for nothing: its request stays 0.0, what the
+        # formula gives for a demand of 0)
     v.host_mem = host_mem
     # The share of memory swapped out when the host is overcommitted.
     excess = max(host_mem - v.mem_limit, 0.0)

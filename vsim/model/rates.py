@@ -155,7 +155,8 @@ class UsefulRateWatch:
 
     def changed_list(self, idx: list[int], useful: list[float]) -> None:
         """:meth:`changed` for guests ``idx`` and their new rates, in scalar arithmetic."""
+        callbacks, seen = self.callbacks, self.seen
         for i, u in zip(idx, useful, strict=True):
-            if i in self.callbacks and u != self.seen[i]:
-                self.seen[i] = u
-                self.callbacks[i]()
+            if i in callbacks and u != seen.item(i):
+                seen[i] = u
+                callbacks[i]()
