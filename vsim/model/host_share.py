@@ -258,8 +258,13 @@ def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
         "disk_bps": disk,
     }
     since = sim.sample_elapsed()
-    sim.guest_rates.set_rows(gi, np.array([new[c] for c in HOST_SOLVED]), since)
-    sim.last.short[gi] = cpu["short"]
+    # One conversion for the guests' new rates, what the fast paths keep, and who is short.
+    block = np.array(
+        [*(new[c] for c in HOST_SOLVED), v.cap, v.vm_request, grant, v.swap_frac, cpu["short"]]
+    )
+    solved = len(HOST_SOLVED)
+    sim.guest_rates.set_rows(gi, block[:solved], since)
+    sim.last.short[gi] = block[-1]
     n_short = sum(cpu["short"])
     sim.last.n_short[h] = n_short
     host_cpu = sum(grant)
@@ -280,7 +285,7 @@ def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
         },
         since,
     )
-    sim.last.kept[:, gi] = [v.cap, v.vm_request, grant, v.swap_frac]
+    sim.last.kept[:, gi] = block[solved:-1]
     sim.last.host_request[h] = sum(v.vm_request[k] for k in v.t)
 
 
@@ -332,7 +337,7 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
         return False  # its migration slows it: the full solve accounts for that
     h = int(gt.host[g])
     capacity = sim.hosts.cpu_mips.item(h) * (1 + 1e-12)  # equal sum: still all granted
-    before = last.host_request.item(h)
+    before = last.host_request_v[h]
     if before > capacity:
         return False
     row = sim.static_rows[g].tolist()
@@ -342,10 +347,10 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
     host_req = before - old_req + request
     if host_req > capacity:
         return False
-    last.cpu_request[g] = request
-    last.host_request[h] = host_req
+    last.request_v[g] = request
+    last.host_request_v[h] = host_req
     own = request / k_tot
-    last.cpu_grant[g] = request
+    last.grant_v[g] = request
     since = sim.sample_elapsed()
     sim.guest_rates.set_one(
         g,
@@ -371,9 +376,9 @@ def _one_grant_changed(
 ) -> None:
     """Host ``h``'s rates after one guest's grant went from ``old`` to ``new`` MIPS; the
     hypervisor's part of each granted MIPS is ``cpu_on_host / k_tot`` (``factors``)."""
-    hr = sim.host_rate
+    hr = sim.host_rates.scalar
     on_host, k_tot = factors
-    cpu = hr["cpu"].item(h) - old + new
+    cpu = hr["cpu"][h] - old + new
     capacity = sim.hosts.cpu_mips.item(h)
     sim.host_rates.set_one(
         h,
@@ -382,7 +387,7 @@ def _one_grant_changed(
             "on_busy": float(cpu > 0),
             "saturated": float(cpu >= capacity * SATURATED),
             "short": float(sim.last.n_short[h] > 0 or sim.transfers.receives(h)),
-            "hypervisor": hr["hypervisor"].item(h) + (new - old) * on_host / k_tot,
+            "hypervisor": hr["hypervisor"][h] + (new - old) * on_host / k_tot,
             "power": sim.power.watts_one(h, cpu / capacity),
         },
         since,
