@@ -9,8 +9,9 @@ affects both sides of a round alike.
 The cases are the runs the benchmark suite names: the PlanetLab day under LR-MMT-1.2 with the
 cloudsim profile and under static placement (when the traces are present), fluid contention
 (200 hosts x 10 actors x 10 executions), the first 30 minutes of the 200-replica diurnal
-deployment, a two-host request-level service, and a three-tier service (its scenario passed
-as JSON, so a revision without the helper that builds it runs it).
+deployment (built by the revision's own helper) and its first 20 minutes (as data), a two-host
+request-level service, a three-tier service and 100 hosts of 10 shared services (those passed
+as JSON, so a revision without the helper that builds them runs them).
 """
 
 from __future__ import annotations
@@ -23,13 +24,25 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks import deployment_diurnal
 from benchmarks.common import REPO, checkout, planetlab_day, prune_worktrees
-from benchmarks.requests import three_tier_scenario
+from benchmarks.requests import shared_scenario, three_tier_scenario
 
-# The three-tier scenario as plain data: any revision that reads these fields can run it.
-THREE_TIER = json.dumps(
-    three_tier_scenario(0.8, 10_000.0).model_dump(mode="json", exclude_unset=True)
-)
+
+def _as_data(sc) -> str:
+    """A scenario as plain data: any revision that reads its fields can run it."""
+    return json.dumps(sc.model_dump(mode="json", exclude_unset=True))
+
+
+def _from_data(sc) -> str:
+    """Code that builds the scenario ``sc`` from its data (braces doubled: each case's code is
+    a format string)."""
+    data = repr(_as_data(sc)).replace("{", "{{").replace("}", "}}")
+    return (
+        "import json\nfrom vsim.scenario import validate_scenario\n"
+        f"sc = validate_scenario(json.loads({data}))\n"
+    )
+
 
 # Each case runs in a child process whose sys.path starts at the revision's tree: it builds
 # its scenario with that revision's benchmark helpers and prints the CPU time of vsim.run.
@@ -51,13 +64,11 @@ CASE_CODE = {
         "from benchmarks.requests import service_scenario\n"
         "sc = service_scenario(2, 4, 400.0, 60.0)\n"
     ),
-    "three-tier service": (
-        "import json\nfrom vsim.scenario import validate_scenario\n"
-        # (braces doubled: each case's code is a format string)
-        "sc = validate_scenario(json.loads("
-        + repr(THREE_TIER).replace("{", "{{").replace("}", "}}")
-        + "))\n"
-    ),
+    "three-tier service": _from_data(three_tier_scenario(0.8, 10_000.0)),
+    # 10 services sharing each one-core host: every busy host's change is a one-host solve.
+    "shared services 100x10": _from_data(shared_scenario(100, 10, 0.7, 200.0)),
+    # The first 20 simulated minutes of the 200-replica diurnal deployment.
+    "deployment diurnal 20m": _from_data(deployment_diurnal.scenario("20m")),
 }
 RUN_CODE = (
     "import json, sys, time\n"

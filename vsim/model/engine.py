@@ -92,6 +92,9 @@ class Engine:
         # memory in use, disk busy fraction, NIC bytes/s, watts.
         self.guest_rates = RateTable(GUEST_RATES, g.n)
         self.host_rates = RateTable(HOST_RATES, self.hosts.n)
+        # Scalar access for the per-request contract (memoryviews of the same rows).
+        self._useful = self.guest_rates.scalar["cpu_useful_mips"]
+        self._want_cpu = memoryview(self.want["cpu"])
         self.power = PowerTables.from_scenario(scenario)
         self.placement = placement_of(scenario, self.hosts, self.power)
         self.t0 = 0.0  # start of the current sample
@@ -185,7 +188,7 @@ class Engine:
         return self.guests.state[g] == gs.RUNNING
 
     def useful_mips(self, g: int) -> float:
-        return float(self.rate["cpu_useful_mips"][g])
+        return self._useful[g]
 
     def useful_work(self, g: int) -> float:
         """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""
@@ -404,11 +407,12 @@ class Engine:
 
     def set_service_load(self, g: int, n_cpu: int) -> None:
         """A service guest now has ``n_cpu`` requests wanting CPU: it asks for that many vCPUs."""
-        vcpus = self.guests.vcpus[g]
+        vcpus = self.guests.vcpus.item(g)
         frac = min(n_cpu, vcpus) / vcpus
-        if frac == self.want["cpu"][g]:
+        want = self._want_cpu
+        if frac == want[g]:
             return
-        self.want["cpu"][g] = frac
+        want[g] = frac
         self.resolve.guest_cpu(g)
 
     # ------------------------------------------------------------------ power and network

@@ -24,12 +24,13 @@ from vsim.core.sharing import maxmin_one
 from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_request
-from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT, WANTS
 
 if TYPE_CHECKING:
     from vsim.model.contract import EngineState
 
 HOLDS = gs.HOLDS_HOST.tolist()
+WANT_CPU = WANTS.index("cpu")  # row of the engine's want rows
 # Host rates of a host without guests, but for its power and whether it is on.
 EMPTY = dict.fromkeys(("cpu", "hypervisor", "mem", "disk", "on_busy", "saturated", "short"), 0.0)
 
@@ -44,6 +45,11 @@ STATIC = (
     "cpu_on_host",
     "mem_overhead",
 )
+
+
+# Columns of a guest's static row (see static_rows).
+VCPUS, VCPU_MIPS, ON_HOST = (STATIC.index(a) for a in ("vcpus", "vcpu_mips", "cpu_on_host"))
+K_IN, K_TOT = len(STATIC), len(STATIC) + 1
 
 
 def static_rows(sim: EngineState, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -172,10 +178,12 @@ def _memory_and_requests(v: _OneHost) -> None:
         if host_on and s == running:
             t.append(k)
             if is_job[k]:
-                demand[k] = cap_k if phase[k] == CPU else 0.0
+                d = demand[k] = cap_k if phase[k] == CPU else 0.0
             else:
-                demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
-        vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(demand[k], cap_k))
+                d = demand[k] = w_cpu[k] * vcpus[k] * vcpu_mips[k]
+            vm_request[k] = cpu_request(cap_k, k_in[k], k_tot[k], min(d, cap_k))
+        # (a guest that does not run asks for nothing: its request stays 0.0, what the
+        # formula gives for a demand of 0)
     v.host_mem = host_mem
     # The share of memory swapped out when the host is overcommitted.
     excess = max(host_mem - v.mem_limit, 0.0)
@@ -250,8 +258,13 @@ def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
         "disk_bps": disk,
     }
     since = sim.sample_elapsed()
-    sim.guest_rates.set_rows(gi, np.array([new[c] for c in HOST_SOLVED]), since)
-    sim.last.short[gi] = cpu["short"]
+    # One conversion for the guests' new rates, what the fast paths keep, and who is short.
+    block = np.array(
+        [*(new[c] for c in HOST_SOLVED), v.cap, v.vm_request, grant, v.swap_frac, cpu["short"]]
+    )
+    solved = len(HOST_SOLVED)
+    sim.guest_rates.set_rows(gi, block[:solved], since)
+    sim.last.short[gi] = block[-1]
     n_short = sum(cpu["short"])
     sim.last.n_short[h] = n_short
     host_cpu = sum(grant)
@@ -272,7 +285,7 @@ def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
         },
         since,
     )
-    sim.last.kept[:, gi] = [v.cap, v.vm_request, grant, v.swap_frac]
+    sim.last.kept[:, gi] = block[solved:-1]
     sim.last.host_request[h] = sum(v.vm_request[k] for k in v.t)
 
 
@@ -312,29 +325,34 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
 
     That holds when its host is uncontended before and after (every guest there gets its
     whole request), the guest has no containers inside, no memory swapped and no migration.
-    Rates change only for this guest and its host.
+    Rates change only for this guest and its host. The arithmetic is the scalar form of the
+    one-host solve's (:func:`~vsim.model.overhead.cpu_request` on the guest's static row),
+    over Python floats read once: the same IEEE operations, so the same bits.
     """
     gt, last = sim.guests, sim.last
     if sim.driver is not None:
         return False
-    if gt.state[g] != gs.RUNNING or sim.has_children[g] or last.swap_frac[g] > 0:
+    if sim.static_rows is None or gt.state[g] != gs.RUNNING or sim.has_children[g]:
         return False
-    if sim.transfers.migrating(g):
+    cap, old_req, old_grant, swap = last.kept[:, g].tolist()
+    if swap > 0 or sim.transfers.migrating(g):
         return False  # its migration slows it: the full solve accounts for that
-    h = gt.host[g]
-    capacity = sim.hosts.cpu_mips[h] * (1 + 1e-12)  # equal sum: still all granted
-    old_req = last.cpu_request[g]
-    k_in, k_tot = cpu_factors(gt.cpu_in_guest[g], gt.cpu_on_host[g])
-    demand = sim.want["cpu"][g] * gt.vcpus[g] * gt.vcpu_mips[g]
-    request = cpu_request(last.cpu_cap[g], k_in, k_tot, demand)
-    host_req = last.host_request[h] - old_req + request
-    if last.host_request[h] > capacity or host_req > capacity:
+    h = int(gt.host[g])
+    capacity = sim.hosts.cpu_mips.item(h) * (1 + 1e-12)  # equal sum: still all granted
+    before = last.host_request_v[h]
+    if before > capacity:
         return False
-    last.cpu_request[g] = request
-    last.host_request[h] = host_req
+    row = sim.static_rows[g].tolist()
+    k_in, k_tot, on_host = row[K_IN], row[K_TOT], row[ON_HOST]
+    demand = sim.want_rows.item(WANT_CPU, g) * row[VCPUS] * row[VCPU_MIPS]
+    request = cpu_request(cap, k_in, k_tot, demand)
+    host_req = before - old_req + request
+    if host_req > capacity:
+        return False
+    last.request_v[g] = request
+    last.host_request_v[h] = host_req
     own = request / k_tot
-    old_grant = last.cpu_grant[g]
-    last.cpu_grant[g] = request
+    last.grant_v[g] = request
     since = sim.sample_elapsed()
     sim.guest_rates.set_one(
         g,
@@ -342,14 +360,16 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
             "cpu_demand_mips": demand,
             "cpu_useful_mips": own,
             "cpu_alloc_mips": own * k_in,
-            "cpu_overhead_mips": own * (k_in - 1.0 + gt.cpu_on_host[g]),
+            "cpu_overhead_mips": own * (k_in - 1.0 + on_host),
         },
         since,
     )
     short = own < demand * SHORT
-    last.n_short[h] += int(short) - int(last.short[g])
-    last.short[g] = short
-    _one_grant_changed(sim, h, old_grant, request, (gt.cpu_on_host[g], k_tot), since)
+    was_short = bool(last.short[g])
+    if short != was_short:
+        last.n_short[h] += int(short) - int(was_short)
+        last.short[g] = short
+    _one_grant_changed(sim, h, old_grant, request, (on_host, k_tot), since)
     return True
 
 
@@ -358,10 +378,10 @@ def _one_grant_changed(
 ) -> None:
     """Host ``h``'s rates after one guest's grant went from ``old`` to ``new`` MIPS; the
     hypervisor's part of each granted MIPS is ``cpu_on_host / k_tot`` (``factors``)."""
-    hr = sim.host_rate
+    hr = sim.host_rates.scalar
     on_host, k_tot = factors
     cpu = hr["cpu"][h] - old + new
-    capacity = sim.hosts.cpu_mips[h]
+    capacity = sim.hosts.cpu_mips.item(h)
     sim.host_rates.set_one(
         h,
         {

@@ -22,6 +22,7 @@ class PowerTables:
         self._base = np.ascontiguousarray(self.tables[:, :10]).reshape(-1)
         self._slope = np.ascontiguousarray(np.diff(self.tables, axis=1)).reshape(-1)
         self._all = np.arange(len(self.tables))
+        self._base_v, self._slope_v = memoryview(self._base), memoryview(self._slope)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> PowerTables:
@@ -39,7 +40,7 @@ class PowerTables:
         u = min(max(utilization, 0.0), 1.0) * 10.0
         lo = min(int(u), 9)
         k = host * 10 + lo
-        return float(self._base[k] + self._slope[k] * (u - lo))
+        return self._base_v[k] + self._slope_v[k] * (u - lo)  # (Python floats: same bits)
 
     def at(self, hosts: np.ndarray, utilization: np.ndarray) -> np.ndarray:
         """Power of hosts ``hosts`` at ``utilization`` (fraction, clipped to [0, 1])."""

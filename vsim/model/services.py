@@ -104,6 +104,7 @@ class Station:
         self.vtime = 0.0  # when vclock was last brought up to date
         self.rate = 0.0  # MIPS each request in the CPU phase gets
         self.version = 0
+        self.own_change = False  # in _cpu_changed, while the engine re-solves
         self.epoch = 0  # bumped when the guest stops: I/O in flight from before is lost
         # Little's law: time-integral of the number of requests at this station.
         self.n_here = 0
@@ -244,21 +245,34 @@ class Station:
         self.vtime = now
 
     def _cpu_changed(self) -> None:
-        """The number of requests in the CPU phase changed: tell the host, then re-plan."""
+        """The number of requests in the CPU phase changed: tell the host, then re-plan.
+
+        The re-solve this may bring tells every watched guest whose grant moved, this one
+        included; this one re-plans once, after the solve (:meth:`grant_changed` skips it
+        meanwhile), which leaves no stale completion behind and orders the live ones as
+        before."""
+        self.own_change = True
         self.sim.set_service_load(self.g, len(self.in_cpu))
+        self.own_change = False
         self.rate_changed()
+
+    def grant_changed(self) -> None:
+        """The engine changed this guest's useful CPU rate (its rate watch calls this)."""
+        if not self.own_change:
+            self.rate_changed()
 
     def rate_changed(self) -> None:
         """Re-plan the next CPU completion after the guest's grant or load changed."""
-        self._sync()
+        now = self.env.now
+        self.vclock += self.rate * (now - self.vtime)  # (_sync, inlined: the hot path)
+        self.vtime = now
         n = len(self.in_cpu)
-        self.rate = self.sim.useful_mips(self.g) / n if n else 0.0
+        self.rate = rate = self.sim.useful_mips(self.g) / n if n else 0.0
         self.version += 1
-        if n and self.rate > 0:
-            dt = max(self.in_cpu[0][0] - self.vclock, 0.0) / self.rate
-            ev = self.env.timeout(dt)
+        if n and rate > 0:
+            dt = max(self.in_cpu[0][0] - self.vclock, 0.0) / rate
             version = self.version
-            ev.callbacks.append(lambda _e: self._cpu_done(version))
+            self.env.timeout(dt).callbacks.append(lambda _e: self._cpu_done(version))
 
     def _cpu_done(self, version: int) -> None:
         if version != self.version:
@@ -393,7 +407,7 @@ class Services:
         slos = _slos(self.stations.values())
         self.requests.slo = min(slos) if slos else None
         for g, st in self.stations.items():
-            engine.watch.add(g, st.rate_changed)
+            engine.watch.add(g, st.grant_changed)
         if self.stations:
             engine.signals.guests_down.connect(self._lost)
             engine.signals.guests_stopped.connect(self._lost)
