@@ -45,6 +45,7 @@ from vsim.model.rates import (
 )
 from vsim.model.rejection import why_rejected
 from vsim.model.resolve import Resolver
+from vsim.model.slicing import switch_factor
 from vsim.model.streams import RandomStreams
 from vsim.model.tenancy import Tenancy
 from vsim.model.workloads import build_demands
@@ -119,6 +120,9 @@ class Engine:
         self.signals = Signals()
         self.controllers: list[Controller] = []
         self.static_rows: np.ndarray | None = None  # set by start()
+        sch = scenario.scheduler
+        # Useful share of a sliced host's capacity (vsim.model.slicing); None: the fluid one.
+        self.slice_factor = switch_factor(sch.timeslice) if sch.cpu == "timeslice" else None
         self.resolve = Resolver(self)
 
     # ------------------------------------------------------------------ wiring

@@ -24,6 +24,7 @@ from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_requests
 from vsim.model.rates import CPU, GUEST_RATES, HOST_RATES, IO, NET, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.slicing import host_capacities, lost_mips
 
 if TYPE_CHECKING:
     from vsim.model.contract import EngineState
@@ -177,6 +178,16 @@ def cpu_shares(e: EngineState, s: Scope, w: dict, mig: Any) -> tuple[np.ndarray,
     mig_host, mig_cpu = (
         e.transfers.cpu_consumers(mig) if mig is not None else (np.zeros(0, np.int64), np.zeros(0))
     )
+    if e.slice_factor is not None:  # scheduler.cpu: timeslice with a switch cost
+        cpu_cap, w["sliced"] = host_capacities(
+            e.slice_factor,
+            cpu_cap,
+            e.hosts.cores[s.hsel],
+            np.concatenate([s.host[t_idx], mig_host]),
+            np.concatenate([e.guests.vcpus[s.gsel][t_idx], np.zeros(len(mig_host))]),
+            np.concatenate([vm_request[t_idx], mig_cpu]),
+            s.nh,
+        )
     if s.nh == 1 and not len(mig_host):
         solved = np.array(
             maxmin_one(float(cpu_cap[0]), shares[t_idx].tolist(), vm_request[t_idx].tolist())
@@ -252,6 +263,7 @@ def host_cpu_grants(e: EngineState, s: Scope, w: dict, mem: dict, mig: Any) -> d
         "short": short,
         "in_guest": in_guest,
         "hypervisor": hypervisor,
+        **({"sliced": w["sliced"]} if "sliced" in w else {}),
     }
 
 
@@ -336,6 +348,8 @@ def host_rates(e: EngineState, s: Scope, mem: dict, c: dict, io: tuple, mig: Any
     top_grant = (host[top], grant[top]) if s.lpar is not None else (host, grant)
     host_cpu = np.bincount(*top_grant, minlength=nh)
     host_cpu += np.bincount(c["mig_host"], c["mig_grant"], minlength=nh)
+    if "sliced" in c:  # the cores' time lost to switches is in use too
+        host_cpu += np.where(c["sliced"], lost_mips(e.slice_factor, host_cpu), 0.0)
     host_hyp = np.bincount(host, c["hypervisor"], minlength=nh)
     host_hyp += np.bincount(c["mig_host"], c["mig_grant"], minlength=nh)
     n_short = np.bincount(host, c["short"], minlength=nh)

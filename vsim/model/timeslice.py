@@ -13,8 +13,8 @@ time spent waiting for a core (VMware's ready time, KVM's steal time), and per h
 of core time lost to switches and cache refills. Hosts with the same vCPU mix in another sample
 (utilizations equal to 1e-3) reuse the schedule already simulated.
 
-This version measures the slices beside the fluid solve: the rates, and so the run's other
-results, are the fluid ones (bit for bit), and the switch loss is reported, not charged.
+The schedules are measured beside the run; what slices cost the guests' rates (the switch
+and refill loss of a sliced host) is charged in the solve itself, :mod:`vsim.model.slicing`.
 """
 
 from __future__ import annotations

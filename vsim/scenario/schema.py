@@ -401,6 +401,15 @@ class TimeSlice(Strict):
         1.0, gt=0, description="slices simulated per overcommitted host and sample, s"
     )
 
+    @model_validator(mode="after")
+    def _refill_within_quantum(self) -> TimeSlice:
+        if self.cache_refill >= self.quantum:
+            raise ValueError(
+                f"cache_refill ({self.cache_refill} s) must be shorter than the quantum "
+                f"({self.quantum} s): a slice would do no useful work"
+            )
+        return self
+
 
 class Scheduler(Strict):
     """Initial placement: a built-in policy (:data:`PLACEMENT_POLICIES`), a policy registered
