@@ -66,6 +66,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "requests_*",
         "throughput_rps",
         "latency_s_*",
+        "request_cpu_ready_s_mean",
         "latency_saturated_frac",
         "slo_violation_frac",
         "analytic_*",

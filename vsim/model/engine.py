@@ -189,6 +189,13 @@ class Engine:
     def useful_mips(self, g: int) -> float:
         return float(self.rate["cpu_useful_mips"][g])
 
+    def cpu_wait_frac(self, g: int) -> float:
+        """The share of the CPU guest ``g`` asks its host for that it does not get now: how much
+        of their time its vCPUs wait for a core (0 when it asks for none)."""
+        last = self.last
+        request = last.cpu_request[g]
+        return float(1.0 - last.cpu_grant[g] / request) if request > 0 else 0.0
+
     def useful_work(self, g: int) -> float:
         """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""
         r, c = self.guest_rates, "cpu_useful_mips"
