@@ -44,6 +44,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "virt_overhead_cpu_frac",
         "hypervisor_cpu_frac",
         "cpu_ready_*",
+        "cpu_costop_mean_frac",
         "cpu_switch_lost_frac",
         "timeslice_slices",
         "slatah",

@@ -129,3 +129,22 @@ def test_shares_split_the_sliced_capacity_by_weighted_maxmin():
     last = res.guests[res.guests.time_s == 900].set_index("guest")["cpu_useful_mips"]
     rest = (2000 * 10 / 11 - 1000) / 2
     assert list(last) == pytest.approx([1000.0, rest, rest], rel=1e-12)
+
+
+def test_costop_in_a_run_is_the_hand_computed_schedule():
+    # The schedule of tests/core/test_timeslice.py::test_costop_schedule_by_hand as a run's
+    # window: VM a (2 vCPUs) and b on 2 cores, q = 1 s, skew limit 0.5 s, 2 s per sample.
+    # a0 is co-stopped 0.5 s and waits 0.5 s in all, a1 waits 0.5 s, b 1 s; a's vCPUs were
+    # runnable 4 s: ready 1/4, co-stop 1/8; b: ready 1/2, no co-stop.
+    guests = [vm("a", "busy", vcpus=2), vm("b", "busy")]
+    res = _run(guests, quantum=1.0, window=2.0, skew_limit=0.5)
+    last = res.guests[res.guests.time_s == 900].set_index("guest")
+    assert list(last["cpu_ready_frac"]) == pytest.approx([0.25, 0.5], rel=1e-12)
+    assert list(last["cpu_costop_frac"]) == pytest.approx([0.125, 0.0], rel=1e-12, abs=1e-12)
+    assert res.summary["cpu_costop_mean_frac"] == pytest.approx(0.0625, rel=1e-12)
+    free = _run(guests, quantum=1.0, window=2.0)
+    assert "cpu_costop_frac" not in free.guests
+    # Without the limit: a0 runs 2 s, a1 1 s, b 1 s: a waits 1/4 of 4 s, b half of 2 s.
+    assert list(free.guests[free.guests.time_s == 900]["cpu_ready_frac"]) == pytest.approx(
+        [0.25, 0.5], rel=1e-12
+    )

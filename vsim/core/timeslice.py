@@ -16,6 +16,8 @@ Two exact event-driven kernels:
   and at its ``cap``). A cap is enforced per accounting period as a budget of ``cap x period``,
   like CFS bandwidth control (``cpu.max``) and Xen's ``cap``: a vCPU that spends it is throttled
   until the next period (VMware counts that time as "max limited", part of ready).
+  With a ``skew_limit``, the vCPUs of one VM are co-scheduled in ESX's relaxed manner: a
+  vCPU that runs too far ahead of its slowest sibling is co-stopped until it catches up.
 * :func:`rr_queue` -- one CPU serving requests round robin with quantum ``q``: processor
   sharing as ``q -> 0``, FCFS as ``q -> infinity``.
 

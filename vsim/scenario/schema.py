@@ -400,6 +400,13 @@ class TimeSlice(Strict):
     window: Seconds = Field(
         1.0, gt=0, description="slices simulated per overcommitted host and sample, s"
     )
+    skew_limit: Seconds | None = Field(
+        None,
+        gt=0,
+        description="relaxed co-scheduling of a VM's vCPUs (as ESX): a vCPU whose progress "
+        "leads its slowest sibling's by this much is co-stopped until they catch up, s; "
+        "none: siblings scheduled independently",
+    )
 
     @model_validator(mode="after")
     def _refill_within_quantum(self) -> TimeSlice:
