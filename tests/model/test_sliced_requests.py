@@ -120,6 +120,7 @@ def test_mh1_in_a_run_moves_from_ps_to_fcfs_monotonically():
     res = _means(HYPEREXP, [0.05, 0.5, 2.0, 1000.0])
     assert _inside(res[:, 0], 1 / (1 - RHO))
     assert _inside(res[:, -1], 1 + RHO * HYPEREXP_ES2 / (2 * (1 - RHO)))
+    assert not _inside(res[:, 0], 4.25) and not _inside(res[:, -1], 2.0)  # the two differ
     assert (np.diff(res, axis=1) > 0).all(), res  # in every replication
 
 
