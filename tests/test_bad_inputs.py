@@ -297,6 +297,19 @@ BAD["timeslice_quantum"] = (
     [],
     ["scheduler.timeslice.quantum", "greater than 0"],
 )
+BAD["timeslice_refill"] = (
+    {
+        "s.yaml": scenario(
+            **{
+                "scheduler.cpu": "timeslice",
+                "scheduler.timeslice.quantum": "1ms",
+                "scheduler.timeslice.cache_refill": "2ms",
+            }
+        )
+    },
+    [],
+    ["scheduler.timeslice", "cache_refill", "shorter than the quantum"],
+)
 FIELD_OF = {
     "duration": "duration",
     "duration_1e400s": "duration",

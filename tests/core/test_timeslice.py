@@ -172,3 +172,50 @@ def test_random_burst_phases_are_reproducible_and_uncontended_bursts_run_straigh
     assert np.concatenate([v.bursts for v in alone.vcpus]) == pytest.approx(0.04, rel=1e-9)
     assert sum(v.ready for v in alone.vcpus) == 0.0
     assert sum(v.ready for v in a.vcpus) > 0  # 6 bursty vCPUs on 2 cores collide
+
+
+# ---------------------------------------------------------------- relaxed co-scheduling
+
+
+def test_costop_schedule_by_hand():
+    # VM a has vCPUs a0, a1, VM b one vCPU; 2 cores, round robin, q = 1, skew limit 0.5.
+    # [0, 1]: a0, a1 run. At 1, a0 goes behind b and takes core 1 at once (b has core 0),
+    # a1 waits: a0's progress runs ahead of a1's, and at 1.5 its skew is 0.5: co-stopped, it
+    # leaves core 1 to a1, which catches up by 2. Without the limit a0 runs [1, 2] and its skew
+    # reaches q = 1.
+    def run(limit):
+        vcpus = [VCpu(vm=0), VCpu(vm=0), VCpu(vm=1)]
+        return schedule_host(vcpus, 2, 2.0, 1.0, record=True, skew_limit=limit)
+
+    free = run(math.inf)
+    assert [v.skew_max for v in free.vcpus] == [1.0, 0.0, 0.0]
+    assert [v.costop for v in free.vcpus] == [0.0, 0.0, 0.0]
+    res = run(0.5)
+    assert sorted(res.log, key=lambda s: (s[2], s[0])) == [
+        (0, 0, 0.0, 1.0),
+        (1, 1, 0.0, 1.0),
+        (0, 2, 1.0, 2.0),
+        (1, 0, 1.0, 1.5),
+        (1, 1, 1.5, 2.0),
+    ]
+    a0, a1, b = res.vcpus
+    assert (a0.run, a0.costop, a0.ready) == (1.5, 0.5, 0.5)  # co-stop is part of its ready
+    assert (a1.run, a1.costop, a1.ready) == (1.5, 0.0, 0.5)
+    assert (b.run, b.ready) == (1.0, 1.0)
+    assert a0.skew_max == 0.5
+
+
+@pytest.mark.parametrize("limit", [0.003, 0.006])
+def test_skew_never_passes_the_limit_and_costop_is_ready_time(limit):
+    # Two 2-vCPU VMs and a 1-vCPU VM on 2 cores, busy, 10 ms slices for 20 s.
+    def run(lim):
+        vcpus = [VCpu(vm=0), VCpu(vm=0), VCpu(vm=1), VCpu(vm=1), VCpu(vm=2)]
+        return schedule_host(vcpus, 2, 20.0, 0.01, skew_limit=lim)
+
+    free, co = run(math.inf), run(limit)
+    assert max(v.skew_max for v in free.vcpus) > limit  # siblings drift apart unchecked
+    assert max(v.skew_max for v in co.vcpus) <= limit + 1e-9
+    assert sum(v.costop for v in co.vcpus) > 0
+    for v in co.vcpus:  # busy vCPUs: always running or waiting, co-stop inside the wait
+        assert v.run + v.ready == pytest.approx(20.0, rel=1e-12)
+        assert v.costop <= v.ready

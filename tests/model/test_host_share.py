@@ -16,8 +16,14 @@ from tests.helpers import host, scenario, vm
 from vsim.experiment.run import collect
 from vsim.model.build import build_simulation
 
+#: A time-sliced host that loses a sixth of its capacity to switches where it is sliced.
+SLICED = {
+    "cpu": "timeslice",
+    "timeslice": {"quantum": "10ms", "switch_cost": "1ms", "cache_refill": "1ms"},
+}
 
-def mixed(seed: int):
+
+def mixed(seed: int, **scheduler):
     """Two small hosts under every kind of one-host change the engine solves locally: batch
     jobs moving through CPU, disk and network phases and repeating, a request-level service
     whose queue grows and drains, weighted shares and caps, virtualization overhead, disk
@@ -50,7 +56,7 @@ def mixed(seed: int):
         duration=120,
         sample_interval=10,
         seed=seed,
-        scheduler={"policy": "round_robin", "overcommit": {"cpu": 4, "memory": 2}},
+        scheduler={"policy": "round_robin", "overcommit": {"cpu": 4, "memory": 2}, **scheduler},
     )
 
 
@@ -62,8 +68,8 @@ def run(sc, scalar: bool, calls: list[int]):
     return collect(sim, wall_time_s=0.0)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_scalar_one_host_solve_matches_the_array_solve(seed, monkeypatch):
+@pytest.mark.parametrize("seed,scheduler", [(1, {}), (2, {}), (3, {}), (1, SLICED), (2, SLICED)])
+def test_scalar_one_host_solve_matches_the_array_solve(seed, scheduler, monkeypatch):
     used = []
     real = resolve.reshare_host
 
@@ -73,7 +79,7 @@ def test_scalar_one_host_solve_matches_the_array_solve(seed, monkeypatch):
         return done
 
     monkeypatch.setattr(resolve, "reshare_host", counting)
-    sc = mixed(seed)
+    sc = mixed(seed, **scheduler)
     events: list[int] = []
     fast = run(sc, True, events)
     assert sum(used) > 100  # the scalar path really ran, many times

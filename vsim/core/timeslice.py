@@ -16,6 +16,8 @@ Two exact event-driven kernels:
   and at its ``cap``). A cap is enforced per accounting period as a budget of ``cap x period``,
   like CFS bandwidth control (``cpu.max``) and Xen's ``cap``: a vCPU that spends it is throttled
   until the next period (VMware counts that time as "max limited", part of ready).
+  With a ``skew_limit``, the vCPUs of one VM are co-scheduled in ESX's relaxed manner: a
+  vCPU that runs too far ahead of its slowest sibling is co-stopped until it catches up.
 * :func:`rr_queue` -- one CPU serving requests round robin with quantum ``q``: processor
   sharing as ``q -> 0``, FCFS as ``q -> infinity``.
 
@@ -52,11 +54,14 @@ class VCpu:
     weight: float = 1.0
     cap: float = math.inf
     util: float = 1.0
+    vm: int = -1  # sibling group (the vCPUs of one VM) for co-scheduling; -1: none
     # What the kernel measures (seconds of simulated time).
     run: float = 0.0  # on a core, refill included
     useful: float = 0.0  # on a core doing the guest's work
     ready: float = 0.0  # runnable and waiting (throttled time included)
     throttled: float = 0.0  # waiting because the cap's budget is spent
+    costop: float = 0.0  # waiting because it ran too far ahead of a sibling (in ready too)
+    skew_max: float = 0.0  # the largest skew over its siblings seen at an event, s
     switches: int = 0  # times switched in onto a core it did not hold
     # from waking (work arrived while blocked) to blocking again, s: a burst's response time
     bursts: list[float] = field(default_factory=list)
@@ -66,12 +71,18 @@ class VCpu:
     vruntime: float = 0.0
     budget: float = math.inf
     since: float = 0.0  # when it last started waiting
-    state: str = "blocked"  # blocked | waiting | running | throttled
+    state: str = "blocked"  # blocked | waiting | running | throttled | costopped
 
     @property
     def runnable(self) -> float:
         """Time runnable (running or waiting)."""
         return self.run + self.ready
+
+    def progress(self, t: float) -> float:
+        """Time up to ``t`` in which it was not kept waiting (running or blocked): its progress
+        in the sense of relaxed co-scheduling."""
+        waiting = self.state in ("waiting", "throttled", "costopped")
+        return t - self.ready - (t - self.since if waiting else 0.0)
 
     @property
     def ready_frac(self) -> float:
@@ -104,7 +115,7 @@ class _Host:
     """The event loop of :func:`schedule_host`."""
 
     def __init__(
-        self, vcpus, cores, quantum, switch_cost, cache_refill, policy, period, cap_period
+        self, vcpus, cores, quantum, switch_cost, cache_refill, policy, period, cap_period, skew
     ):
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
@@ -121,13 +132,22 @@ class _Host:
         self.slice_start = [0.0] * cores
         self.slice_refill = [0.0] * cores  # refill seconds at the start of the current slice
         self.epoch = [0] * cores
+        # Relaxed co-scheduling: the sibling groups of more than one vCPU, the skew limit.
+        self.skew = skew
+        groups: dict[int, list[int]] = {}
+        for i, v in enumerate(vcpus):
+            if v.vm >= 0:
+                groups.setdefault(v.vm, []).append(i)
+        self.groups = [g for g in groups.values() if len(g) > 1]
+        self.skew_epoch = [0] * len(vcpus)
+        self.co_due: list[tuple[float, int] | None] = [None] * len(vcpus)
 
     def push(self, t: float, kind: int, who: int) -> None:
         self.seq += 1
         heapq.heappush(self.events, (t, self.seq, kind, who))
 
 
-WAKE, SLICE_END, REFILL = 0, 1, 2  # event kinds
+WAKE, SLICE_END, REFILL, COSTOP, COSTART = 0, 1, 2, 3, 4  # event kinds
 _CORES = 1 << 20  # a slice end carries epoch x _CORES + core
 
 
@@ -143,6 +163,7 @@ def schedule_host(
     cap_period: float = 0.1,
     record: bool = False,
     rng: np.random.Generator | None = None,
+    skew_limit: float = math.inf,
 ) -> HostSchedule:
     """Run ``vcpus`` on ``cores`` for ``duration`` seconds in slices of at most ``quantum``.
 
@@ -153,8 +174,17 @@ def schedule_host(
     moment of its period (bursts then collide as independent users' do) instead of at fixed,
     evenly staggered phases; a burst starts early enough to end within its period on a core of
     its own.
+
+    ``skew_limit`` turns on relaxed co-scheduling of the vCPUs that share a ``vm``, as ESX
+    does: a vCPU's progress is the time it was not kept waiting (running or blocked), its skew
+    the lead of its progress over its slowest sibling's. A running vCPU whose skew reaches the
+    limit is co-stopped: it leaves its core and waits, unqueued, until every sibling behind
+    it has caught up (skew 0), then queues again. Co-stop time counts in ``costop`` and in
+    ``ready``.
     """
-    k = _Host(vcpus, cores, quantum, switch_cost, cache_refill, policy, period, cap_period)
+    k = _Host(
+        vcpus, cores, quantum, switch_cost, cache_refill, policy, period, cap_period, skew_limit
+    )
     k.record = record
     out = HostSchedule(vcpus, duration, cores)
     n = len(vcpus)
@@ -168,6 +198,7 @@ def schedule_host(
     if any(v.cap < math.inf for v in vcpus):
         k.push(cap_period, REFILL, -1)
     _dispatch(k, 0.0, out)
+    _plan_skew(k, 0.0)
     while k.events and k.events[0][0] < duration:
         t, _, kind, who = heapq.heappop(k.events)
         if kind == WAKE:
@@ -184,10 +215,13 @@ def schedule_host(
             epoch, core = divmod(who, _CORES)
             if epoch == k.epoch[core] and k.core_of[core] >= 0:
                 _end_slice(k, core, t, out)
-        else:
+        elif kind == REFILL:
             _refill_budgets(k, t, out)
             k.push(t + cap_period, REFILL, -1)
+        else:
+            _co_event(k, kind, who, t, out)
         _dispatch(k, t, out)
+        _plan_skew(k, t)
     _close(k, duration, out)
     return out
 
@@ -295,18 +329,80 @@ def _refill_budgets(k: _Host, t: float, out: HostSchedule) -> None:
             k.queue.append(i)
 
 
+def _plan_skew(k: _Host, t: float) -> None:
+    """Time the next co-stop of each running vCPU and co-start of each co-stopped one, from
+    the progress slopes now (1 running or blocked, 0 waiting); an event since makes them moot."""
+    for group in k.groups:
+        p = {i: k.v[i].progress(t) for i in group}
+        low = min(p.values())
+        moving = {i: k.v[i].state in ("running", "blocked") for i in group}
+        for i in group:
+            v = k.v[i]
+            v.skew_max = max(v.skew_max, p[i] - low)
+            if k.skew == math.inf:
+                continue  # (skew measured, never limited)
+            due = None
+            if v.state == "running":
+                still = [p[j] for j in group if not moving[j]]
+                if still:
+                    due = (t + max(k.skew - (p[i] - min(still)), 0.0), COSTOP)
+            elif v.state == "costopped":
+                behind = [j for j in group if p[j] < p[i]]
+                if all(moving[j] for j in behind):
+                    due = (t + max((p[i] - p[j] for j in behind), default=0.0), COSTART)
+            _set_co(k, i, due)
+
+
+def _set_co(k: _Host, i: int, due: tuple[float, int] | None) -> None:
+    """Make ``due`` (time, kind) vCPU ``i``'s one pending co-scheduling event (None: none)."""
+    if due == k.co_due[i]:
+        return
+    k.skew_epoch[i] += 1  # the pending one, if any, is moot
+    k.co_due[i] = due
+    if due is not None:
+        k.push(due[0], due[1], k.skew_epoch[i] * _CORES + i)
+
+
+def _co_event(k: _Host, kind: int, who: int, t: float, out: HostSchedule) -> None:
+    """A co-stop or co-start timed by :func:`_plan_skew`, if still current."""
+    epoch, i = divmod(who, _CORES)
+    v = k.v[i]
+    if epoch != k.skew_epoch[i]:
+        return
+    k.co_due[i] = None
+    if kind == COSTOP and v.state == "running":
+        core = k.core_of.index(i)
+        _account(k, core, t, out)
+        if k.record:
+            out.log.append((core, i, k.slice_start[core], t))
+        k.core_of[core] = -1
+        k.epoch[core] += 1  # its slice end is moot
+        v.state, v.since = "costopped", t
+    elif kind == COSTART and v.state == "costopped":
+        v.costop += t - v.since
+        v.ready += t - v.since
+        v.state, v.since = "waiting", t
+        k.queue.append(i)
+
+
 def _close(k: _Host, t: float, out: HostSchedule) -> None:
     """Charge what is running or waiting at the end of the run."""
+    for group in k.groups:  # (skew is linear between events: its peaks are at events or here)
+        low = min(k.v[i].progress(t) for i in group)
+        for i in group:
+            k.v[i].skew_max = max(k.v[i].skew_max, k.v[i].progress(t) - low)
     for core in range(k.m):
         if k.core_of[core] >= 0:
             i = _account(k, core, t, out)
             if k.record:
                 out.log.append((core, i, k.slice_start[core], t))
     for v in k.v:
-        if v.state in ("waiting", "throttled"):
+        if v.state in ("waiting", "throttled", "costopped"):
             v.ready += t - v.since
             if v.state == "throttled":
                 v.throttled += t - v.since
+            if v.state == "costopped":
+                v.costop += t - v.since
 
 
 def rr_queue(

@@ -139,6 +139,10 @@ def services_table(sim: Engine, analytic: pd.DataFrame, log) -> pd.DataFrame:
     columns = ["service", "mode", "guests", "requests", "throughput_rps", "latency_s_mean"]
     columns += [f"latency_s_{n}" for n, _ in LATENCY_QUANTILES]
     columns += ["slo_s", "slo_violation_frac", "saturated_frac"]
+    if sim.scenario.scheduler.cpu == "timeslice":
+        for row in rows:
+            row["cpu_ready_s_mean"] = log.ready_mean(row["service"])
+        columns.append("cpu_ready_s_mean")
     return pd.DataFrame(rows, columns=columns)
 
 

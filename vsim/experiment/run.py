@@ -131,6 +131,8 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
         ready = ReadyTimes(sim)
         if len(guests):
             guests["cpu_ready_frac"] = ready.ready.ravel()
+            if sc.scheduler.timeslice.skew_limit is not None:
+                guests["cpu_costop_frac"] = ready.costop.ravel()
         for key, value in ready.summary().items():
             summary[key] = value
     services = controller(sim, "services")

@@ -171,6 +171,7 @@ class EngineState(Protocol):
     any_nested: bool
     has_children: np.ndarray
     static_rows: np.ndarray | None
+    slice_factor: float | None  # scheduler.cpu: timeslice (vsim.model.slicing)
 
     @property
     def rate(self) -> dict[str, np.ndarray]: ...

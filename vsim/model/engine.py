@@ -46,6 +46,7 @@ from vsim.model.rates import (
 )
 from vsim.model.rejection import why_rejected
 from vsim.model.resolve import Resolver
+from vsim.model.slicing import switch_factor
 from vsim.model.streams import RandomStreams
 from vsim.model.tenancy import Tenancy
 from vsim.model.workloads import build_demands
@@ -124,6 +125,9 @@ class Engine:
         self.signals = Signals()
         self.controllers: list[Controller] = []
         self.static_rows: np.ndarray | None = None  # set by start()
+        sch = scenario.scheduler
+        # Useful share of a sliced host's capacity (vsim.model.slicing); None: the fluid one.
+        self.slice_factor = switch_factor(sch.timeslice) if sch.cpu == "timeslice" else None
         self.resolve = Resolver(self)
 
     # ------------------------------------------------------------------ wiring
@@ -189,6 +193,13 @@ class Engine:
 
     def useful_mips(self, g: int) -> float:
         return self._useful[g]
+
+    def cpu_wait_frac(self, g: int) -> float:
+        """The share of the CPU guest ``g`` asks its host for that it does not get now: how much
+        of their time its vCPUs wait for a core (0 when it asks for none)."""
+        last = self.last
+        request = last.cpu_request[g]
+        return float(1.0 - last.cpu_grant[g] / request) if request > 0 else 0.0
 
     def useful_work(self, g: int) -> float:
         """MI of useful CPU work guest ``g`` has run up to now (its lazily integrated rate)."""

@@ -25,6 +25,7 @@ from vsim.model import guests as gs
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_request
 from vsim.model.rates import CPU, DONE, HOST_SOLVED, IO, PAGE_BYTES, SATURATED, SHORT, WANTS
+from vsim.model.slicing import lost_mips, sliced
 
 if TYPE_CHECKING:
     from vsim.model.contract import EngineState
@@ -82,8 +83,9 @@ def reshare_host(sim: EngineState, h: int) -> bool:
     v = _OneHost(sim, h, gi)
     _memory_and_requests(v)
     grant = [0.0] * v.n
+    capacity = v.capacity if sim.slice_factor is None else _sliced_capacity(sim, v)
     # CPU: weighted max-min among the running guests, each capped by its vCPUs.
-    solved = maxmin_one(v.capacity, [v.shares[k] for k in v.t], [v.vm_request[k] for k in v.t])
+    solved = maxmin_one(capacity, [v.shares[k] for k in v.t], [v.vm_request[k] for k in v.t])
     for k, x in zip(v.t, solved, strict=True):
         grant[k] = x
     disk, iops = _disk(sim, v)
@@ -93,6 +95,19 @@ def reshare_host(sim: EngineState, h: int) -> bool:
     if sim.watch:
         sim.watch.changed_list(v.idx, cpu["useful"])
     return True
+
+
+def _sliced_capacity(sim: EngineState, v: _OneHost) -> float:
+    """The host's capacity for the solve under time slices (:mod:`vsim.model.slicing`); sets
+    ``v.sliced`` where the host is sliced."""
+    f = sim.slice_factor
+    asking = [k for k in v.t if v.vm_request[k] > 0]
+    n_vcpus = sum(v.vcpus[k] for k in asking)
+    request = sum(v.vm_request[k] for k in asking)
+    if not sliced(f, v.capacity, float(sim.hosts.cores[v.h]), n_vcpus, request):
+        return v.capacity
+    v.sliced = True
+    return v.capacity * f
 
 
 def _empty_host(sim: EngineState, h: int) -> None:
@@ -138,6 +153,7 @@ class _OneHost:
         self.core = float(hosts.core_mips[h])
         self.capacity = float(hosts.cpu_mips[h])
         self.mem_limit = float(hosts.memory[h])
+        self.sliced = False  # time slices cost it capacity (vsim.model.slicing)
 
 
 def _memory_and_requests(v: _OneHost) -> None:
@@ -268,6 +284,8 @@ def _write(sim: EngineState, v: _OneHost, grant, disk, iops, cpu: dict) -> None:
     n_short = sum(cpu["short"])
     sim.last.n_short[h] = n_short
     host_cpu = sum(grant)
+    if v.sliced:  # a sliced host's cores are busy with the switches too
+        host_cpu += lost_mips(sim.slice_factor, host_cpu)
     capacity, hosts = v.capacity, sim.hosts
     powered = host_on or v.host_state == HOST_BOOTING
     sim.host_rates.set_one(
@@ -339,6 +357,8 @@ def update_guest_cpu(sim: EngineState, g: int) -> bool:
         return False  # its migration slows it: the full solve accounts for that
     h = int(gt.host[g])
     capacity = sim.hosts.cpu_mips.item(h) * (1 + 1e-12)  # equal sum: still all granted
+    if sim.slice_factor is not None:  # within the sliced capacity no host is sliced
+        capacity *= sim.slice_factor
     before = last.host_request_v[h]
     if before > capacity:
         return False

@@ -114,6 +114,9 @@ class RequestLog:
         # Per service (workload name): latencies of completed requests, and how many ended
         # otherwise (rejected, timed out, failed), for the services table.
         self.by_service: dict[str, tuple[Latencies, list[int]]] = {}
+        # Per service: CPU ready time summed over completed requests, and their count (time
+        # slices only).
+        self.ready: dict[str, list] = {}
         self.max_rows = max_rows
         self.rng = rng
         self.offered = 0  # rows offered to the table (after the workload's record share)
@@ -132,9 +135,11 @@ class RequestLog:
         self.created += 1
         return self._ids()
 
-    def count(self, service: str, latency: float | None, slo: float | None) -> None:
+    def count(
+        self, service: str, latency: float | None, slo: float | None, ready: float = math.nan
+    ) -> None:
         """One counted request of ``service`` (latency target ``slo``) ended: completed in
-        ``latency`` s, or not."""
+        ``latency`` s, or not; ``ready``: the CPU ready time it sat through (time slices)."""
         entry = self.by_service.get(service)
         if entry is None:
             entry = self.by_service[service] = (Latencies(self.exact_latencies, slo), [0])
@@ -142,6 +147,19 @@ class RequestLog:
             entry[1][0] += 1
         else:
             entry[0].add(latency)
+            if ready == ready:  # (not NaN)
+                total = self.ready.setdefault(service, [0.0, 0])
+                total[0] += ready
+                total[1] += 1
+
+    def ready_mean(self, service: str | None = None) -> float:
+        """Mean CPU ready time of the completed requests of ``service`` (None: all), s; NaN
+        where none was measured."""
+        parts = [self.ready[service]] if service in self.ready else []
+        if service is None:
+            parts = list(self.ready.values())
+        n = sum(p[1] for p in parts)
+        return sum(p[0] for p in parts) / n if n else math.nan
 
     def add_latency(self, value: float) -> None:
         """A completed request's latency."""

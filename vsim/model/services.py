@@ -14,11 +14,12 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vsim.model.requestlog import RequestLog
+from vsim.model.slicedcpu import RoundRobinCpu
 from vsim.scenario.service import Arrivals, Distribution, ServiceWorkload
 
 if TYPE_CHECKING:
@@ -64,12 +65,13 @@ def draw(d: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 class Request:
-    __slots__ = ("id", "arrival", "user", "start", "work", "waiting", "origin", "server")
+    __slots__ = ("id", "arrival", "user", "start", "work", "waiting", "origin", "server", "ready")
 
     def __init__(self, rid: int, arrival: float, origin: Station, user: int = -1):
         self.id, self.arrival, self.origin, self.user = rid, arrival, origin, user
         self.start = math.nan
         self.work = 0.0
+        self.ready = math.nan  # s its vCPUs waited for a core while it held them (timeslice)
         self.waiting = False
         self.server = -1  # the replica a load balancer sent it to (-1: none)
 
@@ -338,7 +340,7 @@ class Station:
             if status == "completed":
                 log.completed += 1
                 log.add_latency(now - req.arrival)
-                log.count(origin.service, now - req.arrival, origin.slo)
+                log.count(origin.service, now - req.arrival, origin.slo, req.ready)
             else:
                 setattr(log, status, getattr(log, status) + 1)
                 log.count(origin.service, None, origin.slo)
@@ -365,13 +367,18 @@ class Station:
     def ended(self, req: Request, status: str, now: float) -> None:
         """A request that arrived here ended (a load balancer in front overrides this)."""
 
+    def _drop_cpu(self) -> list[Request]:
+        """Drop the requests in their CPU phase; returns them."""
+        lost = [r for _, _, r in self.in_cpu]
+        self.in_cpu.clear()
+        return lost
+
     def fail_all(self) -> None:
         """The guest stopped: every request here is lost."""
-        lost = [r for r in self.queue if r.waiting] + [r for _, _, r in self.in_cpu]
+        lost = [r for r in self.queue if r.waiting] + self._drop_cpu()
         for r in self.queue:
             r.waiting = False
         self.queue.clear()
-        self.in_cpu.clear()
         self.waiting = 0
         self.busy = 0
         self.version += 1
@@ -385,6 +392,57 @@ class Station:
         """Time-average number of requests here and departures per second, up to ``now``."""
         area = self.area + self.n_here * (now - self.area_t)
         return area / now, self.departed / now
+
+
+class SlicedStation(Station):
+    """A station on a time-sliced host (``scheduler.cpu: timeslice``): its requests' CPU phase
+    runs round robin in quanta on the guest's vCPUs (:mod:`vsim.model.slicedcpu`) instead of
+    processor sharing, and each request counts the CPU ready time it sat through."""
+
+    def __init__(self, sim: Engine, guest: int, *args: Any):
+        super().__init__(sim, guest, *args)
+        g, quantum = sim.guests, sim.scenario.scheduler.timeslice.quantum
+        self.rr = RoundRobinCpu(int(g.vcpus[guest]), quantum * float(g.vcpu_mips[guest]))
+
+    def _serve(self, req: Request) -> None:
+        self.busy += 1
+        req.start = self.env.now
+        req.work = self.cpu()
+        if math.isnan(req.ready):
+            req.ready = 0.0
+        if req.work > 0:
+            self.rr.add(req, self.env.now)
+            self._cpu_changed()
+        else:
+            self._io(req)
+
+    def _cpu_changed(self) -> None:
+        self.sim.set_service_load(self.g, len(self.rr))
+        self.rate_changed()
+
+    def rate_changed(self) -> None:
+        """Re-plan the next slice end after the guest's grant or load changed."""
+        sim = self.sim
+        self.rr.set_rate(sim.useful_mips(self.g), sim.cpu_wait_frac(self.g), self.env.now)
+        self.version += 1
+        dt = self.rr.next_end()
+        if dt < math.inf:
+            version = self.version
+            self.env.timeout(dt).callbacks.append(lambda _e: self._cpu_done(version))
+
+    def _cpu_done(self, version: int) -> None:
+        if version != self.version:
+            return
+        self.sim.count_event()
+        req = self.rr.slice_end(self.env.now)
+        if req is None:  # a slice ended, the request went to the back of the run queue
+            self.rate_changed()
+            return
+        self._cpu_changed()
+        self._io(req)
+
+    def _drop_cpu(self) -> list[Request]:
+        return self.rr.clear()
 
 
 class Services:
@@ -444,6 +502,8 @@ def request_summary(log: RequestLog, stations, scenario) -> dict:
     figures = log.latency_figures(LATENCY_QUANTILES)
     over_slo = figures.pop("over_slo")
     out.update(figures)
+    if log.ready:  # time slices: the CPU ready time a completed request sat through
+        out["request_cpu_ready_s_mean"] = log.ready_mean()
     # Requests that did not complete count as violations of the target.
     total = log.completed + log.rejected + log.timed_out + log.failed
     out["slo_violation_frac"] = (
@@ -497,6 +557,7 @@ def build_stations(sim: Engine, log: RequestLog) -> dict[int, Station]:
         return pick
 
     ids = log.next_id
+    kind = SlicedStation if sc.scheduler.cpu == "timeslice" else Station
     for grp in sc.guests:
         spec = specs.get(grp.workload or "")
         if spec is None:
@@ -505,7 +566,7 @@ def build_stations(sim: Engine, log: RequestLog) -> dict[int, Station]:
             next_of[spec.next] = round_robin(spec.next)
         for g in members[grp.name]:
             rng = sim.streams.generator("services", g)
-            stations[g] = Station(sim, g, spec, rng, log, next_of.get(spec.next or ""))
+            stations[g] = kind(sim, g, spec, rng, log, next_of.get(spec.next or ""))
             sim.set_demand("memory", g, spec.memory)
     for st in stations.values():
         # A deployment's replicas get their requests from its load balancer.

@@ -25,6 +25,7 @@ from vsim.model.driver_domain import share_with_dom0
 from vsim.model.hosts import HOST_BOOTING, HOST_ON
 from vsim.model.overhead import cpu_factors, cpu_requests
 from vsim.model.rates import CPU, GUEST_RATES, HOST_RATES, IO, NET, PAGE_BYTES, SATURATED, SHORT
+from vsim.model.slicing import host_capacities, lost_mips
 
 if TYPE_CHECKING:
     from vsim.model.contract import EngineState
@@ -178,6 +179,18 @@ def cpu_shares(e: EngineState, s: Scope, w: dict, mig: Any) -> tuple[np.ndarray,
     mig_host, mig_cpu = (
         e.transfers.cpu_consumers(mig) if mig is not None else (np.zeros(0, np.int64), np.zeros(0))
     )
+    # scheduler.cpu: timeslice with a switch cost. A driver domain's vCPUs and work are
+    # not counted in whether a host is sliced; it shares the sliced capacity.
+    if e.slice_factor is not None:
+        cpu_cap, w["sliced"] = host_capacities(
+            e.slice_factor,
+            cpu_cap,
+            e.hosts.cores[s.hsel],
+            np.concatenate([s.host[t_idx], mig_host]),
+            np.concatenate([e.guests.vcpus[s.gsel][t_idx], np.zeros(len(mig_host))]),
+            np.concatenate([vm_request[t_idx], mig_cpu]),
+            s.nh,
+        )
     if e.driver is not None:
         solved = share_with_dom0(
             e.driver,
@@ -264,6 +277,7 @@ def host_cpu_grants(e: EngineState, s: Scope, w: dict, mem: dict, mig: Any) -> d
         "in_guest": in_guest,
         "hypervisor": hypervisor,
         "dom0": dom0,
+        **({"sliced": w["sliced"]} if "sliced" in w else {}),
     }
 
 
@@ -354,6 +368,8 @@ def host_rates(e: EngineState, s: Scope, mem: dict, c: dict, io: tuple, mig: Any
         host_dom0 = np.bincount(host, c["dom0"], minlength=nh)
         host_cpu += host_dom0
         host_hyp += host_dom0
+    if "sliced" in c:  # cores' time lost to switches (dom0's too) is in use
+        host_cpu += np.where(c["sliced"], lost_mips(e.slice_factor, host_cpu), 0.0)
     n_short = np.bincount(host, c["short"], minlength=nh)
     hstate = h.state[hsel]
     receiving = e.transfers.receiving(mig)[hsel] if mig is not None else np.zeros(nh, bool)

@@ -438,6 +438,22 @@ class TimeSlice(Strict):
     window: Seconds = Field(
         1.0, gt=0, description="slices simulated per overcommitted host and sample, s"
     )
+    skew_limit: Seconds | None = Field(
+        None,
+        gt=0,
+        description="relaxed co-scheduling of a VM's vCPUs (as ESX): a vCPU whose progress "
+        "leads its slowest sibling's by this much is co-stopped until they catch up, s; "
+        "none: siblings scheduled independently",
+    )
+
+    @model_validator(mode="after")
+    def _refill_within_quantum(self) -> TimeSlice:
+        if self.cache_refill >= self.quantum:
+            raise ValueError(
+                f"cache_refill ({self.cache_refill} s) must be shorter than the quantum "
+                f"({self.quantum} s): a slice would do no useful work"
+            )
+        return self
 
 
 class Scheduler(Strict):
