@@ -129,10 +129,10 @@ def collect(sim: Engine, *, wall_time_s: float, source: str | None = None) -> Re
             summary[key] = value
     if sc.scheduler.cpu == "timeslice":
         ready = ReadyTimes(sim)
-        if len(guests):
-            guests["cpu_ready_frac"] = ready.ready.ravel()
-            if sc.scheduler.timeslice.skew_limit is not None:
-                guests["cpu_costop_frac"] = ready.costop.ravel()
+        empty = np.zeros(0)  # (no samples: the columns are there all the same)
+        guests["cpu_ready_frac"] = ready.ready.ravel() if len(guests) else empty
+        if sc.scheduler.timeslice.skew_limit is not None:
+            guests["cpu_costop_frac"] = ready.costop.ravel() if len(guests) else empty
         for key, value in ready.summary().items():
             summary[key] = value
     services = controller(sim, "services")
