@@ -487,15 +487,15 @@ def multiple_correlation(histories: np.ndarray, *, cond_bound: bool = True) -> n
     n, m = y_all.shape
     if m == 1:
         return np.zeros(1)
-    xc = y_all - y_all.mean(axis=0)
+    xc = y_all - np.add.reduce(y_all, axis=0) / n  # (the column means, as y_all.mean(axis=0))
     gram = xc.T @ xc
-    diag = np.diag(gram)
+    diag = gram.diagonal()
     if n <= m or (diag <= 0.0).any():
         return multiple_correlation_lstsq(y_all)
     inv_diag = None
     if cond_bound:
         try:
-            inv_diag = np.diag(np.linalg.inv(gram))
+            inv_diag = np.linalg.inv(gram).diagonal()
         except np.linalg.LinAlgError:
             inv_diag = None  # singular: the condition number decides, as without the bound
         if inv_diag is not None and not (
@@ -586,7 +586,7 @@ def select_mc(
         r2 = None
         if r2_cache is not None:
             seen = r2_cache.get(h)
-            if seen is not None and seen[0].shape == block.shape and np.array_equal(seen[0], block):
+            if seen is not None and seen[0].shape == block.shape and (seen[0] == block).all():
                 r2 = seen[1]
         if r2 is None:
             r2 = multiple_correlation(block.T)
