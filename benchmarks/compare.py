@@ -153,19 +153,27 @@ def compare(
         events: dict[str, dict] = {name: {} for name in cases}
         migrations: dict[str, dict] = {name: {} for name in cases}
 
+        def one_run(side: str, name: str) -> None:
+            r = run_case(trees[side], name, folder, data[name])
+            times[name][side].append(r["cpu_s"])
+            events[name][side] = r["events"]
+            migrations[name][side] = r.get("migrations")
+
         def one_round(k: int, name: str) -> None:
-            order = ("base", "head") if k % 2 == 0 else ("head", "base")
-            for side in order:
-                r = run_case(trees[side], name, folder, data[name])
-                times[name][side].append(r["cpu_s"])
-                events[name][side] = r["events"]
-                migrations[name][side] = r.get("migrations")
+            for side in ("base", "head") if k % 2 == 0 else ("head", "base"):
+                one_run(side, name)
 
         rows = []
         if interleave:
+            # Each side runs the cases back to back, the second side in the reverse order:
+            # a case's two sides are neighbours at the turn, and each side's cases are too.
             for k in range(repeat):
-                for name in cases:
-                    one_round(k, name)
+                first, second = ("base", "head") if k % 2 == 0 else ("head", "base")
+                order = cases if k % 2 == 0 else cases[::-1]
+                for name in order:
+                    one_run(first, name)
+                for name in order[::-1]:
+                    one_run(second, name)
                 print(f"  round {k + 1} of {repeat} done", flush=True)
         for name in cases:
             if not interleave:
