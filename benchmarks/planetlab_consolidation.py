@@ -37,6 +37,8 @@ BENCH_POLICIES = (
     "LRR-MMT-1.2",
 )
 POLICIES = {name: policies()[name] for name in BENCH_POLICIES}
+# Every policy of the paper (THR-MC-0.8 and the other selections too), for :func:`scenario`.
+ALL_POLICIES = policies()
 POWER = {"g4": "hp_ml110_g4", "g5": "hp_ml110_g5"}
 
 
@@ -45,7 +47,8 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
     arithmetic: a 1740 + 1740 + 613 MB mix fits) and a ``consolidation:`` section. Under the
     ``cloudsim`` profile the hosts alternate G4, G5 (one host type each, in CloudSim's order)
     and every VM is pinned where CloudSim's initial placement puts it
-    (``cloudsim_placement``)."""
+    (``cloudsim_placement``). ``policy`` is any policy of the paper (``policies()``), not
+    only the ones this benchmark times."""
     base = planetlab_static.scenario(folder, n_vms).model_dump(by_alias=True, exclude_unset=True)
     for t in base["datacenter"]["host_types"]:
         t["memory"] = "4096MB"
@@ -61,7 +64,7 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
             t = dict(by_kind[("g4", "g5")[i % 2]], name=f"h{i:03d}", count=1)
             hosts.append(t)
         base["datacenter"]["host_types"] = hosts
-        where = cloudsim_placement(n_hosts, n_vms, POLICIES[policy]["detector"] == "none")
+        where = cloudsim_placement(n_hosts, n_vms, ALL_POLICIES[policy]["detector"] == "none")
         block = -(-n_vms // 4)
         base["guests"] = [
             {
@@ -75,7 +78,7 @@ def scenario(folder: str, policy: str, profile: str = "cloudsim", n_vms: int = 1
             }
             for j in range(n_vms)
         ]
-    base["consolidation"] = {"profile": profile, "interval": "5m", **POLICIES[policy]}
+    base["consolidation"] = {"profile": profile, "interval": "5m", **ALL_POLICIES[policy]}
     return validate_scenario(base)
 
 

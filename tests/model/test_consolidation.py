@@ -565,3 +565,52 @@ def test_cloudsim_lr_tests_a_target_with_the_vm_on_it(tmp_path):
         ("a", "s-0", "e-0", 900),
         ("b", "s-0", "e-0", 900),
     ]
+
+
+def test_mc_r2_cache_changes_no_decision(monkeypatch):
+    # MC reuses each host's R^2 while it selects one VM after another off it in a round (the
+    # host's VMs and histories unchanged). The same run regressing at every selection must make
+    # the same migrations, with more regressions.
+    from vsim.core import detectors
+    from vsim.model.consolidation import Consolidator
+
+    hosts = [host_type("h", count=8, cores=4, memory="32GiB")]
+    guests = [
+        {
+            "name": "v",
+            "count": 30,
+            "vcpus": 1,
+            "vcpu_mips": 1000,
+            "memory": "1GiB",
+            "workload": "walk",
+            "boot_time": 0,
+        }
+    ]
+    wl = {"walk": {"kind": "random_walk", "start": 0.5, "sigma": 0.15, "step": "5m"}}
+    sc = scenario(
+        hosts,
+        guests,
+        wl,
+        {"detector": "thr", "param": 0.6, "selection": "mc", "min_history": 3},
+        duration=8 * 3600,
+        seed=5,
+        sample_interval=3600,
+    )
+    calls = []
+    real = detectors.multiple_correlation
+
+    def counted(histories, **kw):
+        calls.append(histories.shape)
+        return real(histories, **kw)
+
+    monkeypatch.setattr(detectors, "multiple_correlation", counted)
+    cached = vsim.run(sc)
+    n_cached = len(calls)
+    calls.clear()
+    monkeypatch.setattr(Consolidator, "mc_cache", False)
+    every = vsim.run(sc)
+    assert len(cached.migrations) > 0
+    pd.testing.assert_frame_equal(cached.migrations, every.migrations)
+    same = cached.summary.drop("wall_time_s")
+    pd.testing.assert_series_equal(same, every.summary.drop("wall_time_s"))
+    assert 0 < n_cached < len(calls)

@@ -467,7 +467,7 @@ def select_rs(
 _MC_MAX_COND = 1e8
 
 
-def multiple_correlation(histories: np.ndarray) -> np.ndarray:
+def multiple_correlation(histories: np.ndarray, *, cond_bound: bool = True) -> np.ndarray:
     """``R^2`` of each column of ``histories`` (float64[n, m], samples x VMs) regressed by least
     squares, with intercept, on the other columns; ``0`` for a constant column. With one column
     the result is ``[0]``.
@@ -476,17 +476,37 @@ def multiple_correlation(histories: np.ndarray) -> np.ndarray:
     ``i`` on the others leaves ``SSE_i = 1 / (S^-1)_ii`` of ``SST_i = S_ii``, so every ``R^2``
     comes from one inverse. When ``S`` is ill-conditioned (collinear or constant histories,
     too few samples) that identity loses precision, and each column is regressed by least
-    squares instead (:func:`multiple_correlation_lstsq`)."""
+    squares instead (:func:`multiple_correlation_lstsq`).
+
+    ``cond_bound``: the condition number (an SVD, most of the cost of a small matrix) is only
+    computed when a cheap bound does not already settle the test. ``S`` is positive definite,
+    so ``cond(S) = ||S|| ||S^-1|| <= tr(S) tr(S^-1)``, both traces at hand; a bound below half
+    the limit (far more than rounding in either) passes the same matrices the condition
+    number does. ``False``: always the condition number (the same results, tested)."""
     y_all = np.asarray(histories, dtype=np.float64)
     n, m = y_all.shape
     if m == 1:
         return np.zeros(1)
-    xc = y_all - y_all.mean(axis=0)
+    xc = y_all - np.add.reduce(y_all, axis=0) / n  # (the column means, as y_all.mean(axis=0))
     gram = xc.T @ xc
-    diag = np.diag(gram)
-    if n <= m or (diag <= 0.0).any() or np.linalg.cond(gram) > _MC_MAX_COND:
+    diag = gram.diagonal()
+    if n <= m or (diag <= 0.0).any():
         return multiple_correlation_lstsq(y_all)
-    r2 = 1.0 - 1.0 / (diag * np.diag(np.linalg.inv(gram)))
+    inv_diag = None
+    if cond_bound:
+        try:
+            inv_diag = np.linalg.inv(gram).diagonal()
+        except np.linalg.LinAlgError:
+            inv_diag = None  # singular: the condition number decides, as without the bound
+        if inv_diag is not None and not (
+            (inv_diag > 0.0).all() and diag.sum() * inv_diag.sum() <= 0.5 * _MC_MAX_COND
+        ):
+            inv_diag = None
+    if inv_diag is None:
+        if np.linalg.cond(gram) > _MC_MAX_COND:
+            return multiple_correlation_lstsq(y_all)
+        inv_diag = np.diag(np.linalg.inv(gram))
+    r2 = 1.0 - 1.0 / (diag * inv_diag)
     return np.clip(r2, 0.0, 1.0)
 
 
@@ -519,6 +539,7 @@ def select_mc(
     hosts: np.ndarray | None = None,
     eligible: np.ndarray | None = None,
     fallback_score: np.ndarray | None = None,
+    r2_cache: dict | None = None,
 ) -> np.ndarray:
     """Maximum correlation: per host, the eligible VM whose CPU history has the highest multiple
     correlation ``R^2`` with the other VMs on the host (all of them, eligible or not).
@@ -528,6 +549,12 @@ def select_mc(
     for the regression (fewer than ``m + 1`` for ``m`` VMs), the host falls back to the least
     ``fallback_score`` (e.g. the MMT score ``ram / bandwidth``; lowest VM index if ``None``).
     Loops over the selected hosts only (regressions are per host).
+
+    ``r2_cache``: a dict the caller keeps across calls (e.g. while it selects one VM after
+    another off the same hosts, the hosts' VMs and histories unchanged). Per host it holds the
+    last histories regressed and their ``R^2``; a host whose histories are the same, value for
+    value, takes those ``R^2`` instead of regressing again (the same numbers:
+    :func:`multiple_correlation` is a function of its input's values). ``None``: no cache.
     """
     vm_host, cand = _selection_inputs(vm_host, n_hosts, hosts, eligible)
     vm_history, vm_n_valid = _as_history(vm_history, vm_n_valid)
@@ -555,7 +582,16 @@ def select_mc(
             sub = members[ok]
             out[h] = sub[np.lexsort((sub, fb[sub]))[0]]
             continue
-        r2 = multiple_correlation(vm_history[members, n_cols - n :].T)
+        block = vm_history[members, n_cols - n :]
+        r2 = None
+        if r2_cache is not None:
+            seen = r2_cache.get(h)
+            if seen is not None and seen[0].shape == block.shape and (seen[0] == block).all():
+                r2 = seen[1]
+        if r2 is None:
+            r2 = multiple_correlation(block.T)
+            if r2_cache is not None:
+                r2_cache[h] = (block, r2)
         r2 = np.where(ok, r2, -np.inf)
         out[h] = members[int(np.argmax(r2))]  # argmax: first (lowest index) among ties
     return out
@@ -574,10 +610,12 @@ def select_vms(
     vm_history: np.ndarray | None = None,
     vm_n_valid: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
+    r2_cache: dict | None = None,
 ) -> np.ndarray:
     """Dispatch to :func:`select_mmt`, :func:`select_mu`, :func:`select_rs` or
     :func:`select_mc` by name; MC falls back to MMT scores when both ``vm_ram`` and
-    ``host_bandwidth`` are given."""
+    ``host_bandwidth`` are given, and reuses ``R^2`` through ``r2_cache`` (see
+    :func:`select_mc`)."""
     p = policy.lower()
     kw = dict(hosts=hosts, eligible=eligible)
     if p == "mmt":
@@ -600,7 +638,9 @@ def select_vms(
             bw = np.broadcast_to(np.asarray(host_bandwidth, dtype=np.float64), (n_hosts,))
             with np.errstate(divide="ignore"):
                 fb = np.asarray(vm_ram, np.float64) / bw[np.asarray(vm_host, np.int64)]
-        return select_mc(vm_host, vm_history, vm_n_valid, n_hosts, fallback_score=fb, **kw)
+        return select_mc(
+            vm_host, vm_history, vm_n_valid, n_hosts, fallback_score=fb, r2_cache=r2_cache, **kw
+        )
     raise ValueError(f"unknown VM selection policy {policy!r}; allowed: {SELECTION_POLICIES}")
 
 
