@@ -90,3 +90,42 @@ def test_the_library_run_is_the_benchmark_s_run():
     pd.testing.assert_frame_equal(a.hosts, b.hosts)
     for key in ("energy_kwh", "migrations", "slatah", "pdm", "events"):
         assert a.summary[key] == b.summary[key], key
+
+
+POLICY_MODULE = '''
+import numpy as np
+
+seen = []
+
+
+def all_hot(loads):
+    """Every host that runs anything is overloaded: the experiment must migrate."""
+    seen.append(len(loads.utilization))
+    return loads.utilization > 0
+'''
+
+
+def test_a_policy_of_ones_own_runs_through_the_experiment_command(tmp_path, capsys, monkeypatch):
+    """``vsim experiment ... --set consolidation.detector=module:function`` with the module in
+    the current folder: the run asks it about the paper's 800 hosts at every consolidation
+    round (every 5 minutes of the 2 hours) and migrates what it flags; the exported scenario
+    names it, so ``vsim run`` repeats the run."""
+    data = _synthetic_day(tmp_path / "data", 8)
+    (tmp_path / "hotpolicy.py").write_text(POLICY_MODULE)
+    monkeypatch.chdir(tmp_path)
+    sets = ["--set", "consolidation.detector=hotpolicy:all_hot", "--set", "duration=2h"]
+    args = ["experiment", "beloglazov2012", "--data", str(data), "--day", "20990101"]
+    args += ["--policy", "THR-MMT-0.8", "--out", "out", "--quiet", *sets]
+    assert cli(args) == 0, capsys.readouterr().err
+    import hotpolicy
+
+    rounds = hotpolicy.seen.count(800)  # (it is also asked about candidate targets)
+    assert rounds >= 2 * 12 - 1  # a round every 5 minutes of the 2 hours, over every host
+    summary = pd.read_csv("out/summary.csv").iloc[0]
+    assert summary["migrations"] > 0
+    assert cli([*args[:-4], "--export", "own.yaml", *sets]) == 0
+    assert "detector: hotpolicy:all_hot" in Path("own.yaml").read_text()
+    assert cli([*args[:6], "--policy", "all", "--set", "consolidation.detector=x:y"]) == 1
+    assert "--policy all varies this field" in capsys.readouterr().err
+    assert cli([*args[:6], "--set", "consolidation.detector=nosuch:fn"]) == 1
+    assert "nosuch" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from vsim.scenario import Scenario, ScenarioError, validate_scenario
+from vsim.scenario import Scenario, ScenarioError, apply_overrides, validate_scenario
 
 DETECTOR_PARAM = {"THR": 0.8, "IQR": 1.5, "MAD": 2.5, "LR": 1.2, "LRR": 1.2}
 SELECTIONS = ("MMT", "MC", "RS", "MU")
@@ -78,14 +78,31 @@ def scenario(
     policy: str = "LR-MMT-1.2",
     profile: str = "cloudsim",
     n_hosts: int = N_HOSTS,
+    overrides: dict[str, Any] | None = None,
 ) -> Scenario:
     """The experiment for one policy as a plain scenario (``vsim run`` reproduces it);
-    ``n_hosts`` other than the paper's 800 gives a scaled datacenter (half G4, half G5)."""
-    return validate_scenario(scenario_data(data, day, policy, profile, n_hosts))
+    ``n_hosts`` other than the paper's 800 gives a scaled datacenter (half G4, half G5).
+    ``overrides``: dotted scenario fields set over the paper's, e.g. a policy of one's own,
+    ``{"consolidation.detector": "mypolicies:my_detector"}`` (modules on ``sys.path``)."""
+    return validate_scenario(scenario_data(data, day, policy, profile, n_hosts, overrides))
 
 
-def scenario_data(data, day: str, policy: str, profile: str, n_hosts: int = N_HOSTS) -> dict:
+def scenario_data(
+    data,
+    day: str,
+    policy: str,
+    profile: str,
+    n_hosts: int = N_HOSTS,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
     """:func:`scenario` as plain data (what :func:`export` writes)."""
+    paper = _paper_data(data, day, policy, profile, n_hosts)
+    if not overrides:
+        return paper
+    return apply_overrides(paper, overrides, source=f"experiment beloglazov2012 --day {day}")
+
+
+def _paper_data(data, day: str, policy: str, profile: str, n_hosts: int) -> dict:
     table = policies()
     if policy not in table:
         raise ScenarioError(f"unknown policy {policy!r}; policies: {', '.join(table)}")
@@ -159,11 +176,12 @@ def export(
     day="20110303",
     policy="LR-MMT-1.2",
     profile="cloudsim",
+    overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Write the experiment for one policy as a scenario file (trace path relative to the
     file's folder, one line per host type); returns its path."""
     path = Path(path)
-    sc = scenario_data(data, day, policy, profile)
+    sc = scenario_data(data, day, policy, profile, overrides=overrides)
     trace = Path(sc["workloads"]["planetlab"]["path"])
     sc["workloads"]["planetlab"]["path"] = os.path.relpath(trace, path.resolve().parent)
     hosts = sc["datacenter"].pop("host_types")
@@ -191,19 +209,25 @@ def beloglazov2012(
     jobs: int | None = None,
     progress: bool = False,
     n_hosts: int = N_HOSTS,
+    overrides: dict[str, Any] | None = None,
 ):
     """Run the experiment: one policy (a :class:`~vsim.experiment.results.Result` with the
     columns of ``vsim run``, CloudSim's energy accounting and SLATAH, PDM, SLAV, ESV), or
     ``policy="all"``: the paper's whole table as a sweep (a DataFrame, one row per policy,
-    with CloudSim 4.0's figures beside vsim's where they are known)."""
+    with CloudSim 4.0's figures beside vsim's where they are known). ``overrides`` as in
+    :func:`scenario`; under ``"all"`` it may not set a field the table varies."""
     from vsim.experiment.run import run
     from vsim.experiment.sweep import sweep
 
     if policy != "all":
-        return run(scenario(data, day, policy, profile, n_hosts), out=out, progress=progress)
+        sc = scenario(data, day, policy, profile, n_hosts, overrides)
+        return run(sc, out=out, progress=progress)
     names = list(policies())
-    base = scenario_data(data, day, "LR-MMT-1.2", profile, n_hosts)
+    base = scenario_data(data, day, "LR-MMT-1.2", profile, n_hosts, overrides)
     grid = _policy_grid(names, profile)
+    varied = sorted(set(overrides or ()) & set(grid))
+    if varied:
+        raise ScenarioError(f"--set {varied[0]}: --policy all varies this field; name a policy")
     res = sweep(base, grid, zip=True, jobs=jobs, out=out, progress=progress)
     return policy_table(res.runs, names, day)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,29 @@ def add_parser(sub) -> None:
     p.add_argument("--export", type=Path, help="write the scenario file instead of running it")
     p.add_argument("--jobs", "-j", type=int, help="parallel runs for --policy all")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="set one scenario field over the paper's, e.g. "
+        "consolidation.detector=mypolicies:my_detector (a module in this folder; repeatable)",
+    )
+
+
+def _overrides(sets: list[str]) -> dict[str, object]:
+    """``--set`` values, one each; a policy module named there is looked up in the current
+    folder too (as ``vsim run`` looks beside the scenario file)."""
+    from vsim.experiment.sweep import parse_sets
+
+    grid = parse_sets(sets)
+    several = [p for p, values in grid.items() if len(values) != 1]
+    if several:
+        raise ValueError(f"--set {several[0]}: one value each (vsim sweep runs several)")
+    if grid and str(Path.cwd()) not in sys.path:
+        sys.path.append(str(Path.cwd()))  # (sweep workers inherit it)
+    return {path: values[0] for path, values in grid.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,21 +58,27 @@ def run(args: argparse.Namespace) -> int:
     if args.name not in EXPERIMENTS:
         print(f"unknown experiment {args.name!r}; experiments: {', '.join(EXPERIMENTS)}")
         return 1
-    if args.export is not None:
-        path = export(args.export, args.data, args.day, args.policy, args.profile)
-        print(f"scenario written to {path}; run it with: vsim run {path}")
-        return 0
-    name = f"planetlab-{args.day}-{args.policy}-{args.profile}"
-    out = args.out or Path("results") / name
-    res = beloglazov2012(
-        args.data,
-        day=args.day,
-        policy=args.policy,
-        profile=args.profile,
-        out=out,
-        jobs=args.jobs,
-        progress=not args.quiet,
-    )
+    try:
+        overrides = _overrides(args.sets)
+        if args.export is not None:
+            path = export(args.export, args.data, args.day, args.policy, args.profile, overrides)
+            print(f"scenario written to {path}; run it with: vsim run {path}")
+            return 0
+        name = f"planetlab-{args.day}-{args.policy}-{args.profile}"
+        out = args.out or Path("results") / name
+        res = beloglazov2012(
+            args.data,
+            day=args.day,
+            policy=args.policy,
+            profile=args.profile,
+            out=out,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            overrides=overrides,
+        )
+    except ValueError as exc:  # ScenarioError, bad --set, a user policy that cannot be loaded
+        print(exc, file=sys.stderr)
+        return 1
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 160):
         if isinstance(res, pd.DataFrame):
             print(res.to_string(index=False))
