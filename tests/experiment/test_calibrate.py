@@ -40,6 +40,10 @@ KNOWN_MISSES = {
     ("barham_osdb_ir", "binary_translation/emulated"),
     ("barham_osdb_oltp", "binary_translation/emulated"),
     ("barham_specweb99", "binary_translation/emulated"),
+    # Felter et al.'s MySQL (sysbench, read-only OLTP): KVM reached 0.42 of native's peak
+    # throughput, vsim's oltp_database preset gives 0.72; the 32-vCPU guest's scaling, which
+    # the one-vCPU calibration guest does not model, may be part of the gap (not checked).
+    ("felter_mysql_sysbench", "hardware_assisted_nested_paging"),
 }
 
 
