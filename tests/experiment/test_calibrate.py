@@ -44,6 +44,11 @@ KNOWN_MISSES = {
     # throughput, vsim's oltp_database preset gives 0.72; the 32-vCPU guest's scaling, which
     # the one-vCPU calibration guest does not model, may be part of the gap (not checked).
     ("felter_mysql_sysbench", "hardware_assisted_nested_paging"),
+    # Felter et al.'s Redis GET peak: KVM kept 0.87 of native, vsim's network_kv preset gives
+    # 0.65: vsim charges each of the preset's packets the full virtio cost, where a server
+    # with many connections may batch them (a guess, not checked). Docker's NAT bridge, 0.727, is
+    # predicted at 0.800: +9.98 %, inside the tolerance by a hair.
+    ("felter_redis_get", "hardware_assisted_nested_paging"),
 }
 
 
