@@ -25,17 +25,30 @@ from vsim.experiment.calibrate import (
 # reported as misses: the test fails if one of them stops missing, so the list stays true.
 FIT_TOLERANCE = 0.05
 PREDICTION_TOLERANCE = 0.10
-# Barham et al.'s benchmarks (2003) on their two-CPU machine, Xen on its split-driver path with
-# domain 0 as a consumer of its own: OSDB under Xen is now predicted within 5 %. Still missed:
-# SPEC WEB99 under Xen, whose network_kv preset (100 packets per MI) asks more of dom0 than one
-# CPU gives, where the benchmark paces conforming clients and was not CPU-bound; and VMware
-# Workstation's I/O-bound runs, whose hosted I/O (OLTP at 0.116) costs far more than vsim's
-# emulated path, worse now that the host OS's device work may use the second CPU.
+# Barham et al.'s benchmarks (2003), on one CPU as their text says the Fig. 3 runs were, Xen on
+# its split-driver path with domain 0 sharing that CPU: SPEC INT2000 and the Linux build are
+# predicted within the tolerance for both Xen and VMware Workstation. Missed: every I/O-bound
+# run. Under Xen, OSDB and SPEC WEB99 lose far more than the paper's few percent, as domain 0's
+# back-end work on the one CPU displaces the guest's (SPEC WEB99's network_kv preset, 100
+# packets per MI, worst); under VMware, OSDB-IR and SPEC WEB99 lose somewhat too much (-20 %
+# and -10.2 %) and OSDB-OLTP far too little (its hosted synchronous disk I/O, 0.116 in the
+# paper, costs much more than vsim's emulated path).
 KNOWN_MISSES = {
+    ("barham_osdb_ir", "paravirtual"),
+    ("barham_osdb_oltp", "paravirtual"),
+    ("barham_specweb99", "paravirtual"),
     ("barham_osdb_ir", "binary_translation/emulated"),
     ("barham_osdb_oltp", "binary_translation/emulated"),
-    ("barham_specweb99", "paravirtual"),
     ("barham_specweb99", "binary_translation/emulated"),
+    # Felter et al.'s MySQL (sysbench, read-only OLTP): KVM reached 0.42 of native's peak
+    # throughput, vsim's oltp_database preset gives 0.72; the 32-vCPU guest's scaling, which
+    # the one-vCPU calibration guest does not model, may be part of the gap (not checked).
+    ("felter_mysql_sysbench", "hardware_assisted_nested_paging"),
+    # Felter et al.'s Redis GET peak: KVM kept 0.87 of native, vsim's network_kv preset gives
+    # 0.65: vsim charges each of the preset's packets the full virtio cost, where a server
+    # with many connections may batch them (a guess, not checked). Docker's NAT bridge, 0.727, is
+    # predicted at 0.800: +9.98 %, inside the tolerance by a hair.
+    ("felter_redis_get", "hardware_assisted_nested_paging"),
 }
 
 
