@@ -223,13 +223,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
     """``--set`` values (one each, validated like the sweep's) and ``--seed``."""
-    from vsim.experiment.sweep import parse_sets
+    from vsim.experiment.sweep import parse_single_sets
 
-    grid = parse_sets(args.sets)
-    several = [p for p, values in grid.items() if len(values) != 1]
-    if several:
-        raise ValueError(f"--set {several[0]}: vsim run takes one value; vsim sweep runs several")
-    overrides = {path: values[0] for path, values in grid.items()}
+    overrides: dict[str, object] = parse_single_sets(args.sets, "vsim run")
     if args.seed is not None:
         overrides["seed"] = args.seed
     return overrides

@@ -683,6 +683,15 @@ def _split_values(text: str) -> list[str]:
     return values
 
 
+def parse_single_sets(items: Sequence[str], command: str) -> dict[str, Any]:
+    """``--set`` items of a command that runs once: :func:`parse_sets` with one value each."""
+    grid = parse_sets(items)
+    several = [p for p, values in grid.items() if len(values) != 1]
+    if several:
+        raise ValueError(f"--set {several[0]}: {command} takes one value; vsim sweep runs several")
+    return {path: values[0] for path, values in grid.items()}
+
+
 def parse_sets(items: Sequence[str]) -> dict[str, list[Any]]:
     """``["scheduler.overcommit.cpu=1,1.5,2", ...]`` -> a grid; values are read as YAML.
 

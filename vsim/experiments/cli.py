@@ -35,15 +35,12 @@ def add_parser(sub) -> None:
 def _overrides(sets: list[str]) -> dict[str, object]:
     """``--set`` values, one each; a policy module named there is looked up in the current
     folder too (as ``vsim run`` looks beside the scenario file)."""
-    from vsim.experiment.sweep import parse_sets
+    from vsim.experiment.sweep import parse_single_sets
 
-    grid = parse_sets(sets)
-    several = [p for p, values in grid.items() if len(values) != 1]
-    if several:
-        raise ValueError(f"--set {several[0]}: one value each (vsim sweep runs several)")
-    if grid and str(Path.cwd()) not in sys.path:
+    overrides = parse_single_sets(sets, "vsim experiment")
+    if overrides and str(Path.cwd()) not in sys.path:
         sys.path.append(str(Path.cwd()))  # (sweep workers inherit it)
-    return {path: values[0] for path, values in grid.items()}
+    return overrides
 
 
 def run(args: argparse.Namespace) -> int:
