@@ -141,7 +141,10 @@ class Consolidator:
         # CloudSim's LR and LRR likewise: the history length and the test are the host's with
         # the VM on it (the prediction, linear in the data, is the host's plus the VM's).
         self._lr_after = self.cloudsim and self._lr and self.user_detector is None
-        self._track = self._retest or self._lr_after  # hosts' histories follow the moves
+        # Placement moves carry the hosts' history lengths along (both tests read them) and,
+        # for the IQR/MAD retest alone, the histories themselves (LR's test reads the
+        # prediction, which moves carry anyway).
+        self._track = self._retest or self._lr_after
         # Hosts of one hardware kind (power table, capacity, cores, memory) share an id.
         kinds = np.column_stack([self.power.tables, self._cap, self._corefit, self._memcap])
         self._kind = np.unique(kinds, axis=0, return_inverse=True)[1].reshape(-1)
@@ -856,16 +859,21 @@ class Consolidator:
         keys = np.column_stack(
             [self._kind, self._load, self._lim, self._mem_used, self._pred, self._enough, self._pw]
         )
-        if self._track:
-            keys = np.column_stack([keys, self._hist, self._hn])
+        if self._retest:
+            keys = np.column_stack([keys, self._hn, self._hist])
+        elif self._track:
+            keys = np.column_stack([keys, self._hn])
         tenants = self.sim.isolation_keys()  # (hosts of different tenants are not alike)
         return keys if tenants is None else np.column_stack([keys, tenants])
 
     def _round_state(self) -> tuple[np.ndarray, ...]:
         """The per-host arrays :meth:`_commit` changes (with the hosts' histories and their
-        lengths when targets are tested with the VM's history, :meth:`_admits`)."""
+        lengths when targets are tested with the VM on them: :meth:`_admits`,
+        :meth:`_Targets._lr_admits`)."""
         state = (self._load, self._mem_used, self._pred, self._pw)
-        return state + (self._hist, self._hn) if self._track else state
+        if self._retest:
+            return state + (self._hn, self._hist)
+        return state + (self._hn,) if self._track else state
 
     def _admits(self, p: int, hosts: np.ndarray, hist: np.ndarray, hn: np.ndarray, load):
         """bool per host of ``hosts`` (their round ``hist``, ``hn`` and ``load``): whether
@@ -894,9 +902,10 @@ class Consolidator:
         """Move VM position ``p``'s load (and prediction, memory) from ``src`` to ``dst``."""
         r = self._req[p]
         cap = self._cap
-        if self._track:
+        if self._retest:
             self._hist[dst] += self._vhist[p] / cap[dst]
             self._hist[src] -= self._vhist[p] / cap[src]
+        if self._track:
             self._hn[dst] = max(self._hn[dst], self._vn[p])
         self._load[dst] += r
         self._load[src] -= r
@@ -1012,10 +1021,11 @@ class _Targets:
         then): untested if nothing is on it, the 0.7 fallback while the history with the VM's
         is short, else the prediction with the VM's below ``1 / s``."""
         c = self._c
-        short = np.maximum(self._state[5], c._vn[p]) < c.min_history
         predicts = c.param * (self.pred + c._vm_pred[p] / self.cap) < 1.0
-        fallback = after <= c._fbcap[self.hosts]
-        return (self.load <= 0.0) | np.where(short, fallback, predicts)
+        if c._vn[p] < c.min_history:  # (else no history with the VM's is short)
+            short = self._state[4] < c.min_history
+            predicts = np.where(short, after <= c._fbcap[self.hosts], predicts)
+        return (self.load <= 0.0) | predicts
 
     def _best_admitted(self, p: int, inc: np.ndarray, n_ok: int) -> int:
         """:meth:`best` where each host's admission depends on the VM
@@ -1027,7 +1037,7 @@ class _Targets:
         while lo < n_ok:
             k = order[lo : lo + step]
             adm = self._c._admits(
-                p, self.hosts[k], self._state[4][k], self._state[5][k], self.load[k]
+                p, self.hosts[k], self._state[5][k], self._state[4][k], self.load[k]
             )
             if adm.any():
                 return int(k[adm.argmax()])
